@@ -1,0 +1,185 @@
+"""The MANO layer: smplx.MANO plus the conventions datasets differ on, with typed outputs.
+
+What a dataset must state to recompute its meshes exactly (:class:`ManoConvention`):
+axis-angle or PCA hand pose, ``flat_hand_mean``, whether the left-hand ``shapedirs`` fix
+is applied, and which vertices serve as fingertips. Nothing is applied silently: a left
+layer refuses to build until the fix is chosen (``geometry.md`` §1.5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import smplx
+import torch
+from smplx.utils import Struct
+
+from handeval.conventions import MANO as MANO_ORDER
+from handeval.conventions import hand_side
+from handeval.errors import HandevalError
+from handeval.mano.model_file import ModelFile, find_model_file, read_model_file, resolve_mano_dir
+from handeval.mano.parts import vertex_parts
+from handeval.mano.standin import ensure_standin
+from handeval.mano.watertight import WristSeal, seal_wrist
+
+#: Fingertip vertex ids (thumb, index, middle, ring, pinky) used by each source.
+TIP_PRESETS: dict[str, dict[str, tuple[int, ...]]] = {
+    "manopth": {"right": (745, 317, 444, 556, 673), "left": (745, 317, 445, 556, 673)},
+    "interhand": {"right": (745, 317, 445, 556, 673), "left": (745, 317, 445, 556, 673)},
+    "intaghand": {"right": (745, 317, 444, 556, 673), "left": (745, 317, 444, 556, 673)},
+    "smplx": {"right": (744, 320, 443, 554, 671), "left": (744, 320, 443, 554, 671)},
+    "ho3d": {"right": (744, 333, 444, 555, 672), "left": (744, 333, 444, 555, 672)},
+}
+POSE_SPACES = ("axis_angle", "pca")
+
+
+@dataclass(frozen=True)
+class ManoConvention:
+    """How a source parameterises MANO; stored with every set of MANO parameters."""
+
+    pose_space: str = "axis_angle"          # "axis_angle" (45 values) or "pca" (num_pca_comps)
+    num_pca_comps: int = 45
+    flat_hand_mean: bool = False            # False: hand_pose is relative to hands_mean
+    fix_left_shapedirs: bool | None = None  # must be decided for left hands
+    tips: str = "manopth"                   # a TIP_PRESETS key
+
+    def __post_init__(self):
+        if self.pose_space not in POSE_SPACES:
+            raise HandevalError(f"pose_space {self.pose_space!r} is not one of {POSE_SPACES}")
+        if not 1 <= self.num_pca_comps <= 45:
+            raise HandevalError(f"num_pca_comps must be 1..45, got {self.num_pca_comps}")
+        if self.tips not in TIP_PRESETS:
+            raise HandevalError(f"unknown fingertip preset {self.tips!r}; choose one of {sorted(TIP_PRESETS)}")
+
+    @property
+    def hand_pose_dim(self) -> int:
+        return self.num_pca_comps if self.pose_space == "pca" else 45
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ManoConvention":
+        return cls(**data)
+
+
+@dataclass
+class ManoOutput:
+    """Batched MANO output in metres, in the frame of ``global_orient``/``transl``."""
+
+    vertices: torch.Tensor  # (B, 778, 3)
+    joints: torch.Tensor    # (B, 21, 3), canonical joint order
+
+
+class ManoLayer(torch.nn.Module):
+    """One hand's MANO model under a :class:`ManoConvention`; batched, CPU or GPU."""
+
+    def __init__(self, model: ModelFile, convention: ManoConvention, dtype=torch.float32,
+                 right_model: ModelFile | None = None):
+        super().__init__()
+        side = hand_side(model.side)
+        arrays = dict(model.arrays)
+        if side == "left":
+            if convention.fix_left_shapedirs is None:
+                raise HandevalError(
+                    "a left MANO layer needs an explicit left-shapedirs choice: set "
+                    "fix_left_shapedirs=True (InterHand2.6M, IntagHand) or False (Dex-YCB, ARCTIC)"
+                )
+            if convention.fix_left_shapedirs:
+                arrays["shapedirs"] = _fixed_left_shapedirs(model, right_model)
+        self.side, self.convention, self.model_path = side, convention, model.path
+        self.synthetic = model.synthetic
+        with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning for 10 betas
+            self.smplx = smplx.MANO(
+                model_path=str(model.path), data_struct=Struct(**arrays), is_rhand=side == "right",
+                use_pca=False, flat_hand_mean=convention.flat_hand_mean, num_betas=10, dtype=dtype,
+                create_global_orient=False, create_hand_pose=False, create_betas=False, create_transl=False,
+            )
+        comps = torch.as_tensor(np.asarray(arrays["hands_components"])[: convention.num_pca_comps], dtype=dtype)
+        self.register_buffer("pca_components", comps)
+        tips = torch.as_tensor(TIP_PRESETS[convention.tips][side], dtype=torch.long)
+        self.register_buffer("tip_vertices", tips)
+        self.register_buffer("canonical_index", torch.as_tensor(MANO_ORDER.source_of_canonical))
+        self.faces = np.asarray(arrays["f"], dtype=np.int64)
+        self.weights = np.asarray(arrays["weights"])
+        self.seal: WristSeal = seal_wrist(self.faces, np.asarray(arrays["v_template"]))
+        self.parts = vertex_parts(self.weights)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.pca_components.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.pca_components.device
+
+    def forward(self, global_orient, hand_pose, betas=None, transl=None) -> ManoOutput:
+        """Pose the hand. Arguments are (B, 3), (B, hand_pose_dim), (B, 10) or (10,), (B, 3)."""
+        global_orient = self._tensor(global_orient, "global_orient", 3)
+        batch = global_orient.shape[0]
+        hand_pose = self._tensor(hand_pose, "hand_pose", self.convention.hand_pose_dim, batch)
+        if self.convention.pose_space == "pca":
+            # smplx silently drops PCA when all 45 components are used; project here instead.
+            hand_pose = hand_pose @ self.pca_components
+        betas = (torch.zeros(batch, 10, dtype=self.dtype, device=self.device) if betas is None
+                 else self._tensor(betas, "betas", 10, batch))
+        transl = (torch.zeros(batch, 3, dtype=self.dtype, device=self.device) if transl is None
+                  else self._tensor(transl, "transl", 3, batch))
+        out = self.smplx(global_orient=global_orient, hand_pose=hand_pose, betas=betas, transl=transl)
+        tips = out.vertices.index_select(1, self.tip_vertices)
+        joints = torch.cat([out.joints, tips], dim=1).index_select(1, self.canonical_index)
+        return ManoOutput(vertices=out.vertices, joints=joints)
+
+    def _tensor(self, value, name: str, width: int, batch: int | None = None) -> torch.Tensor:
+        t = torch.as_tensor(value, dtype=self.dtype, device=self.device)
+        if t.ndim == 1 and batch is not None:
+            t = t.expand(batch, -1)
+        if t.ndim != 2 or t.shape[1] != width or (batch is not None and t.shape[0] != batch):
+            want = f"({batch if batch is not None else 'B'}, {width})"
+            raise HandevalError(f"MANO {name} must have shape {want}, got {tuple(t.shape)}")
+        return t
+
+
+def left_shapedirs_state(left: ModelFile, right: ModelFile) -> str:
+    """'same-as-right' (the official file's bug), 'mirrored' (already fixed) or 'other'."""
+    lx, rx = left.arrays["shapedirs"][:, 0, :], right.arrays["shapedirs"][:, 0, :]
+    scale = max(float(np.abs(rx).sum()), 1e-12)
+    if float(np.abs(lx - rx).sum()) < 1e-6 * scale:
+        return "same-as-right"
+    if float(np.abs(lx + rx).sum()) < 1e-6 * scale:
+        return "mirrored"
+    return "other"
+
+
+def _fixed_left_shapedirs(left: ModelFile, right: ModelFile | None) -> np.ndarray:
+    if right is not None and left_shapedirs_state(left, right) != "same-as-right":
+        raise HandevalError(
+            f"{left.path}: its shapedirs are not the right hand's, so the left-shapedirs fix "
+            "was already applied to this file; use fix_left_shapedirs=False with it"
+        )
+    shapedirs = np.array(left.arrays["shapedirs"], dtype=np.float64, copy=True)
+    shapedirs[:, 0, :] *= -1.0
+    return shapedirs
+
+
+def mano_files(mano_dir: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Paths of MANO_RIGHT / MANO_LEFT: the user's (option or env) or the synthetic stand-in."""
+    folder = resolve_mano_dir(mano_dir)
+    if folder is None:
+        folder = ensure_standin()
+    return {side: find_model_file(folder, side) for side in ("right", "left")}
+
+
+def load_mano(side: str, convention: ManoConvention, mano_dir: str | os.PathLike | None = None,
+              dtype=torch.float32) -> ManoLayer:
+    """Build a :class:`ManoLayer` from the user's MANO files, or the stand-in if none are given."""
+    side = hand_side(side)
+    files = mano_files(mano_dir)
+    model = read_model_file(files[side], side=side)
+    right = read_model_file(files["right"], side="right") if side == "left" and convention.fix_left_shapedirs else None
+    return ManoLayer(model, convention, dtype=dtype, right_model=right)
