@@ -1,0 +1,59 @@
+"""The ``handeval`` command line (installed as ``handeval.cli``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from handeval import __version__
+from handeval.errors import HandevalError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="handeval")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors (accepted anywhere on the line).")
+def cli(debug: bool) -> None:
+    """handeval: canonical data, labels and pinned metrics for 3D hand reconstruction.
+
+    Start with `handeval demo`, which runs the whole pipeline on built-in synthetic data.
+    """
+
+
+def _register() -> None:
+    from handeval.cli.demo import demo
+    from handeval.cli.mano import mano
+
+    cli.add_command(demo)
+    cli.add_command(mano)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors print one line and exit 2; tracebacks only with --debug."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args = ["--debug"] + [a for a in args if a != "--debug"]
+    try:
+        code = cli.main(args=args, prog_name="handeval", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except HandevalError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a bug in handeval, not a user error
+        if debug:
+            raise
+        click.echo(f"Internal error: {type(exc).__name__}: {exc}\n"
+                   "Run again with --debug for the traceback, and please report it.", err=True)
+        sys.exit(1)
+    sys.exit(code or 0)

@@ -1,0 +1,278 @@
+"""Seeded synthetic scenes: two interacting MANO hands, optional held objects, calibrated cameras.
+
+A scene is the ground truth that converter tests and the demo start from. Hands move
+smoothly (sums of low-frequency sinusoids evaluated at ``frame / fps``, so motion is the
+same whatever the frame rate), and the sequence is cut into episodes whose *overlap*
+is controlled: the left hand is shifted along the world x axis so that the x-extent of
+the right hand (plus any held object) and the left hand overlap by exactly the
+scheduled amount: negative is a gap, 0 is touching, positive is interpenetration.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import trimesh
+
+from handeval import __version__
+from handeval.atomic import atomic_path, write_text_atomic
+from handeval.conventions import HAND_SIDES
+from handeval.mano import ManoConvention, ManoLayer, load_mano
+from handeval.synth.cameras import CameraRig, ring_rig
+
+#: The MANO convention of every synthetic scene's parameters (InterHand2.6M's).
+SCENE_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False,
+                                  fix_left_shapedirs=True, tips="manopth")
+#: Overlap (m) scheduled for each episode kind; "penetrate" uses the scene's depth.
+EPISODE_KINDS = ("apart", "contact", "penetrate")
+_APART_GAP = 0.04
+OBJECT_KINDS = ("box", "sphere", "cylinder")
+FORMAT_VERSION = 1
+
+# Base orientations (rotation matrices; columns are the images of the model's x, y, z):
+# fingers up (+z), palms facing each other across x, thumbs towards -y.
+_BASE_ROT = {
+    "right": np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]]),
+    "left": np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]]),
+}
+
+
+@dataclass
+class SceneObject:
+    """A rigid mesh (object frame, metres) and its per-frame object-to-world pose."""
+
+    name: str
+    vertices: np.ndarray  # (V, 3)
+    faces: np.ndarray     # (F, 3)
+    rotation: np.ndarray  # (T, 3, 3)
+    translation: np.ndarray  # (T, 3)
+    held_by: str
+
+    def world_vertices(self) -> np.ndarray:
+        return np.einsum("tij,vj->tvi", self.rotation, self.vertices) + self.translation[:, None]
+
+
+@dataclass
+class SyntheticScene:
+    """Ground truth of one synthetic sequence, world frame, metres, hands ``[right, left]``."""
+
+    seed: int
+    fps: float
+    convention: ManoConvention
+    global_orient: np.ndarray  # (T, 2, 3) axis-angle, world frame
+    hand_pose: np.ndarray      # (T, 2, 45) axis-angle, relative to hands_mean
+    betas: np.ndarray          # (2, 10)
+    transl: np.ndarray         # (T, 2, 3)
+    vertices: np.ndarray       # (T, 2, 778, 3)
+    joints: np.ndarray         # (T, 2, 21, 3) canonical order
+    episode: np.ndarray        # (T,) index into EPISODE_KINDS
+    scheduled_overlap: np.ndarray  # (T,) metres
+    cameras: CameraRig
+    objects: list[SceneObject] = field(default_factory=list)
+    segmentation: np.ndarray | None = None  # (T, C, H, W) uint8: 0 background, 1 right, 2 left, 3+ objects
+    depth: np.ndarray | None = None         # (T, C, H, W) float32 metres, 0 where nothing is hit
+    rgb: np.ndarray | None = None           # (T, C, H, W, 3) uint8, optional
+    mano_files: dict = field(default_factory=dict)
+    synthetic_mano: bool = True
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.global_orient)
+
+    def instance_names(self) -> list[str]:
+        return ["background", *HAND_SIDES, *(o.name for o in self.objects)]
+
+    # --- storage -------------------------------------------------------------------
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``scene.npz`` (arrays) and ``scene.json`` (metadata) atomically."""
+        folder = Path(folder)
+        arrays = {k: getattr(self, k) for k in ("global_orient", "hand_pose", "betas", "transl", "vertices",
+                                                 "joints", "episode", "scheduled_overlap")}
+        for k in ("segmentation", "depth", "rgb"):
+            if getattr(self, k) is not None:
+                arrays[k] = getattr(self, k)
+        for i, obj in enumerate(self.objects):
+            for key in ("vertices", "faces", "rotation", "translation"):
+                arrays[f"object{i}_{key}"] = getattr(obj, key)
+        paths = {"arrays": folder / "scene.npz", "meta": folder / "scene.json"}
+        with atomic_path(paths["arrays"], suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        meta = {
+            "format_version": FORMAT_VERSION, "handeval_version": __version__,
+            "synthetic": True, "synthetic_mano": self.synthetic_mano,
+            "seed": self.seed, "fps": self.fps, "num_frames": self.num_frames,
+            "units": "metres", "frame": "world; cameras are OpenCV (x right, y down, z forward)",
+            "hands": list(HAND_SIDES), "joint_order": "canonical",
+            "mano_convention": self.convention.to_dict(),
+            "mano_files": {k: str(v) for k, v in self.mano_files.items()},
+            "episode_kinds": list(EPISODE_KINDS),
+            "instances": self.instance_names(),
+            "cameras": self.cameras.to_dict(),
+            "objects": [{"name": o.name, "held_by": o.held_by} for o in self.objects],
+        }
+        write_text_atomic(paths["meta"], json.dumps(meta, indent=2) + "\n")
+        return paths
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "SyntheticScene":
+        folder = Path(folder)
+        meta = json.loads((folder / "scene.json").read_text())
+        with np.load(folder / "scene.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        cam = meta["cameras"]
+        rig = CameraRig(K=np.asarray(cam["K"]), R=np.asarray(cam["R"]), t=np.asarray(cam["t"]),
+                        width=cam["width"], height=cam["height"])
+        objects = [
+            SceneObject(name=o["name"], held_by=o["held_by"],
+                        **{k: arrays.pop(f"object{i}_{k}") for k in ("vertices", "faces", "rotation", "translation")})
+            for i, o in enumerate(meta["objects"])
+        ]
+        return cls(seed=meta["seed"], fps=meta["fps"], convention=ManoConvention.from_dict(meta["mano_convention"]),
+                   cameras=rig, objects=objects, mano_files=meta["mano_files"],
+                   synthetic_mano=meta["synthetic_mano"], **arrays)
+
+
+# --- generation --------------------------------------------------------------------------
+def _smooth_noise(rng: np.random.Generator, times: np.ndarray, dims: int, amplitude: float,
+                  max_hz: float = 0.6, terms: int = 3) -> np.ndarray:
+    """(T, dims) smooth signal: a few sinusoids with seeded frequencies and phases."""
+    freq = rng.uniform(0.1, max_hz, size=(terms, dims))
+    phase = rng.uniform(0, 2 * np.pi, size=(terms, dims))
+    amp = amplitude * rng.uniform(0.5, 1.0, size=(terms, dims)) / terms
+    return (amp[None] * np.sin(2 * np.pi * freq[None] * times[:, None, None] + phase[None])).sum(axis=1)
+
+
+def _episode_schedule(num_frames: int, fps: float, episodes: tuple[str, ...], depth: float):
+    """Per-frame episode index and overlap, with cosine ramps between episodes."""
+    bounds = np.linspace(0, num_frames, len(episodes) + 1)
+    targets = np.array([{"apart": -_APART_GAP, "contact": 0.0, "penetrate": depth}[e] for e in episodes])
+    frames = np.arange(num_frames)
+    index = np.clip(np.searchsorted(bounds, frames, side="right") - 1, 0, len(episodes) - 1)
+    overlap = targets[index].astype(np.float64)
+    ramp = max(1, int(round(0.15 * fps)))  # 150 ms transitions keep the motion smooth
+    for k in range(1, len(episodes)):
+        b = int(bounds[k])
+        lo, hi = max(0, b - ramp), min(num_frames, b + ramp)
+        s = (frames[lo:hi] - (b - ramp)) / (2 * ramp)
+        overlap[lo:hi] = targets[k - 1] + (targets[k] - targets[k - 1]) * 0.5 * (1 - np.cos(np.pi * s))
+    kinds = np.array([EPISODE_KINDS.index(e) for e in episodes])
+    return kinds[index], overlap
+
+
+def _axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_rotvec(aa.reshape(-1, 3)).as_matrix().reshape(*aa.shape[:-1], 3, 3)
+
+
+def _matrix_to_axis_angle(mat: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_matrix(mat.reshape(-1, 3, 3)).as_rotvec().reshape(*mat.shape[:-2], 3)
+
+
+def _object_mesh(kind: str) -> trimesh.Trimesh:
+    if kind == "box":
+        return trimesh.creation.box(extents=(0.05, 0.035, 0.07))
+    if kind == "sphere":
+        return trimesh.creation.icosphere(subdivisions=3, radius=0.032)
+    if kind == "cylinder":
+        return trimesh.creation.cylinder(radius=0.025, height=0.09, sections=32)
+    raise ValueError(f"unknown object kind {kind!r}; choose from {OBJECT_KINDS}")
+
+
+def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_cameras: int = 4,
+               image_size: tuple[int, int] = (256, 192),
+               episodes: tuple[str, ...] = ("apart", "contact", "penetrate"), penetration_depth: float = 0.008,
+               objects: tuple[str, ...] = (), render: bool = True, rgb: bool = True,
+               mano_dir: str | None = None, layers: dict[str, ManoLayer] | None = None,
+               progress: bool = False) -> SyntheticScene:
+    """Generate a deterministic two-hand scene; ``render`` adds segmentation, depth (and RGB)."""
+    for e in episodes:
+        if e not in EPISODE_KINDS:
+            raise ValueError(f"unknown episode kind {e!r}; choose from {EPISODE_KINDS}")
+    rng = np.random.default_rng(seed)
+    layers = layers or {side: load_mano(side, SCENE_CONVENTION, mano_dir) for side in HAND_SIDES}
+    times = np.arange(num_frames) / fps
+    betas = np.tile(rng.normal(0.0, 0.7, size=10), (2, 1))
+
+    global_orient = np.zeros((num_frames, 2, 3))
+    hand_pose = np.zeros((num_frames, 2, 45))
+    wrist_target = np.zeros((num_frames, 2, 3))
+    drift = _smooth_noise(rng, times, 3, 0.03)  # both hands move together
+    for h, side in enumerate(HAND_SIDES):
+        wobble = _axis_angle_to_matrix(_smooth_noise(rng, times, 3, 0.25))
+        global_orient[:, h] = _matrix_to_axis_angle(_BASE_ROT[side][None] @ wobble)
+        comps = layers[side].pca_components.double().numpy()[:6]
+        coeffs = _smooth_noise(rng, times, 6, 1.2) * np.array([1.0, 0.8, 0.6, 0.5, 0.4, 0.3])
+        hand_pose[:, h] = coeffs @ comps
+        wrist_target[:, h] = np.array([-0.06 if side == "right" else 0.06, 0.0, 0.0]) + drift
+        wrist_target[:, h] += _smooth_noise(rng, times, 3, 0.01)
+
+    # Pose both hands; transl puts the rest wrist J0 at the target (MANO rotates about J0).
+    verts, joints = [], []
+    transl, j0 = np.zeros((num_frames, 2, 3)), np.zeros((2, 3))
+    for h, side in enumerate(HAND_SIDES):
+        layer = layers[side]
+        with torch.no_grad():
+            j0[h] = layer(np.zeros((1, 3)), np.zeros((1, 45)), betas[h : h + 1]).joints[0, 0].double().numpy()
+            transl[:, h] = wrist_target[:, h] - j0[h]
+            out = layer(global_orient[:, h], hand_pose[:, h], betas[h], transl[:, h])
+        verts.append(out.vertices.double().numpy())
+        joints.append(out.joints.double().numpy())
+    verts, joints = np.stack(verts, axis=1), np.stack(joints, axis=1)
+    if len(objects) > len(HAND_SIDES):
+        raise ValueError(f"at most {len(HAND_SIDES)} held objects (one per hand), got {len(objects)}")
+    scene_objects = [
+        _held_object(kind, i, HAND_SIDES[i], global_orient[:, i], transl[:, i], j0[i], layers[HAND_SIDES[i]])
+        for i, kind in enumerate(objects)
+    ]
+
+    # Shift the left hand (and what it holds) along x so the scheduled overlap holds exactly.
+    episode, overlap = _episode_schedule(num_frames, fps, episodes, penetration_depth)
+    extent = {"right": verts[:, 0, :, 0].max(axis=1), "left": verts[:, 1, :, 0].min(axis=1)}
+    for obj in scene_objects:
+        xs = obj.world_vertices()[..., 0]
+        extent[obj.held_by] = (np.maximum(extent["right"], xs.max(axis=1)) if obj.held_by == "right"
+                               else np.minimum(extent["left"], xs.min(axis=1)))
+    shift = extent["right"] - overlap - extent["left"]
+    verts[:, 1, :, 0] += shift[:, None]
+    joints[:, 1, :, 0] += shift[:, None]
+    transl[:, 1, 0] += shift
+    for obj in scene_objects:
+        if obj.held_by == "left":
+            obj.translation[:, 0] += shift
+
+    centre = np.array([0.0, 0.0, 0.08])
+    rig = ring_rig(num_cameras, 0.6, 0.12, centre, image_size[0], image_size[1], rng)
+    scene = SyntheticScene(
+        seed=seed, fps=fps, convention=SCENE_CONVENTION, global_orient=global_orient, hand_pose=hand_pose,
+        betas=betas, transl=transl, vertices=verts.astype(np.float32), joints=joints.astype(np.float32),
+        episode=episode, scheduled_overlap=overlap, cameras=rig, objects=scene_objects,
+        mano_files={side: str(layers[side].model_path) for side in HAND_SIDES},
+        synthetic_mano=any(layers[s].synthetic for s in HAND_SIDES),
+    )
+    if render:
+        from handeval.synth.render import render_scene
+
+        render_scene(scene, layers, rgb=rgb, progress=progress)
+    return scene
+
+
+def _held_object(kind: str, index: int, side: str, orient: np.ndarray, transl: np.ndarray, j0: np.ndarray,
+                 layer: ManoLayer) -> SceneObject:
+    """An object resting on a palm, moving rigidly with that hand's global transform."""
+    mesh = _object_mesh(kind)
+    template = layer.smplx.v_template.double().numpy()
+    palm = template[layer.parts == 0]
+    # In the model frame the palmar side faces -y: rest the object's +y face on the palm.
+    offset = np.array([palm[:, 0].mean(), palm[:, 1].min() - float(mesh.bounds[1, 1]), palm[:, 2].mean()])
+    rot = _axis_angle_to_matrix(orient)
+    # World = R (x_model - J0) + J0 + transl, with x_model = object vertex + offset.
+    translation = np.einsum("tij,j->ti", rot, offset - j0) + j0 + transl
+    return SceneObject(name=f"{kind}{index}", vertices=np.asarray(mesh.vertices), faces=np.asarray(mesh.faces),
+                       rotation=rot, translation=translation, held_by=side)
