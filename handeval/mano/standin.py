@@ -57,7 +57,7 @@ _PALM = (
     (0.000, -0.027, 0.027, 0.0110, 8),   # wrist opening: 16 vertices
     (0.018, -0.032, 0.031, 0.0120, 10),
     (0.036, -0.040, 0.036, 0.0130, 13),  # the thumb branches off rows 0..4
-    (0.056, -0.030, 0.038, 0.0130, 11),
+    (0.056, -0.018, 0.038, 0.0130, 11),
     (0.074, -0.039, 0.040, 0.0128, 15),
     (0.088, -0.041, 0.041, 0.0122, 17),  # knuckles: four fingers of 4 row-steps each
 )
@@ -104,7 +104,15 @@ def _loop_params(points: np.ndarray) -> np.ndarray:
 
 
 def _zipper(lower: np.ndarray, t_lower: np.ndarray, upper: np.ndarray, t_upper: np.ndarray) -> list:
-    """Triangulate the band between two closed loops that start at matching points."""
+    """Triangulate the band between two closed loops that start at matching points.
+
+    Loops of equal size are split quad by quad; otherwise the walk advances along
+    whichever loop's next vertex comes first in normalised arc length.
+    """
+    if len(lower) == len(upper):
+        n = len(lower)
+        return [f for i in range(n) for f in ((lower[i], lower[(i + 1) % n], upper[i]),
+                                               (lower[(i + 1) % n], upper[(i + 1) % n], upper[i]))]
     faces, i, j = [], 0, 0
     n_a, n_b = len(lower), len(upper)
     while i < n_a or j < n_b:
@@ -223,7 +231,7 @@ def _build_digit(b: _Builder, name, joints, loop_ids, loop_pts, regress):
     base = loop_pts.mean(axis=0)
     regress[joints[0]] = loop_ids
     if name == "thumb":
-        start_dir = np.array([1.0, 0.0, 0.0])
+        start_dir = np.array([1.0, 0.0, 0.0])  # leave the split ring's plane before turning
         end_dir = _unit(_THUMB_DIRECTION)
     else:
         a = _FINGER_SPLAY[name]
@@ -259,7 +267,7 @@ def _build_digit(b: _Builder, name, joints, loop_ids, loop_pts, regress):
 
     def skin(s):
         # Bone k spans [joint_s[k], joint_s[k+1]]; blend across each interior joint.
-        h = 0.35 * r_base
+        h = 0.7 * r_base
         row = np.zeros(16)
         w1 = _smoothstep((s - joint_s[1] + h) / (2 * h))
         w2 = _smoothstep((s - joint_s[2] + h) / (2 * h))

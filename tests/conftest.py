@@ -1,0 +1,44 @@
+"""Shared fixtures: an isolated stand-in cache and MANO layers built once per session."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Every test run builds the stand-in into its own cache and ignores the user's MANO dir."""
+    cache = tmp_path_factory.mktemp("handeval-cache")
+    old = {k: os.environ.get(k) for k in ("HANDEVAL_CACHE_DIR", "HANDEVAL_MANO_DIR")}
+    os.environ["HANDEVAL_CACHE_DIR"] = str(cache)
+    os.environ.pop("HANDEVAL_MANO_DIR", None)
+    yield cache
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def standin_dir(_isolated_cache):
+    from handeval.mano import ensure_standin
+
+    return ensure_standin()
+
+
+@pytest.fixture(scope="session")
+def flat_layers(standin_dir):
+    """Right and left layers: axis-angle, flat_hand_mean=True, left shapedirs fixed."""
+    from handeval.mano import ManoConvention, load_mano
+
+    conv = ManoConvention(flat_hand_mean=True, fix_left_shapedirs=True)
+    return {side: load_mano(side, conv) for side in ("right", "left")}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
