@@ -48,8 +48,8 @@ def scene_picture(scene: SyntheticScene, path: str | Path, max_cameras: int = 4)
         ax = axes[r, cams]
         ax.imshow(scene.segmentation[t, 0], cmap=_SEG_CMAP, vmin=0, vmax=_SEG_CMAP.N - 1, interpolation="nearest")
         ax.set_axis_off()
-        ax.set_title(f"frame {t}: {EPISODE_KINDS[scene.episode[t]]}, overlap "
-                     f"{1000 * scene.scheduled_overlap[t]:+.1f} mm", fontsize=8)
+        ax.set_title(f"frame {t}: {EPISODE_KINDS[scene.episode[t]]}, contact depth "
+                     f"{1000 * scene.contact_depth[t]:+.1f} mm", fontsize=8)
     label = "SYNTHETIC scene" + (" (procedural MANO stand-in, not the real MANO model)" if scene.synthetic_mano else "")
     fig.suptitle(f"{label}: seed {scene.seed}, {scene.num_frames} frames at {scene.fps:g} fps", fontsize=10)
     fig.tight_layout()

@@ -11,29 +11,15 @@ import numpy as np
 from tqdm import tqdm
 
 from handeval.conventions import HAND_SIDES
-from handeval.errors import HandevalError
+from handeval.geometry import import_open3d
 
 #: Albedo per instance id (background, right, left, objects...), for the optional RGB.
 _ALBEDO = np.array([[30, 30, 36], [232, 170, 120], [120, 170, 232], [110, 200, 120], [200, 200, 90]], dtype=np.float64)
 
 
-def open3d():
-    """Import Open3D, turning its most common failure on Linux into an actionable message."""
-    try:
-        import open3d as o3d
-    except ImportError as exc:
-        if "libusb" in str(exc):
-            raise HandevalError(
-                "Open3D needs the system library libusb-1.0: install it with "
-                "`apt-get install libusb-1.0-0` (Debian/Ubuntu), then retry"
-            ) from None
-        raise HandevalError(f"cannot import Open3D ({exc}); reinstall it with `pip install open3d`") from None
-    return o3d
-
-
 def render_scene(scene, layers, rgb: bool = True, progress: bool = False) -> None:
     """Fill ``scene.segmentation``, ``scene.depth`` and optionally ``scene.rgb`` in place."""
-    o3d = open3d()
+    o3d = import_open3d()
     rig = scene.cameras
     origins, dirs = rig.pixel_rays()
     rays = o3d.core.Tensor(np.concatenate([origins, dirs], axis=-1).astype(np.float32))

@@ -2,10 +2,15 @@
 
 A scene is the ground truth that converter tests and the demo start from. Hands move
 smoothly (sums of low-frequency sinusoids evaluated at ``frame / fps``, so motion is the
-same whatever the frame rate), and the sequence is cut into episodes whose *overlap*
-is controlled: the left hand is shifted along the world x axis so that the x-extent of
-the right hand (plus any held object) and the left hand overlap by exactly the
-scheduled amount: negative is a gap, 0 is touching, positive is interpenetration.
+same whatever the frame rate), and the sequence is cut into episodes whose contact is
+controlled. The *contact depth* of a frame is the largest depth of a left-side vertex
+(left hand plus what it holds) inside the right side (right hand plus what it holds),
+i.e. the maximum of minus the signed distance: negative is a gap (the closest approach),
+0 is touching, positive is interpenetration by that depth. Per frame, the shift of the
+left side along the world x axis that meets the *scheduled* depth is solved exactly;
+the shifts are then low-pass filtered, because the deepest vertex can switch from one
+frame to the next and an exact solution would jerk. The depth actually reached is
+recomputed and stored as ``contact_depth``.
 """
 
 from __future__ import annotations
@@ -17,19 +22,22 @@ from pathlib import Path
 import numpy as np
 import torch
 import trimesh
+from scipy.ndimage import gaussian_filter1d
 
 from handeval import __version__
 from handeval.atomic import atomic_path, write_text_atomic
 from handeval.conventions import HAND_SIDES
+from handeval.geometry import raycasting_scene, signed_distance
 from handeval.mano import ManoConvention, ManoLayer, load_mano
 from handeval.synth.cameras import CameraRig, ring_rig
 
 #: The MANO convention of every synthetic scene's parameters (InterHand2.6M's).
 SCENE_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False,
                                   fix_left_shapedirs=True, tips="manopth")
-#: Overlap (m) scheduled for each episode kind; "penetrate" uses the scene's depth.
+#: Depth (m) scheduled for each episode kind; "penetrate" uses the scene's depth.
 EPISODE_KINDS = ("apart", "contact", "penetrate")
 _APART_GAP = 0.04
+_SHIFT_SMOOTHING_S = 0.1  # s.d. of the Gaussian that smooths the left side's shift
 OBJECT_KINDS = ("box", "sphere", "cylinder")
 FORMAT_VERSION = 1
 
@@ -70,7 +78,8 @@ class SyntheticScene:
     vertices: np.ndarray       # (T, 2, 778, 3)
     joints: np.ndarray         # (T, 2, 21, 3) canonical order
     episode: np.ndarray        # (T,) index into EPISODE_KINDS
-    scheduled_overlap: np.ndarray  # (T,) metres
+    scheduled_depth: np.ndarray  # (T,) metres: the episode's target contact depth
+    contact_depth: np.ndarray    # (T,) metres: reached; <0 gap, 0 touching, >0 penetration
     cameras: CameraRig
     objects: list[SceneObject] = field(default_factory=list)
     segmentation: np.ndarray | None = None  # (T, C, H, W) uint8: 0 background, 1 right, 2 left, 3+ objects
@@ -91,7 +100,7 @@ class SyntheticScene:
         """Write ``scene.npz`` (arrays) and ``scene.json`` (metadata) atomically."""
         folder = Path(folder)
         arrays = {k: getattr(self, k) for k in ("global_orient", "hand_pose", "betas", "transl", "vertices",
-                                                 "joints", "episode", "scheduled_overlap")}
+                                                 "joints", "episode", "scheduled_depth", "contact_depth")}
         for k in ("segmentation", "depth", "rgb"):
             if getattr(self, k) is not None:
                 arrays[k] = getattr(self, k)
@@ -147,7 +156,7 @@ def _smooth_noise(rng: np.random.Generator, times: np.ndarray, dims: int, amplit
 
 
 def _episode_schedule(num_frames: int, fps: float, episodes: tuple[str, ...], depth: float):
-    """Per-frame episode index and overlap, with cosine ramps between episodes."""
+    """Per-frame episode index and scheduled depth, with cosine ramps between episodes."""
     bounds = np.linspace(0, num_frames, len(episodes) + 1)
     targets = np.array([{"apart": -_APART_GAP, "contact": 0.0, "penetrate": depth}[e] for e in episodes])
     frames = np.arange(num_frames)
@@ -232,27 +241,24 @@ def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_camer
         for i, kind in enumerate(objects)
     ]
 
-    # Shift the left hand (and what it holds) along x so the scheduled overlap holds exactly.
-    episode, overlap = _episode_schedule(num_frames, fps, episodes, penetration_depth)
-    extent = {"right": verts[:, 0, :, 0].max(axis=1), "left": verts[:, 1, :, 0].min(axis=1)}
-    for obj in scene_objects:
-        xs = obj.world_vertices()[..., 0]
-        extent[obj.held_by] = (np.maximum(extent["right"], xs.max(axis=1)) if obj.held_by == "right"
-                               else np.minimum(extent["left"], xs.min(axis=1)))
-    shift = extent["right"] - overlap - extent["left"]
+    # Shift the left side along x to follow the scheduled depth, smoothly.
+    episode, scheduled = _episode_schedule(num_frames, fps, episodes, penetration_depth)
+    exact = _solve_shifts(verts, scene_objects, layers["right"].seal, scheduled)
+    shift = gaussian_filter1d(exact, sigma=_SHIFT_SMOOTHING_S * fps, mode="nearest")
     verts[:, 1, :, 0] += shift[:, None]
     joints[:, 1, :, 0] += shift[:, None]
     transl[:, 1, 0] += shift
     for obj in scene_objects:
         if obj.held_by == "left":
             obj.translation[:, 0] += shift
+    reached = contact_depths(verts, scene_objects, layers["right"].seal)
 
     centre = np.array([0.0, 0.0, 0.08])
     rig = ring_rig(num_cameras, 0.6, 0.12, centre, image_size[0], image_size[1], rng)
     scene = SyntheticScene(
         seed=seed, fps=fps, convention=SCENE_CONVENTION, global_orient=global_orient, hand_pose=hand_pose,
         betas=betas, transl=transl, vertices=verts.astype(np.float32), joints=joints.astype(np.float32),
-        episode=episode, scheduled_overlap=overlap, cameras=rig, objects=scene_objects,
+        episode=episode, scheduled_depth=scheduled, contact_depth=reached, cameras=rig, objects=scene_objects,
         mano_files={side: str(layers[side].model_path) for side in HAND_SIDES},
         synthetic_mano=any(layers[s].synthetic for s in HAND_SIDES),
     )
@@ -261,6 +267,51 @@ def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_camer
 
         render_scene(scene, layers, rgb=rgb, progress=progress)
     return scene
+
+
+def _sides(verts: np.ndarray, objects: list[SceneObject], right_seal, t: int):
+    """Frame t's right-side meshes and left-side points (vertices of the hand and its objects)."""
+    meshes = [(right_seal.close(verts[t, 0]), right_seal.faces)]
+    meshes += [(o.world_vertices()[t], o.faces) for o in objects if o.held_by == "right"]
+    points = np.concatenate([verts[t, 1]] + [o.world_vertices()[t] for o in objects if o.held_by == "left"])
+    return meshes, points
+
+
+def contact_depths(verts: np.ndarray, objects: list[SceneObject], right_seal) -> np.ndarray:
+    """(T,) contact depth: max over left-side points of minus their signed distance to the right side."""
+    out = np.zeros(len(verts))
+    for t in range(len(verts)):
+        meshes, points = _sides(verts, objects, right_seal, t)
+        out[t] = -signed_distance(raycasting_scene(meshes), points).min()
+    return out
+
+
+def _solve_shifts(verts: np.ndarray, objects: list[SceneObject], right_seal, depth: np.ndarray,
+                  step: float = 0.004) -> np.ndarray:
+    """Per-frame x shift of the left side whose contact depth is ``depth``.
+
+    Depth is not monotone in the shift (a fingertip can pass through a thin finger), so
+    shifts are scanned from 5 cm apart inwards (one vectorised query per frame) and the
+    first crossing, the contact a hand approaching from outside makes first, is linearly
+    interpolated. The shifts are smoothed afterwards and the depth reached is recomputed
+    exactly, so the scan only has to be close.
+    """
+    grid = 0.05 - step * np.arange(int(0.11 / step) + 1)
+    shifts = np.zeros(len(verts))
+    for t in range(len(verts)):
+        meshes, points = _sides(verts, objects, right_seal, t)
+        touch = max(m[0][:, 0].max() for m in meshes) - points[:, 0].min()
+        moved = points[None] + np.stack([touch + grid, 0 * grid, 0 * grid], axis=1)[:, None]
+        reach = -signed_distance(raycasting_scene(meshes), moved).min(axis=1)
+        crossed = np.flatnonzero(reach >= depth[t])
+        if len(crossed) == 0 or crossed[0] == 0:
+            k = int(np.argmax(reach)) if len(crossed) == 0 else 0
+            shifts[t] = touch + grid[k]
+            continue
+        k = crossed[0]
+        w = (depth[t] - reach[k - 1]) / (reach[k] - reach[k - 1])
+        shifts[t] = touch + grid[k - 1] + w * (grid[k] - grid[k - 1])
+    return shifts
 
 
 def _held_object(kind: str, index: int, side: str, orient: np.ndarray, transl: np.ndarray, j0: np.ndarray,
