@@ -83,7 +83,7 @@ def flip_opencv_opengl(points: np.ndarray) -> np.ndarray:
     points = np.asarray(points)
     if points.shape[-1] != 3:
         raise HandevalError(f"expected points with a last axis of 3, got shape {points.shape}")
-    return points * np.array([1.0, -1.0, -1.0], dtype=points.dtype if points.dtype.kind == "f" else None)
+    return points * np.array([1, -1, -1], dtype=points.dtype)
 
 
 # --- source joint orders ----------------------------------------------------------

@@ -54,6 +54,29 @@ def test_deterministic(models):
             assert hashlib.sha256(a.tobytes()).digest() == hashlib.sha256(b.tobytes()).digest(), key
 
 
+# Fingerprint of the stand-in's arrays, rounded to 0.1 um so it holds across BLAS builds.
+# If the generator changes on purpose, bump STANDIN_VERSION (it keys users' caches) and this.
+GOLDEN = {1: "471c1621bff2e013a0b594c45b6c69f8a8123939a5df838b10465a8c35b58832"}
+
+
+def _fingerprint(models) -> str:
+    h = hashlib.sha256()
+    for side in ("right", "left"):
+        for key in sorted(models[side]):
+            v = np.asarray(models[side][key])
+            if v.dtype.kind == "f":
+                v = np.round(v, 7) + 0.0  # + 0.0 turns -0.0 into 0.0
+            h.update(key.encode())
+            h.update(str(v).encode() if v.dtype.kind == "U" else np.ascontiguousarray(v).tobytes())
+    return h.hexdigest()
+
+
+def test_fingerprint_is_pinned_to_the_version(models):
+    from handeval.mano.standin import STANDIN_VERSION
+
+    assert _fingerprint(models) == GOLDEN[STANDIN_VERSION]
+
+
 def test_left_mirrors_right_and_keeps_the_shapedirs_bug(models):
     r, left = models["right"], models["left"]
     np.testing.assert_array_equal(left["v_template"], r["v_template"] * [-1, 1, 1])

@@ -9,7 +9,6 @@ same reader serves the user's files and the synthetic stand-in, so both take one
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import zipfile
@@ -159,7 +158,7 @@ def _materialise(obj, key: str):
 
 def _load_pickle(path: Path) -> tuple[dict, bool]:
     with open(path, "rb") as fh:
-        unpickler = _ModelUnpickler(io.BufferedReader(fh))
+        unpickler = _ModelUnpickler(fh)
         data = unpickler.load()
     if not isinstance(data, dict):
         raise HandevalError(f"{path}: expected a pickled dict of MANO arrays, found {type(data).__name__}")

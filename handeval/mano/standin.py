@@ -35,6 +35,8 @@ from handeval.atomic import atomic_path
 from handeval.mano.model_file import MANO_PARENTS, NUM_FACES, NUM_VERTS, SYNTHETIC_KEY
 from handeval.mano.watertight import seal_wrist
 
+#: Bump whenever the generated arrays change: the cache folder is keyed on it, and
+#: tests/test_standin.py pins a fingerprint of the arrays to it.
 STANDIN_VERSION = 1
 _SEED = 20261121
 
@@ -202,8 +204,7 @@ def _build_right_hand():
     for r in range(_THUMB_SPLIT_RING):
         band(rings[r][0], rings[r][1], rings[r + 1][0], rings[r + 1][1])
     split_ids, split_pts, split_n = rings[_THUMB_SPLIT_RING]
-    sel = lambda ids, n, a, c: _row_loop(ids, n, a, c)  # noqa: E731
-    upper = sel(np.arange(len(split_ids)), split_n, _THUMB_SPAN, split_n - 1)
+    upper = _row_loop(np.arange(len(split_ids)), split_n, _THUMB_SPAN, split_n - 1)
     band(split_ids[upper], split_pts[upper], rings[_THUMB_SPLIT_RING + 1][0], rings[_THUMB_SPLIT_RING + 1][1])
     for r in range(_THUMB_SPLIT_RING + 1, n_rings - 1):
         band(rings[r][0], rings[r][1], rings[r + 1][0], rings[r + 1][1])
@@ -211,9 +212,9 @@ def _build_right_hand():
     # Digits: each starts from a loop of its branching ring.
     digit_regions = {}
     knuckle_ids, knuckle_pts, knuckle_n = rings[-1]
-    starts = {"thumb": sel(np.arange(len(split_ids)), split_n, 0, _THUMB_SPAN)}
+    starts = {"thumb": _row_loop(np.arange(len(split_ids)), split_n, 0, _THUMB_SPAN)}
     for f, name in enumerate(_FINGER_ORDER):
-        starts[name] = sel(np.arange(len(knuckle_ids)), knuckle_n, f * _FINGER_SPAN, (f + 1) * _FINGER_SPAN)
+        starts[name] = _row_loop(np.arange(len(knuckle_ids)), knuckle_n, f * _FINGER_SPAN, (f + 1) * _FINGER_SPAN)
     for name, (joints, _tip_ids) in _DIGITS.items():
         src_ids, src_pts = (split_ids, split_pts) if name == "thumb" else (knuckle_ids, knuckle_pts)
         loop_ids, loop_pts = src_ids[starts[name]], src_pts[starts[name]]
@@ -401,6 +402,8 @@ def _pca_basis(rng, rest_joints, n_poses: int = 1554):
     flat = poses.reshape(n_poses, 45)
     mean = flat.mean(axis=0)
     _, _, vt = np.linalg.svd(flat - mean, full_matrices=True)
+    # SVD signs differ between LAPACK builds; fix them so the file is the same everywhere.
+    vt *= np.sign(vt[np.arange(45), np.argmax(np.abs(vt), axis=1)])[:, None]
     coeffs = (flat - mean) @ vt.T
     return vt, mean, coeffs
 

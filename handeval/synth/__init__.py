@@ -1,0 +1,1 @@
+"""Synthetic ground truth: seeded two-hand scenes, camera rigs, CPU rendering, pictures."""

@@ -5,7 +5,8 @@ smoothly (sums of low-frequency sinusoids evaluated at ``frame / fps``, so motio
 same whatever the frame rate), and the sequence is cut into episodes whose contact is
 controlled. The *contact depth* of a frame is the largest depth of a left-side vertex
 (left hand plus what it holds) inside the right side (right hand plus what it holds),
-i.e. the maximum of minus the signed distance: negative is a gap (the closest approach),
+i.e. the maximum of minus the signed distance (to each closed mesh of the right side
+separately): negative is a gap (the closest approach),
 0 is touching, positive is interpenetration by that depth. Per frame, the shift of the
 left side along the world x axis that meets the *scheduled* depth is solved exactly;
 the shifts are then low-pass filtered, because the deepest vertex can switch from one
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 import trimesh
 from scipy.ndimage import gaussian_filter1d
+from scipy.spatial.transform import Rotation
 
 from handeval import __version__
 from handeval.atomic import atomic_path, write_text_atomic
@@ -173,14 +175,10 @@ def _episode_schedule(num_frames: int, fps: float, episodes: tuple[str, ...], de
 
 
 def _axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
     return Rotation.from_rotvec(aa.reshape(-1, 3)).as_matrix().reshape(*aa.shape[:-1], 3, 3)
 
 
 def _matrix_to_axis_angle(mat: np.ndarray) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
     return Rotation.from_matrix(mat.reshape(-1, 3, 3)).as_rotvec().reshape(*mat.shape[:-2], 3)
 
 
@@ -277,12 +275,22 @@ def _sides(verts: np.ndarray, objects: list[SceneObject], right_seal, t: int):
     return meshes, points
 
 
+def _right_side_distance(meshes):
+    """Signed distance to the right side: the minimum over its meshes, each queried alone.
+
+    A held object overlaps the fingers holding it; one ray-casting scene of both would
+    count an even number of crossings inside the overlap and call it outside.
+    """
+    scenes = [raycasting_scene([mesh]) for mesh in meshes]
+    return lambda points: np.min([signed_distance(sc, points) for sc in scenes], axis=0)
+
+
 def contact_depths(verts: np.ndarray, objects: list[SceneObject], right_seal) -> np.ndarray:
     """(T,) contact depth: max over left-side points of minus their signed distance to the right side."""
     out = np.zeros(len(verts))
     for t in range(len(verts)):
         meshes, points = _sides(verts, objects, right_seal, t)
-        out[t] = -signed_distance(raycasting_scene(meshes), points).min()
+        out[t] = -_right_side_distance(meshes)(points).min()
     return out
 
 
@@ -302,7 +310,7 @@ def _solve_shifts(verts: np.ndarray, objects: list[SceneObject], right_seal, dep
         meshes, points = _sides(verts, objects, right_seal, t)
         touch = max(m[0][:, 0].max() for m in meshes) - points[:, 0].min()
         moved = points[None] + np.stack([touch + grid, 0 * grid, 0 * grid], axis=1)[:, None]
-        reach = -signed_distance(raycasting_scene(meshes), moved).min(axis=1)
+        reach = -_right_side_distance(meshes)(moved).min(axis=1)
         crossed = np.flatnonzero(reach >= depth[t])
         if len(crossed) == 0 or crossed[0] == 0:
             k = int(np.argmax(reach)) if len(crossed) == 0 else 0
