@@ -37,7 +37,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     from handeval.synth.picture import scene_picture
     from handeval.synth.scene import make_scene
 
-    out_dir = Path(out)
+    out_dir = Path(out).resolve()
     files = mano_files(mano_dir)
     scene = make_scene(seed=seed, num_frames=frames, fps=fps, num_cameras=cameras, objects=objects,
                        mano_dir=mano_dir, progress=not as_json)
