@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,13 +68,6 @@ class ModelFile:
     arrays: dict[str, np.ndarray]
     synthetic: bool
     had_chumpy: bool = False
-    extra_keys: list[str] = field(default_factory=list)
-
-    @property
-    def parents(self) -> np.ndarray:
-        parents = self.arrays["kintree_table"][0].astype(np.int64)
-        parents[0] = -1  # the official files store 2**32 - 1 as uint32
-        return parents
 
 
 # --- restricted unpickling --------------------------------------------------------
@@ -188,9 +181,7 @@ def read_model_file(path: str | os.PathLike, side: str | None = None) -> ModelFi
         ) from None
     arrays = validate_arrays(data, path)
     synthetic = bool(np.asarray(data.get(SYNTHETIC_KEY, False)).item()) if SYNTHETIC_KEY in data else False
-    extra = sorted(set(data) - set(arrays))
-    return ModelFile(path=path, side=side, arrays=arrays, synthetic=synthetic, had_chumpy=had_chumpy,
-                     extra_keys=extra)
+    return ModelFile(path=path, side=side, arrays=arrays, synthetic=synthetic, had_chumpy=had_chumpy)
 
 
 def side_from_filename(path: Path) -> str:
@@ -222,7 +213,7 @@ def validate_arrays(data: dict, path: Path) -> dict[str, np.ndarray]:
     if faces.min() < 0 or faces.max() >= NUM_VERTS:
         raise HandevalError(f"{path}: key 'f' indexes vertices {faces.min()}..{faces.max()}, expected 0..{NUM_VERTS - 1}")
     parents = out["kintree_table"][0].astype(np.int64)
-    parents[0] = -1
+    parents[0] = -1  # the official files store 2**32 - 1 in a uint32 array
     if tuple(parents) != MANO_PARENTS:
         raise HandevalError(
             f"{path}: key 'kintree_table' row 0 is {tuple(parents)}, expected MANO's tree {MANO_PARENTS}"
