@@ -335,3 +335,53 @@ def _held_object(kind: str, index: int, side: str, orient: np.ndarray, transl: n
     translation = np.einsum("tij,j->ti", rot, offset - j0) + j0 + transl
     return SceneObject(name=f"{kind}{index}", vertices=np.asarray(mesh.vertices), faces=np.asarray(mesh.faces),
                        rotation=rot, translation=translation, held_by=side)
+
+
+def scene_records(scene: SyntheticScene, sequence: str, image_pattern: str = "{sequence}/cam{camera}/{frame:06d}.png"
+                  ) -> "SequenceRecords":
+    """The scene's ground truth as canonical records: what every converter must reproduce.
+
+    Views carry the exact projections of the joints (``joints_2d``) and tight boxes of the
+    projected vertices; cameras are named ``0..C-1``.
+    """
+    from handeval.shards.records import SequenceRecords
+
+    T, C = scene.num_frames, scene.cameras.num_cameras
+    frames = {
+        "frame": np.arange(T, dtype=np.int64),
+        "source_frame": [str(t) for t in range(T)],
+        "hand_type": ["interacting"] * T,
+        "hand_present": np.ones((T, 2), dtype=bool),
+        "joints": scene.joints,
+        "joints_valid": np.ones((T, 2, 21), dtype=bool),
+        "mano_pose": np.concatenate([scene.global_orient, scene.hand_pose], axis=-1),
+        "mano_shape": np.broadcast_to(scene.betas, (T, 2, 10)),
+        "mano_trans": scene.transl,
+        "mano_valid": np.ones((T, 2), dtype=bool),
+    }
+    if scene.objects:
+        frames["object_ids"] = [[o.name for o in scene.objects]] * T
+        frames["object_poses"] = [
+            np.concatenate([np.hstack([o.rotation[t], o.translation[t][:, None]]).ravel() for o in scene.objects]).tolist()
+            for t in range(T)
+        ]
+    rig = scene.cameras
+    uv_joints = rig.project(scene.joints.astype(np.float64).reshape(T, 42, 3)).reshape(T, C, 2, 21, 2)
+    uv_verts = rig.project(scene.vertices.astype(np.float64).reshape(T, -1, 3)).reshape(T, C, 2, 778, 2)
+    lo, hi = uv_verts.min(axis=3), uv_verts.max(axis=3)
+    bbox = np.concatenate([lo, hi - lo], axis=-1)  # (T, C, 2, 4)
+    frame_of_view = np.repeat(np.arange(T), C)
+    cam_of_view = np.tile(np.arange(C), T)
+    views = {
+        "frame": frame_of_view,
+        "camera": [str(c) for c in cam_of_view],
+        "image_path": [image_pattern.format(sequence=sequence, camera=c, frame=t)
+                       for t, c in zip(frame_of_view, cam_of_view)],
+        "width": np.full(T * C, rig.width, dtype=np.int32),
+        "height": np.full(T * C, rig.height, dtype=np.int32),
+        "K": rig.K[cam_of_view], "R": rig.R[cam_of_view], "t": rig.t[cam_of_view],
+        "bbox": bbox.reshape(T * C, 2, 4),
+        "joints_2d": uv_joints.reshape(T * C, 2, 21, 2),
+        "joints_2d_valid": np.ones((T * C, 2, 21), dtype=bool),
+    }
+    return SequenceRecords(sequence=sequence, frames=frames, views=views)

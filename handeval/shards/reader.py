@@ -1,0 +1,133 @@
+"""Reading a converted dataset: list sequences, read frames and views with filters and column pruning.
+
+The files are plain Parquet: pandas, pyarrow and DuckDB read them directly (see
+``data_specs/shards.md``). This module adds the manifest: it finds a sequence's shard and
+row groups from ``meta/info.json`` and reads only those, and it turns fixed-size list
+columns into numpy arrays of the documented shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from handeval.errors import HandevalError
+from handeval.shards.schema import FEATURES, FORMAT_VERSION
+
+INFO_PATH = Path("meta") / "info.json"
+
+
+def to_numpy(table: pa.Table, table_kind: str) -> dict[str, np.ndarray]:
+    """Columns of a frames/views table as numpy: fixed-size lists reshaped, null rows NaN / False."""
+    feats = {f.name: f for f in FEATURES[table_kind]}
+    out = {}
+    for name in table.column_names:
+        col = table.column(name).combine_chunks()
+        f = feats[name]
+        if not f.shape:
+            out[name] = col.to_numpy(zero_copy_only=False)
+        elif f.variable:
+            rows = col.to_pylist()
+            out[name] = np.empty(len(rows), dtype=object)
+            out[name][:] = rows
+        else:
+            values = col.values.to_numpy(zero_copy_only=False).reshape((len(col),) + f.shape)
+            if col.null_count:
+                values = values.copy()
+                values[np.asarray(col.is_null())] = np.nan if values.dtype.kind == "f" else False
+            out[name] = values
+    return out
+
+
+@dataclass
+class SequenceData:
+    """One sequence: numpy frame and view columns."""
+
+    name: str
+    split: str
+    frames: dict[str, np.ndarray]
+    views: dict[str, np.ndarray]
+
+
+class ShardDataset:
+    """A converted dataset folder (``meta/info.json`` + ``data/{split}/*.parquet``)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        path = self.root / INFO_PATH
+        if not path.is_file():
+            raise HandevalError(f"{self.root} is not a converted dataset: {INFO_PATH} is missing "
+                                "(create one with `handeval convert`)")
+        try:
+            self.info = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise HandevalError(f"{path} is not valid JSON ({exc})") from None
+        major = str(self.info.get("format_version", "")).split(".")[0]
+        if major != FORMAT_VERSION.split(".")[0]:
+            raise HandevalError(f"{path}: format version {self.info.get('format_version')!r}; this handeval reads "
+                                f"{FORMAT_VERSION}. Re-convert the dataset with this version.")
+        self._index = {s["sequence"]: (split, shard, s) for split, meta in self.info["splits"].items()
+                       for shard in meta["shards"] for s in shard["sequences"]}
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.info["splits"])
+
+    def sequences(self, split: str | None = None) -> list[str]:
+        return [name for name, (sp, _, _) in self._index.items() if split is None or sp == split]
+
+    def _files(self, kind: str, split: str | None) -> list[Path]:
+        splits = [split] if split else self.splits
+        for sp in splits:
+            if sp not in self.info["splits"]:
+                raise HandevalError(f"split {sp!r} is not in {self.root}; it has {', '.join(self.splits)}")
+        return [self.root / shard["files"][kind]["path"] for sp in splits for shard in self.info["splits"][sp]["shards"]]
+
+    def read(self, kind: str, split: str | None = None, columns: list[str] | None = None,
+             sequences: list[str] | None = None, hand_types: list[str] | None = None) -> pa.Table:
+        """Read the ``frames`` or ``views`` table, pruned to ``columns`` and filtered."""
+        if kind not in FEATURES:
+            raise HandevalError(f"table must be 'frames' or 'views', not {kind!r}")
+        filters = []
+        if sequences is not None:
+            filters.append(pc.field("sequence").isin(list(sequences)))
+        if hand_types is not None:
+            if kind == "views":  # hand type lives with the frames
+                keep = self.read("frames", split, ["sequence", "frame"], sequences, hand_types)
+                table = self.read("views", split, None if columns is None else sorted({"sequence", "frame", *columns}),
+                                  sequences)
+                joined = table.join(keep, keys=["sequence", "frame"], join_type="inner")
+                joined = joined.sort_by([("sequence", "ascending"), ("frame", "ascending"), ("camera", "ascending")]) \
+                    if "camera" in joined.column_names else joined
+                return joined.select(columns) if columns else joined
+            filters.append(pc.field("hand_type").isin(list(hand_types)))
+        expr = None
+        for f in filters:
+            expr = f if expr is None else expr & f
+        tables = [pq.read_table(p, columns=columns, filters=expr) for p in self._files(kind, split)]
+        return pa.concat_tables(tables) if tables else pa.table({})
+
+    def sequence(self, name: str, columns: dict[str, list[str] | None] | None = None) -> SequenceData:
+        """One sequence, read from its own row groups only."""
+        if name not in self._index:
+            raise HandevalError(f"sequence {name!r} is not in {self.root}")
+        split, shard, entry = self._index[name]
+        lo, hi = entry["row_groups"]
+        data = {}
+        for kind in ("frames", "views"):
+            cols = (columns or {}).get(kind)
+            pf = pq.ParquetFile(self.root / shard["files"][kind]["path"])
+            data[kind] = to_numpy(pf.read_row_groups(list(range(lo, hi)), columns=cols), kind)
+        return SequenceData(name=name, split=split, frames=data["frames"], views=data["views"])
+
+    def iter_sequences(self, split: str | None = None, columns: dict[str, list[str] | None] | None = None
+                       ) -> Iterator[SequenceData]:
+        for name in self.sequences(split):
+            yield self.sequence(name, columns)
