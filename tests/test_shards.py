@@ -47,12 +47,16 @@ def test_nulls_for_missing_annotations(scene, tmp_path):
     rec = scene_records(scene, "s")
     rec.views["joints_2d"] = rec.views["joints_2d"].copy()
     rec.views["joints_2d"][1::2] = np.nan       # camera 1 has no 2D annotation
+    valid = np.ma.masked_array(rec.views["joints_image_valid"], mask=False)
+    valid[1::2] = np.ma.masked
+    rec.views["joints_image_valid"] = valid
     rec.frames["mano_pose"] = rec.frames["mano_pose"].copy()
     rec.frames["mano_pose"][4] = np.nan          # no MANO fit on frame 4
     _write(tmp_path, [rec])
     ds = ShardDataset(tmp_path)
-    views = ds.read("views", columns=["joints_2d", "joints_2d_valid"])
-    assert views.column("joints_2d").null_count == 12 and views.column("joints_2d_valid").null_count == 12
+    views = ds.read("views", columns=["joints_2d", "joints_image_valid", "hands_bbox"])
+    assert views.column("joints_2d").null_count == 12 and views.column("joints_image_valid").null_count == 12
+    assert views.column("hands_bbox").null_count == 24  # not given at all
     frames = ds.read("frames", columns=["mano_pose"])
     assert frames.column("mano_pose").null_count == 1
     assert np.isnan(ds.sequence("s").frames["mano_pose"][4]).all()

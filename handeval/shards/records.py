@@ -3,7 +3,7 @@
 Dataset readers produce :class:`SequenceRecords`; the shard writer turns them into row
 groups. Arrays are ``(T, *shape)`` for frame features and ``(V, *shape)`` for view
 features. A nullable float feature is null on rows that are all NaN (nothing was
-annotated); ``joints_2d_valid`` is null where ``joints_2d`` is.
+annotated); a nullable bool feature is null on rows masked in a ``numpy.ma`` array.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import numpy as np
 import pyarrow as pa
 
 from handeval.shards.schema import FRAME_FEATURES, VIEW_FEATURES, Feature, arrow_schema
-
-_NULL_WITH = {"joints_2d_valid": "joints_2d"}
-
 
 @dataclass
 class SequenceRecords:
@@ -41,22 +38,32 @@ class SequenceRecords:
         return _table(VIEW_FEATURES, self.views, self.sequence)
 
 
-def _column(feature: Feature, value, n: int, null_rows: np.ndarray | None) -> pa.Array:
+def _null_rows(feature: Feature, value, n: int) -> np.ndarray | None:
+    if not feature.nullable:
+        return None
+    if isinstance(value, np.ma.MaskedArray):
+        return np.ma.getmaskarray(value).reshape(n, -1).all(axis=1)
+    if feature.dtype.startswith("float"):
+        return np.isnan(np.asarray(value, dtype=np.float64).reshape(n, -1)).all(axis=1)
+    return None
+
+
+def _column(feature: Feature, value, n: int) -> pa.Array:
     typ = feature.arrow_type()
-    if not feature.shape or feature.variable:
+    nulls = _null_rows(feature, value, n)
+    mask = pa.array(nulls) if nulls is not None and nulls.any() else None
+    if feature.variable or (not feature.shape and feature.dtype == "string"):
         return pa.array(value if not isinstance(value, np.ndarray) else value.tolist(), type=typ)
-    arr = np.asarray(value, dtype=feature.dtype).reshape(n, feature.size)
-    mask = None
-    if feature.nullable:
-        if null_rows is None and feature.dtype.startswith("float"):
-            null_rows = np.isnan(arr).all(axis=1)
-        mask = pa.array(null_rows) if null_rows is not None and null_rows.any() else None
+    arr = np.ma.filled(value, False) if isinstance(value, np.ma.MaskedArray) else value
+    arr = np.asarray(arr, dtype=feature.dtype).reshape(n, feature.size)
+    if not feature.shape:
+        return pa.array(arr.ravel(), type=typ, mask=None if mask is None else np.asarray(nulls))
     return pa.FixedSizeListArray.from_arrays(pa.array(arr.ravel()), feature.size, mask=mask)
 
 
 def _table(features: tuple[Feature, ...], data: dict, sequence: str) -> pa.Table:
     n = len(data["frame"])
-    columns, nulls = [], {}
+    columns = []
     for f in features:
         if f.name == "sequence":
             columns.append(pa.array([sequence] * n, type=pa.string()))
@@ -65,11 +72,6 @@ def _table(features: tuple[Feature, ...], data: dict, sequence: str) -> pa.Table
             if not f.nullable:
                 raise KeyError(f"sequence {sequence}: required feature {f.name!r} is missing")
             columns.append(pa.nulls(n, type=f.arrow_type()))
-            nulls[f.name] = np.ones(n, dtype=bool)
             continue
-        src = _NULL_WITH.get(f.name)
-        col = _column(f, data[f.name], n, nulls.get(src) if src else None)
-        if f.nullable:
-            nulls[f.name] = np.asarray(col.is_null())
-        columns.append(col)
+        columns.append(_column(f, data[f.name], n))
     return pa.Table.from_arrays(columns, schema=arrow_schema(features))

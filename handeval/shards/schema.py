@@ -86,11 +86,15 @@ VIEW_FEATURES: tuple[Feature, ...] = KEY_VIEWS + (
     _f("K", "float32", (3, 3), "px", "intrinsics (pinhole, OpenCV)"),
     _f("R", "float32", (3, 3), "", "world -> camera rotation, X_cam = R X_world + t"),
     _f("t", "float32", (3,), "m", "world -> camera translation"),
-    _f("bbox", "float32", (2, 4), "px", "hand boxes [x_min, y_min, width, height], [right, left]; NaN if absent"),
+    _f("bbox", "float32", (2, 4), "px", "per-hand boxes [x_min, y_min, width, height], [right, left]; NaN if absent",
+       nullable=True),
+    _f("hands_bbox", "float32", (4,), "px", "one box around all annotated hands, as a source gives it (InterHand)",
+       nullable=True),
     _f("joints_2d", "float32", (2, 21, 2), "px", "2D joints given by the source (not projected); NaN if absent",
        nullable=True),
-    _f("joints_2d_valid", "bool", (2, 21), "", "per-image joint validity given by the source (e.g. truncation)",
-       nullable=True),
+    _f("joints_image_valid", "bool", (2, 21), "", "per-image joint validity given by the source: annotated and "
+       "inside the image (InterHand data.json joint_valid; finite 2D joints elsewhere)", nullable=True),
+    _f("hand_type_valid", "bool", (), "", "the source's per-image hand-type validity (InterHand)", nullable=True),
     _f("segmentation_path", "string", (), "", "segmentation image path relative to the dataset root",
        nullable=True),
 )

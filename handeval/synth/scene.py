@@ -382,6 +382,6 @@ def scene_records(scene: SyntheticScene, sequence: str, image_pattern: str = "{s
         "K": rig.K[cam_of_view], "R": rig.R[cam_of_view], "t": rig.t[cam_of_view],
         "bbox": bbox.reshape(T * C, 2, 4),
         "joints_2d": uv_joints.reshape(T * C, 2, 21, 2),
-        "joints_2d_valid": np.ones((T * C, 2, 21), dtype=bool),
+        "joints_image_valid": np.ones((T * C, 2, 21), dtype=bool),
     }
     return SequenceRecords(sequence=sequence, frames=frames, views=views)

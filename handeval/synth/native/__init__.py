@@ -1,0 +1,1 @@
+"""Synthetic scenes written in each dataset's exact native layout (test fixtures and demo data)."""
