@@ -1,0 +1,339 @@
+"""InterHand2.6M: the official annotation files -> canonical sequence records.
+
+Layouts (``formats_interhand_hic.md`` §1): v1.0 keeps ``annotations/{split}/`` with the
+data, camera, joint_3d and MANO_NeuralAnnot json files (H+M only); v0.0 kept
+``annotations/{all,human_annot,machine_annot}/`` and no MANO file. The 5 fps and 30 fps
+releases share the layout. data.json is parsed as a stream of items (the 30 fps files
+are several GB), straight into columns; joint_3d and MANO are read one capture at a time.
+
+Conversion: joints tip-first -> canonical, mm -> m; cameras ``X_cam = R (X - C)``, so
+``t = -R C / 1000``; the per-image ``joint_valid`` (truncation-aware) goes to the views,
+the per-frame 3D validity to the frames; MANO stays in the world frame with InterHand's
+convention (axis-angle relative to the mean pose, left shapedirs fixed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import ijson
+import numpy as np
+
+from handeval.conventions import MM_PER_M, interhand42_to_canonical
+from handeval.errors import HandevalError
+from handeval.mano import ManoConvention
+from handeval.shards.records import SequenceRecords
+
+SPLITS = ("train", "val", "test")
+SUBSET_FOLDERS = {"H": "human_annot", "M": "machine_annot", "H+M": "all"}
+MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, fix_left_shapedirs=True,
+                                 tips="interhand")
+_HAND_TYPES = ("right", "left", "interacting")
+_PRESENT = {"right": (True, False), "left": (False, True), "interacting": (True, True)}
+
+
+def _load_json_stream(path: Path, prefix: str):
+    try:
+        with open(path, "rb") as fh:
+            yield from ijson.items(fh, prefix, use_float=True)
+    except ijson.JSONError as exc:
+        raise HandevalError(f"{path}: not valid JSON ({exc}); re-download or re-extract this file") from None
+
+
+def _kv_stream(path: Path):
+    try:
+        with open(path, "rb") as fh:
+            yield from ijson.kvitems(fh, "", use_float=True)
+    except ijson.JSONError as exc:
+        raise HandevalError(f"{path}: not valid JSON ({exc}); re-download or re-extract this file") from None
+
+
+class _Codes:
+    """String -> small integer codes, in first-seen order."""
+
+    def __init__(self):
+        self.values: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __call__(self, value: str) -> int:
+        code = self._index.get(value)
+        if code is None:
+            code = self._index[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+
+@dataclass
+class _Images:
+    """data.json as columns, one row per image (annotation joined by image id)."""
+
+    capture: np.ndarray
+    seq: np.ndarray
+    camera: np.ndarray
+    frame_idx: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    file_name: list
+    bbox: np.ndarray
+    joint_valid: np.ndarray
+    hand_type: np.ndarray
+    hand_type_valid: np.ndarray
+    seq_names: list
+    camera_names: list
+
+
+def _parse_data(path: Path) -> _Images:
+    seqs, cams = _Codes(), _Codes()
+    ids, cap, seq, cam, fidx, w, h, names = [], [], [], [], [], [], [], []
+    for i, im in enumerate(_load_json_stream(path, "images.item")):
+        try:
+            ids.append(im["id"]), cap.append(im["capture"]), seq.append(seqs(im["seq_name"]))
+            cam.append(cams(str(im["camera"]))), fidx.append(im["frame_idx"]), w.append(im["width"])
+            h.append(im["height"]), names.append(im["file_name"])
+        except KeyError as exc:
+            raise HandevalError(f"{path}: images[{i}] has no key {exc}; expected InterHand2.6M's data.json "
+                                "(id, file_name, width, height, capture, seq_name, camera, frame_idx)") from None
+    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
+    sorted_ids = np.asarray(ids, dtype=np.int64)[order]
+    n = len(ids)
+    bbox = np.full((n, 4), np.nan, dtype=np.float32)
+    valid = np.zeros((n, 42), dtype=bool)
+    htype = np.full(n, -1, dtype=np.int8)
+    htv = np.zeros(n, dtype=bool)
+    seen = np.zeros(n, dtype=bool)
+    for i, ann in enumerate(_load_json_stream(path, "annotations.item")):
+        try:
+            pos = np.searchsorted(sorted_ids, ann["image_id"])
+            if pos >= n or sorted_ids[pos] != ann["image_id"]:
+                raise HandevalError(f"{path}: annotations[{i}] refers to image_id {ann['image_id']}, "
+                                    "which is not in images")
+            row = order[pos]
+            bbox[row] = ann["bbox"]
+            valid[row] = np.asarray(ann["joint_valid"], dtype=float).reshape(42) > 0
+            htype[row] = _HAND_TYPES.index(ann["hand_type"])
+            htv[row] = bool(ann.get("hand_type_valid", 0))
+            seen[row] = True
+        except (KeyError, ValueError, TypeError) as exc:
+            raise HandevalError(f"{path}: annotations[{i}] is malformed ({type(exc).__name__}: {exc}); expected "
+                                "bbox[4], joint_valid[42], hand_type in right/left/interacting") from None
+    if not seen.all():
+        raise HandevalError(f"{path}: {int((~seen).sum())} images have no annotation")
+    return _Images(np.asarray(cap, dtype=np.int32), np.asarray(seq, dtype=np.int32), np.asarray(cam, dtype=np.int32),
+                   np.asarray(fidx, dtype=np.int64), np.asarray(w, dtype=np.int32), np.asarray(h, dtype=np.int32),
+                   names, bbox, valid, htype, htv, seqs.values, cams.values)
+
+
+@dataclass
+class _Capture3D:
+    frames: np.ndarray        # (F,) sorted frame_idx
+    world: np.ndarray         # (F, 42, 3) mm
+    valid: np.ndarray         # (F, 42)
+    hand_type: list
+
+
+def _parse_joint3d(path: Path) -> tuple[dict[int, _Capture3D], bool]:
+    out, has_validity = {}, True
+    for cap, frames in _kv_stream(path):
+        keys = sorted(frames, key=int)
+        world = np.zeros((len(keys), 42, 3), dtype=np.float64)
+        valid = np.ones((len(keys), 42), dtype=bool)
+        types = []
+        for k, key in enumerate(keys):
+            value = frames[key]
+            if isinstance(value, list):  # early v0.0: a bare 42x3 list, no validity
+                world[k], has_validity = value, False
+                types.append(None)
+                continue
+            world[k] = value["world_coord"]
+            valid[k] = np.asarray(value["joint_valid"], dtype=float).reshape(42) > 0
+            types.append(value.get("hand_type"))
+        out[int(cap)] = _Capture3D(np.asarray([int(k) for k in keys], dtype=np.int64), world, valid, types)
+    return out, has_validity
+
+
+@dataclass
+class _CaptureMano:
+    frames: np.ndarray   # (M,)
+    pose: np.ndarray     # (M, 2, 48), NaN where null
+    shape: np.ndarray    # (M, 2, 10)
+    trans: np.ndarray    # (M, 2, 3)
+
+
+def _parse_mano(path: Path) -> dict[int, _CaptureMano]:
+    out = {}
+    for cap, frames in _kv_stream(path):
+        keys = sorted(frames, key=int)
+        pose = np.full((len(keys), 2, 48), np.nan)
+        shape = np.full((len(keys), 2, 10), np.nan)
+        trans = np.full((len(keys), 2, 3), np.nan)
+        for k, key in enumerate(keys):
+            for h, side in enumerate(("right", "left")):
+                p = (frames[key] or {}).get(side)
+                if p is not None:
+                    pose[k, h], shape[k, h], trans[k, h] = p["pose"], p["shape"], p["trans"]
+        out[int(cap)] = _CaptureMano(np.asarray([int(k) for k in keys], dtype=np.int64), pose, shape, trans)
+    return out
+
+
+def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``wanted`` in sorted ``keys`` and whether each was found."""
+    pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
+    found = (len(keys) > 0) & (keys[pos] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    return pos, found
+
+
+class InterHand26M:
+    """Reader of one InterHand2.6M release on disk."""
+
+    name = "InterHand2.6M"
+
+    def __init__(self, root: str | Path, version: str = "v1.0", fps: int = 5, subset: str = "H+M"):
+        self.root = Path(root)
+        if version not in ("v1.0", "v0.0"):
+            raise HandevalError(f"InterHand2.6M version must be v1.0 or v0.0, not {version!r}")
+        if fps not in (5, 30):
+            raise HandevalError(f"InterHand2.6M is released at 5 or 30 fps, not {fps}")
+        if subset not in SUBSET_FOLDERS or (version == "v1.0" and subset != "H+M"):
+            raise HandevalError(f"subset {subset!r}: v1.0 ships only H+M; v0.0 has H, M and H+M")
+        if not (self.root / "annotations").is_dir():
+            raise HandevalError(f"{self.root} is not an InterHand2.6M root: expected annotations/ (and images/) "
+                                "as in the official download")
+        self.version, self.fps, self.subset = version, fps, subset
+        self._cache: tuple[str, dict] | None = None
+
+    @property
+    def variant(self) -> str:
+        return f"{self.fps} fps, {self.subset}"
+
+    @property
+    def conventions(self) -> dict:
+        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "world"}
+
+    def annotation_path(self, split: str, kind: str) -> Path:
+        folder = split if self.version == "v1.0" else SUBSET_FOLDERS[self.subset]
+        return self.root / "annotations" / folder / f"InterHand2.6M_{split}_{kind}.json"
+
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if self.annotation_path(s, "data").is_file()]
+
+    def source_files(self, split: str) -> list[Path]:
+        kinds = ("data", "camera", "joint_3d") + (("MANO_NeuralAnnot",) if self.version == "v1.0" else ())
+        paths = [self.annotation_path(split, k) for k in kinds]
+        for p in paths[:3]:
+            if not p.is_file():
+                raise HandevalError(f"missing InterHand2.6M annotation file {p}")
+        return [p for p in paths if p.is_file()]
+
+    def _split(self, split: str) -> dict:
+        if self._cache is None or self._cache[0] != split:
+            self._cache = None  # free the previous split first
+            files = self.source_files(split)
+            images = _parse_data(files[0])
+            try:
+                cameras = json.loads(files[1].read_text())
+            except json.JSONDecodeError as exc:
+                raise HandevalError(f"{files[1]}: not valid JSON ({exc})") from None
+            joints, has_validity = _parse_joint3d(files[2])
+            mano_path = self.annotation_path(split, "MANO_NeuralAnnot")
+            mano = _parse_mano(mano_path) if mano_path.is_file() else None
+            # Group image rows by (capture, sequence), each sorted by frame then camera.
+            order = np.lexsort((images.camera, images.frame_idx, images.seq, images.capture))
+            keys = images.capture[order].astype(np.int64) * 1_000_003 + images.seq[order]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            groups = {}
+            for a, b in zip(starts, np.r_[starts[1:], len(order)]):
+                row = order[a]
+                name = f"{split}/Capture{images.capture[row]}/{images.seq_names[images.seq[row]]}"
+                groups[name] = order[a:b]
+            self._cache = (split, {"images": images, "cameras": cameras, "joints": joints, "mano": mano,
+                                   "groups": groups, "has_validity": has_validity})
+        return self._cache[1]
+
+    def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
+        data = self._split(split)
+        fidx = data["images"].frame_idx
+        return [(name, int(len(np.unique(fidx[rows])))) for name, rows in data["groups"].items()]
+
+    def missing(self, split: str) -> dict[str, str]:
+        data = self._split(split)
+        out = {"joints_2d": "InterHand2.6M gives no 2D joints; project the 3D joints with the view's camera",
+               "segmentation_path": "InterHand2.6M has no segmentation masks",
+               "bbox": "only one box around all annotated hands (hands_bbox)"}
+        if data["mano"] is None:
+            out["mano"] = "no MANO_NeuralAnnot file for this split (v0.0 shipped none)"
+        if not data["has_validity"]:
+            out["joints_valid"] = "joint_3d.json holds bare coordinates without joint_valid (early v0.0)"
+        return out
+
+    def read_sequence(self, split: str, name: str) -> SequenceRecords:
+        data = self._split(split)
+        im: _Images = data["images"]
+        rows = data["groups"][name]
+        capture = int(im.capture[rows[0]])
+        frames = np.unique(im.frame_idx[rows])
+        T = len(frames)
+
+        j3d = data["joints"].get(capture)
+        world = np.full((T, 42, 3), np.nan)
+        valid42 = np.zeros((T, 42), dtype=bool)
+        types = [None] * T
+        if j3d is not None:
+            pos, found = _lookup(j3d.frames, frames)
+            world[found], valid42[found] = j3d.world[pos[found]], j3d.valid[pos[found]]
+            types = [j3d.hand_type[p] if f else None for p, f in zip(pos, found)]
+        world[~valid42] = np.nan
+        joints = interhand42_to_canonical(world / MM_PER_M).astype(np.float32)
+        joints_valid = interhand42_to_canonical(valid42[..., None].astype(float))[..., 0] > 0
+
+        # Hand type per frame: joint_3d's, else the first image's annotation.
+        frame_of_row = np.searchsorted(frames, im.frame_idx[rows])
+        first_row = rows[np.r_[0, np.flatnonzero(np.diff(frame_of_row)) + 1]]
+        hand_type = [t if t else _HAND_TYPES[im.hand_type[r]] for t, r in zip(types, first_row)]
+        present = np.array([_PRESENT.get(t, (False, False)) for t in hand_type], dtype=bool)
+
+        frame_cols = {"frame": frames, "source_frame": [str(int(f)) for f in frames], "hand_type": hand_type,
+                      "hand_present": present, "joints": joints, "joints_valid": joints_valid}
+        mano = data["mano"].get(capture) if data["mano"] is not None else None
+        if data["mano"] is not None:
+            pose = np.full((T, 2, 48), np.nan)
+            shape = np.full((T, 2, 10), np.nan)
+            trans = np.full((T, 2, 3), np.nan)
+            if mano is not None:
+                pos, found = _lookup(mano.frames, frames)
+                pose[found], shape[found], trans[found] = mano.pose[pos[found]], mano.shape[pos[found]], mano.trans[pos[found]]
+            frame_cols.update(mano_pose=pose, mano_shape=shape, mano_trans=trans,
+                              mano_valid=np.isfinite(pose).all(axis=-1))
+        else:
+            frame_cols["mano_valid"] = np.zeros((T, 2), dtype=bool)
+
+        views = self._views(split, data, rows, capture)
+        return SequenceRecords(sequence=name, frames=frame_cols, views=views)
+
+    def _views(self, split: str, data: dict, rows: np.ndarray, capture: int) -> dict:
+        im: _Images = data["images"]
+        cams = data["cameras"].get(str(capture))
+        if cams is None:
+            raise HandevalError(f"{self.annotation_path(split, 'camera')}: no cameras for capture {capture}")
+        names = [im.camera_names[c] for c in im.camera[rows]]
+        K, R, t = np.zeros((len(rows), 3, 3)), np.zeros((len(rows), 3, 3)), np.zeros((len(rows), 3))
+        for name in set(names):
+            try:
+                f, c = cams["focal"][name], cams["princpt"][name]
+                rot, centre = np.asarray(cams["camrot"][name], dtype=np.float64), np.asarray(cams["campos"][name])
+            except KeyError:
+                raise HandevalError(f"{self.annotation_path(split, 'camera')}: capture {capture} has no parameters "
+                                    f"for camera {name}") from None
+            sel = np.array([n == name for n in names])
+            K[sel] = [[f[0], 0, c[0]], [0, f[1], c[1]], [0, 0, 1]]
+            R[sel] = rot
+            t[sel] = -rot @ centre / MM_PER_M
+        return {
+            "frame": im.frame_idx[rows], "camera": names,
+            "image_path": [f"images/{split}/{im.file_name[r]}" for r in rows],
+            "width": im.width[rows], "height": im.height[rows], "K": K, "R": R, "t": t,
+            "hands_bbox": im.bbox[rows],
+            "joints_image_valid": interhand42_to_canonical(im.joint_valid[rows][..., None].astype(float))[..., 0] > 0,
+            "hand_type_valid": im.hand_type_valid[rows],
+        }
