@@ -21,11 +21,12 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
+    from handeval.cli.convert import convert, info, validate
     from handeval.cli.demo import demo
     from handeval.cli.mano import mano
 
-    cli.add_command(demo)
-    cli.add_command(mano)
+    for command in (demo, mano, convert, info, validate):
+        cli.add_command(command)
 
 
 _register()

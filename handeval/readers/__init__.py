@@ -1,0 +1,39 @@
+"""Dataset readers: official on-disk layouts -> canonical sequence records."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from handeval.errors import HandevalError
+
+
+def _interhand(root: Path, variant: str | None):
+    from handeval.readers.interhand26m import InterHand26M
+
+    opts = {"version": "v1.0", "fps": 5, "subset": "H+M"}
+    for token in re.split(r"[,:/ ]+", variant or ""):
+        if not token:
+            continue
+        if re.fullmatch(r"\d+fps", token):
+            opts["fps"] = int(token[:-3])
+        elif token in ("v1.0", "v0.0"):
+            opts["version"] = token
+        elif token in ("H", "M", "H+M"):
+            opts["subset"] = token
+        else:
+            raise HandevalError(f"unknown InterHand2.6M variant token {token!r}: use 5fps|30fps, v1.0|v0.0, "
+                                "H|M|H+M, e.g. --variant 30fps or --variant v0.0:H")
+    return InterHand26M(root, **opts)
+
+
+READERS = {"interhand26m": _interhand}
+
+
+def open_reader(dataset: str, root: str | Path, variant: str | None = None):
+    if dataset not in READERS:
+        raise HandevalError(f"unknown dataset {dataset!r}; choose one of {', '.join(READERS)}")
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise HandevalError(f"--root {root} does not exist or is not a folder")
+    return READERS[dataset](root, variant)

@@ -1,0 +1,128 @@
+"""Validating a converted dataset: every problem is listed, none stops the others."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+
+from handeval.conventions import HAND_SIDES, MM_PER_M
+from handeval.errors import HandevalError
+from handeval.shards.reader import ShardDataset
+from handeval.shards.schema import SCHEMAS
+from handeval.shards.writer import sha256_file
+
+_PRESENT = {"right": (True, False), "left": (False, True), "interacting": (True, True), "none": (False, False)}
+
+
+def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) -> tuple[list[dict], list[str]]:
+    """Return (problems, names of the checks run)."""
+    problems: list[dict] = []
+
+    def problem(check, where, message):
+        problems.append({"check": check, "where": where, "message": message})
+
+    try:
+        ds = ShardDataset(directory)
+    except HandevalError as exc:
+        return [{"check": "manifest", "where": str(directory), "message": str(exc)}], ["manifest"]
+    checked = ["manifest", "schema", "checksums", "frames", "values", "validity"]
+    for split, meta in ds.info["splits"].items():
+        for shard in meta["shards"]:
+            for kind, f in shard["files"].items():
+                path = ds.root / f["path"]
+                if not path.is_file():
+                    problem("checksums", f["path"], "file is missing")
+                    continue
+                if sha256_file(path) != f["sha256"]:
+                    problem("checksums", f["path"], "sha256 differs from meta/info.json: the file changed "
+                            "after conversion; re-run `handeval convert`")
+                schema = pq.read_schema(path)
+                if not schema.equals(SCHEMAS[kind], check_metadata=False):
+                    problem("schema", f["path"], f"columns differ from the {kind} schema of format "
+                            f"{ds.info['format_version']}")
+                rows = pq.ParquetFile(path).metadata.num_rows
+                if rows != f["rows"]:
+                    problem("checksums", f["path"], f"{rows} rows, the manifest says {f['rows']}")
+    layers = _mano_layers(ds, mano_dir) if mano_dir else None
+    if layers is not None:
+        checked.append("mano")
+    for name in ds.sequences():
+        try:
+            seq = ds.sequence(name)
+        except Exception as exc:  # unreadable shard: already reported above, keep going
+            problem("frames", name, f"cannot read the sequence ({type(exc).__name__}: {exc})")
+            continue
+        _check_sequence(seq, problem)
+        if layers is not None:
+            _check_mano(seq, layers, mano_tolerance_mm, problem)
+    return problems, checked
+
+
+def _check_sequence(seq, problem) -> None:
+    f, v = seq.frames, seq.views
+    frames = f["frame"]
+    if (np.diff(frames) <= 0).any():
+        problem("frames", seq.name, "frame indices are not strictly increasing")
+    missing = ~np.isin(v["frame"], frames)
+    if missing.any():
+        problem("frames", seq.name, f"{int(missing.sum())} views refer to frames the sequence does not have")
+    joints, valid = f["joints"], f["joints_valid"]
+    finite = np.isfinite(joints).all(axis=-1)
+    if (valid & ~finite).any():
+        t = int(np.argwhere(valid & ~finite)[0, 0])
+        problem("values", f"{seq.name} frame {frames[t]}", "a joint marked valid is not finite")
+    if (~valid & finite).any():
+        t = int(np.argwhere(~valid & finite)[0, 0])
+        problem("validity", f"{seq.name} frame {frames[t]}", "an invalid joint has coordinates (expected NaN)")
+    present = f["hand_present"]
+    if (valid.any(axis=-1) & ~present).any():
+        t = int(np.argwhere(valid.any(axis=-1) & ~present)[0, 0])
+        problem("validity", f"{seq.name} frame {frames[t]}", "valid joints on a hand marked absent")
+    expected = np.array([_PRESENT.get(h, (None, None)) for h in f["hand_type"]], dtype=object)
+    if any(tuple(e) != tuple(p) for e, p in zip(expected, present)):
+        problem("validity", seq.name, "hand_type disagrees with hand_present")
+    for key in ("K", "R", "t"):
+        if not np.isfinite(v[key]).all():
+            problem("values", seq.name, f"camera {key} is not finite")
+    rr = np.einsum("nij,nkj->nik", v["R"].astype(np.float64), v["R"].astype(np.float64))
+    if np.abs(rr - np.eye(3)).max() > 1e-4:
+        problem("values", seq.name, "a camera rotation R is not orthonormal")
+    if (v["width"] <= 0).any() or (v["height"] <= 0).any():
+        problem("values", seq.name, "image size is not positive")
+    if "mano_valid" in f and "mano_pose" in f:
+        mv = f["mano_valid"]
+        if not np.isfinite(f["mano_pose"][mv]).all():
+            problem("values", seq.name, "a MANO fit marked valid is not finite")
+
+
+def _mano_layers(ds: ShardDataset, mano_dir):
+    from handeval.mano import ManoConvention, load_mano
+
+    conv = ds.info["conventions"].get("mano")
+    if conv is None:
+        return None
+    convention = ManoConvention.from_dict(conv)
+    return {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
+
+
+def _check_mano(seq, layers, tolerance_mm: float, problem) -> None:
+    f = seq.frames
+    if "mano_pose" not in f:
+        return
+    for h, side in enumerate(HAND_SIDES):
+        rows = np.flatnonzero(f["mano_valid"][:, h])
+        if len(rows) == 0:
+            continue
+        pose = f["mano_pose"][rows, h].astype(np.float64)
+        with torch.no_grad():
+            joints = layers[side](pose[:, :3], pose[:, 3:], f["mano_shape"][rows, h], f["mano_trans"][rows, h]).joints
+        joints = joints.double().numpy()
+        valid = f["joints_valid"][rows, h]
+        dist = np.linalg.norm(joints - f["joints"][rows, h], axis=-1)
+        mean = np.where(valid, dist, 0).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * MM_PER_M
+        bad = mean > tolerance_mm
+        if bad.any():
+            problem("mano", f"{seq.name} {side}", f"{int(bad.sum())}/{len(rows)} frames have MANO joints more than "
+                    f"{tolerance_mm:g} mm from the stored joints (worst {mean.max():.1f} mm, frame "
+                    f"{f['frame'][rows[int(np.argmax(mean))]]})")
