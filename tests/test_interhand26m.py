@@ -1,0 +1,162 @@
+"""InterHand2.6M: native files -> convert -> canonical records equal the synthetic ground truth."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from handeval.convert import convert
+from handeval.errors import HandevalError
+from handeval.mano import load_mano
+from handeval.readers import open_reader
+from handeval.readers.interhand26m import MANO_CONVENTION, InterHand26M
+from handeval.shards import ShardDataset
+from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
+from handeval.synth.scene import make_scene, scene_records
+
+
+@pytest.fixture(scope="module")
+def scenes(standin_dir):
+    return [make_scene(seed=s, num_frames=9, num_cameras=3, image_size=(80, 60), render=False) for s in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def raw(scenes, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ih") / "raw"
+    seqs = [InterHandSequence(scenes[0], "test", 0, "0000_synth_a"), InterHandSequence(scenes[1], "test", 1, "ROM01"),
+            InterHandSequence(scenes[1], "val", 0, "0001_synth_b")]
+    write_interhand26m(root, seqs, images=False)
+    return root, seqs
+
+
+@pytest.fixture(scope="module")
+def converted(raw, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ih") / "out"
+    convert(InterHand26M(raw[0]), out, progress=False, command=["test"])
+    return ShardDataset(out)
+
+
+def test_round_trip_joints_cameras_and_vertices(raw, converted, scenes):
+    _, seqs = raw
+    for seq in seqs:
+        name = f"{seq.split}/Capture{seq.capture}/{seq.seq_name}"
+        got = converted.sequence(name)
+        truth = scene_records(seq.scene, name)
+        np.testing.assert_array_equal(got.frames["frame"], seq.frame_idx())
+        valid = got.frames["joints_valid"]
+        assert (~valid).sum() == 2 and np.isnan(got.frames["joints"][~valid]).all()
+        np.testing.assert_allclose(got.frames["joints"][valid], truth.frames["joints"][valid], atol=1e-5)
+        # Cameras: the scene's joints projected with the converted cameras, to 1e-3 px.
+        for key in ("K", "R", "t"):
+            np.testing.assert_allclose(got.views[key], truth.views[key], atol=1e-5)
+        world = np.repeat(seq.scene.joints.astype(np.float64), 3, axis=0)  # one row per view
+        cam = np.einsum("vij,vhkj->vhki", got.views["R"].astype(np.float64), world) + got.views["t"][:, None, None]
+        uv = np.einsum("vij,vhkj->vhki", got.views["K"].astype(np.float64), cam)
+        np.testing.assert_allclose(uv[..., :2] / uv[..., 2:], truth.views["joints_2d"], atol=1e-3)
+        # Vertices recomputed from the stored MANO (world frame, InterHand's convention).
+        mv = got.frames["mano_valid"]
+        assert mv.sum() == 2 * 9 - 3  # frame 2 left is null; frame 5 is missing from the MANO file
+        for h, side in enumerate(("right", "left")):
+            layer = load_mano(side, MANO_CONVENTION)
+            rows = np.flatnonzero(mv[:, h])
+            p = got.frames["mano_pose"][rows, h].astype(np.float64)
+            with torch.no_grad():
+                verts = layer(p[:, :3], p[:, 3:], got.frames["mano_shape"][rows, h],
+                              got.frames["mano_trans"][rows, h]).vertices.double().numpy()
+            np.testing.assert_allclose(verts, seq.scene.vertices[rows, h], atol=1e-5)
+
+
+def test_per_image_validity_and_boxes(converted, raw):
+    seq = raw[1][0]
+    got = converted.sequence(f"test/Capture0/{seq.seq_name}")
+    assert got.views["joints_image_valid"].shape == (27, 2, 21)
+    assert not got.views["joints_image_valid"][3:6].all()  # frame 1 carries the two failed joints
+    assert np.isfinite(got.views["hands_bbox"]).all() and got.views["hand_type_valid"].all()
+    assert got.views["image_path"][0] == f"images/test/Capture0/{seq.seq_name}/cam400262/image100.jpg"
+
+
+def test_manifest(converted):
+    info = converted.info
+    assert info["dataset"] == {"name": "InterHand2.6M", "version": "v1.0", "variant": "5 fps, H+M"}
+    assert info["conventions"]["mano"]["fix_left_shapedirs"] is True and info["conventions"]["mano_frame"] == "world"
+    assert set(info["splits"]) == {"test", "val"} and info["splits"]["test"]["frames"] == 18
+    assert all(len(s["sha256"]) == 64 for s in info["sources"]["test"])
+    assert "joints_2d" in info["splits"]["test"]["missing"]
+
+
+def test_v0_subset_layout(scenes, tmp_path):
+    write_interhand26m(tmp_path, [InterHandSequence(scenes[0], "test", 0, "s")], version="v0.0", subset="H",
+                       images=False)
+    reader = open_reader("interhand26m", tmp_path, "v0.0:H:30fps")
+    assert reader.variant == "30 fps, H" and reader.splits() == ["test"]
+    info = convert(reader, tmp_path / "out", progress=False, command=["t"])
+    assert "mano" in info["splits"]["test"]["missing"]
+    got = ShardDataset(tmp_path / "out").sequence("test/Capture0/s")
+    assert not got.frames["mano_valid"].any() and np.isnan(got.frames["mano_pose"]).all()
+
+
+def test_rerun_is_byte_identical(raw, tmp_path):
+    a = convert(InterHand26M(raw[0]), tmp_path / "a", progress=False, command=["x"], target_frames=9)
+    b = convert(InterHand26M(raw[0]), tmp_path / "b", progress=False, command=["x"], target_frames=9)
+    assert [s["files"] for s in a["splits"]["test"]["shards"]] == [s["files"] for s in b["splits"]["test"]["shards"]]
+    assert (tmp_path / "a/meta/info.json").read_bytes() == (tmp_path / "b/meta/info.json").read_bytes()
+
+
+def test_killed_conversion_resumes_exactly(raw, tmp_path):
+    """Kill a conversion after its first shard, resume it, and get the uninterrupted result."""
+    root = raw[0]
+    full = convert(InterHand26M(root), tmp_path / "full", progress=False, command=["x"], target_frames=1)
+    script = (
+        "import time, handeval.shards.writer as w, handeval.convert as c\n"
+        "from handeval.readers.interhand26m import InterHand26M\n"
+        "orig = w.write_shard\n"
+        "def slow(*a, **k):\n"
+        "    r = orig(*a, **k); time.sleep(30 if a[1].index >= 1 else 0); return r\n"
+        "c.write_shard = slow\n"
+        f"c.convert(InterHand26M({str(root)!r}), {str(tmp_path / 'part')!r}, progress=False, command=['x'], target_frames=1)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    journal = tmp_path / "part/meta/progress.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (journal.is_file() and journal.read_text().count("\n") >= 1):
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "part/meta/info.json").exists()
+    resumed = convert(InterHand26M(root), tmp_path / "part", progress=False, command=["x"], target_frames=1, resume=True)
+    assert json.dumps(resumed, sort_keys=True) == json.dumps(full, sort_keys=True)
+    ds = ShardDataset(tmp_path / "part")
+    frames = ds.read("frames", columns=["sequence", "frame"])
+    assert frames.num_rows == sum(s["frames"] for s in full["splits"].values())
+    assert len(set(zip(frames.column("sequence").to_pylist(), frames.column("frame").to_pylist()))) == frames.num_rows
+
+
+def test_corrupt_and_missing_sources(raw, tmp_path):
+    import shutil
+
+    root = tmp_path / "raw"
+    shutil.copytree(raw[0], root)
+    cam = root / "annotations/test/InterHand2.6M_test_camera.json"
+    cams = json.loads(cam.read_text())
+    del cams["1"]
+    cam.write_text(json.dumps(cams))
+    with pytest.raises(HandevalError, match="no cameras for capture 1"):
+        convert(InterHand26M(root), tmp_path / "o1", progress=False, command=["x"])
+    info = convert(InterHand26M(root), tmp_path / "o2", progress=False, command=["x"], skip_bad=True)
+    assert [s["sequence"] for s in info["splits"]["test"]["skipped"]] == ["test/Capture1/ROM01"]
+    data = root / "annotations/test/InterHand2.6M_test_data.json"
+    data.write_text(data.read_text()[:5000])
+    with pytest.raises(HandevalError, match="InterHand2.6M_test_data.json: not valid JSON"):
+        convert(InterHand26M(root), tmp_path / "o3", progress=False, command=["x"], splits=["test"])
+    with pytest.raises(HandevalError, match="not an InterHand2.6M root"):
+        InterHand26M(tmp_path / "nowhere")
+    with pytest.raises(HandevalError, match="5 or 30 fps"):
+        open_reader("interhand26m", root, "60fps")
+    with pytest.raises(HandevalError, match="variant token 'hq'"):
+        open_reader("interhand26m", root, "hq")
