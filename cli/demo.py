@@ -25,15 +25,21 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
          mano_dir: str | None, as_json: bool) -> None:
     """Run the pipeline on a synthetic two-hand scene and print where the outputs are.
 
-    Today: a seeded scene of two interacting hands (apart, contact, interpenetration)
-    holding an object, seen by calibrated cameras with rendered segmentation and depth,
-    saved as scene.npz + scene.json, and a PNG picture of it.
+    Steps: a seeded scene of two interacting hands (apart, contact, interpenetration)
+    holding an object, seen by calibrated cameras with rendered segmentation and depth
+    (scene.npz + scene.json + a PNG picture); the scene written in the native layout of
+    each supported dataset (raw/); each converted into canonical shards (shards/) and
+    validated, MANO included.
 
     \b
     Example:
       handeval demo --out /tmp/demo --frames 60 --object box --object sphere
     """
+    from handeval.convert import convert
     from handeval.mano import mano_files
+    from handeval.readers import open_reader
+    from handeval.shards.validate import validate_dataset
+    from handeval.synth.native import write_native
     from handeval.synth.picture import scene_picture
     from handeval.synth.scene import make_scene
 
@@ -43,11 +49,21 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
                        mano_dir=mano_dir, progress=not as_json)
     paths = scene.save(out_dir / "scene")
     picture = scene_picture(scene, out_dir / "scene.png")
+    datasets = {}
+    for name, (raw_root, variant) in write_native(scene, out_dir / "raw").items():
+        shards = out_dir / "shards" / name
+        info = convert(open_reader(name, raw_root, variant), shards, progress=not as_json,
+                       command=["handeval", "demo"])
+        problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
+        datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
+                          "frames": sum(s["frames"] for s in info["splits"].values()),
+                          "views": sum(s["views"] for s in info["splits"].values())}
     result = {
         "synthetic": True, "synthetic_mano": scene.synthetic_mano,
         "mano_files": {k: str(v) for k, v in files.items()},
         "frames": scene.num_frames, "cameras": scene.cameras.num_cameras,
         "outputs": {"scene_arrays": str(paths["arrays"]), "scene_meta": str(paths["meta"]), "picture": str(picture)},
+        "datasets": datasets,
     }
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -58,3 +74,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     click.echo(f"  scene arrays : {paths['arrays']}")
     click.echo(f"  scene meta   : {paths['meta']}")
     click.echo(f"  picture      : {picture}")
+    for name, d in datasets.items():
+        status = "valid" if d["problems"] == 0 else f"{d['problems']} PROBLEMS (run handeval validate)"
+        click.echo(f"{name}: native files {d['raw']}")
+        click.echo(f"  shards       : {d['shards']} ({d['frames']} frames, {d['views']} views; {status})")
