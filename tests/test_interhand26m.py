@@ -160,3 +160,35 @@ def test_corrupt_and_missing_sources(raw, tmp_path):
         open_reader("interhand26m", root, "60fps")
     with pytest.raises(HandevalError, match="variant token 'hq'"):
         open_reader("interhand26m", root, "hq")
+
+
+def test_torch_frames_and_windows(raw, converted, scenes):
+    from handeval.shards.torch_dataset import HandFrames
+
+    frames = HandFrames(converted.root, "test")
+    assert len(frames) == 18
+    item = frames[0]
+    assert item["joints"].shape == (2, 21, 3) and item["sequence"] == "test/Capture0/0000_synth_a"
+    windows = HandFrames(converted.root, "test", window=3, gap=2, stride=4)
+    # Per 9-frame sequence: starts at rows 0 and 4 (a window spans 5 rows).
+    assert len(windows) == 4
+    w = windows[1]
+    assert w["joints"].shape == (3, 2, 21, 3)
+    np.testing.assert_array_equal(w["frame"].numpy(), raw[1][0].frame_idx()[[4, 6, 8]])
+    assert len(HandFrames(converted.root, "test", window=10)) == 0
+
+
+def test_torch_views_load_images_lazily(scenes, tmp_path):
+    from handeval.shards.torch_dataset import HandFrames
+
+    scene = make_scene(seed=3, num_frames=4, num_cameras=2, image_size=(40, 30))
+    write_interhand26m(tmp_path / "raw", [InterHandSequence(scene, "test", 0, "s")])
+    convert(InterHand26M(tmp_path / "raw"), tmp_path / "out", progress=False, command=["x"])
+    ds = HandFrames(tmp_path / "out", "test", camera="400273", image_root=tmp_path / "raw")
+    item = ds[2]
+    assert item["image"].shape == (3, 30, 40) and item["image"].dtype == torch.uint8
+    assert item["K"].shape == (3, 3)
+    # The JPEG is the camera-1 render of frame 2 (lossy, so compare loosely).
+    assert np.abs(item["image"].permute(1, 2, 0).numpy().astype(int) - scene.rgb[2, 1].astype(int)).mean() < 12
+    with pytest.raises(HandevalError, match="camera 'cam9'"):
+        HandFrames(tmp_path / "out", "test", camera="cam9")
