@@ -84,7 +84,7 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
     global _READER
     root = Path(out)
     available = reader.splits()
-    splits = splits or available
+    splits = splits or getattr(reader, "default_splits", reader.splits)()
     for split in splits:
         if split not in available:
             raise HandevalError(f"split {split!r} is not in the source; found: {', '.join(available) or 'none'}")

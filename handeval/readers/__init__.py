@@ -27,7 +27,18 @@ def _interhand(root: Path, variant: str | None):
     return InterHand26M(root, **opts)
 
 
-READERS = {"interhand26m": _interhand}
+def _dexycb(root: Path, variant: str | None):
+    from handeval.readers.dexycb import DexYCB
+
+    tokens = [t for t in re.split(r"[,:/ ]+", variant or "") if t]
+    for token in tokens:
+        if token != "toolkit-hpe":
+            raise HandevalError(f"unknown Dex-YCB variant token {token!r}: the only one is toolkit-hpe "
+                                "(drop frames without a hand, as the official HPE evaluator does)")
+    return DexYCB(root, toolkit_hpe="toolkit-hpe" in tokens)
+
+
+READERS = {"interhand26m": _interhand, "dexycb": _dexycb}
 
 
 def open_reader(dataset: str, root: str | Path, variant: str | None = None):

@@ -17,7 +17,7 @@ recomputed and stored as ``contact_depth``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from handeval.geometry import raycasting_scene, signed_distance
 from handeval.mano import ManoConvention, ManoLayer, load_mano
 from handeval.synth.cameras import CameraRig, ring_rig
 
-#: The MANO convention of every synthetic scene's parameters (InterHand2.6M's).
+#: The MANO convention of synthetic scenes (InterHand2.6M's; make_scene can switch the left fix off).
 SCENE_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False,
                                   fix_left_shapedirs=True, tips="manopth")
 #: Depth (m) scheduled for each episode kind; "penetrate" uses the scene's depth.
@@ -197,13 +197,19 @@ def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_camer
                episodes: tuple[str, ...] = ("apart", "contact", "penetrate"), penetration_depth: float = 0.008,
                objects: tuple[str, ...] = (), render: bool = True, rgb: bool = True,
                mano_dir: str | None = None, layers: dict[str, ManoLayer] | None = None,
-               progress: bool = False) -> SyntheticScene:
-    """Generate a deterministic two-hand scene; ``render`` adds segmentation, depth (and RGB)."""
+               progress: bool = False, fix_left_shapedirs: bool = True) -> SyntheticScene:
+    """Generate a deterministic two-hand scene; ``render`` adds segmentation, depth (and RGB).
+
+    ``fix_left_shapedirs`` picks the left-hand convention the scene's MANO parameters
+    follow (True: InterHand2.6M's; False: Dex-YCB's), so each dataset's native files can
+    carry parameters that reproduce the scene's left mesh exactly.
+    """
     for e in episodes:
         if e not in EPISODE_KINDS:
             raise ValueError(f"unknown episode kind {e!r}; choose from {EPISODE_KINDS}")
     rng = np.random.default_rng(seed)
-    layers = layers or {side: load_mano(side, SCENE_CONVENTION, mano_dir) for side in HAND_SIDES}
+    convention = replace(SCENE_CONVENTION, fix_left_shapedirs=fix_left_shapedirs)
+    layers = layers or {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
     times = np.arange(num_frames) / fps
     betas = np.tile(rng.normal(0.0, 0.7, size=10), (2, 1))
 
@@ -254,7 +260,7 @@ def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_camer
     centre = np.array([0.0, 0.0, 0.08])
     rig = ring_rig(num_cameras, 0.6, 0.12, centre, image_size[0], image_size[1], rng)
     scene = SyntheticScene(
-        seed=seed, fps=fps, convention=SCENE_CONVENTION, global_orient=global_orient, hand_pose=hand_pose,
+        seed=seed, fps=fps, convention=convention, global_orient=global_orient, hand_pose=hand_pose,
         betas=betas, transl=transl, vertices=verts.astype(np.float32), joints=joints.astype(np.float32),
         episode=episode, scheduled_depth=scheduled, contact_depth=reached, cameras=rig, objects=scene_objects,
         mano_files={side: str(layers[side].model_path) for side in HAND_SIDES},

@@ -1,0 +1,244 @@
+"""Dex-YCB: the official layout -> canonical sequence records.
+
+Layout and conventions: ``formats_dexycb_ho3d.md`` §1. The world frame is the master
+camera's; extrinsics give camera -> world, so a view's ``R, t`` are their inverse.
+Frames carry the 3D joints of the sequence's one hand, taken from the first camera's
+``labels`` and moved to the world frame, and the world-frame MANO of ``pose.npz``
+(45 PCA coefficients, ``flat_hand_mean=False``, no left-shapedirs fix). A frame whose
+labels are all -1 is kept and marked invalid; the variant token ``toolkit-hpe`` drops it
+instead, as the official HPE evaluator does. Splits ``s0..s3 x train/val/test`` are
+the toolkit's (§1.11); sequence ids are prefixed with the split, because the same
+recording belongs to several setups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+from scipy.spatial.transform import Rotation
+
+from handeval.conventions import HAND_SIDES
+from handeval.errors import HandevalError
+from handeval.mano import ManoConvention
+from handeval.shards.records import SequenceRecords
+
+#: Camera serials in the toolkit's order (the index the S2 split uses), and subject folders.
+SERIALS = ("836212060125", "839512060362", "840412060917", "841412060263",
+           "932122060857", "932122060861", "932122061900", "932122062010")
+SUBJECTS = ("20200709-subject-01", "20200813-subject-02", "20200820-subject-03", "20200903-subject-04",
+            "20200908-subject-05", "20200918-subject-06", "20200928-subject-07", "20201002-subject-08",
+            "20201015-subject-09", "20201022-subject-10")
+
+MANO_CONVENTION = ManoConvention(pose_space="pca", num_pca_comps=45, flat_hand_mean=False,
+                                 fix_left_shapedirs=False, tips="manopth")
+YCB_CLASSES = ("002_master_chef_can", "003_cracker_box", "004_sugar_box", "005_tomato_soup_can",
+               "006_mustard_bottle", "007_tuna_fish_can", "008_pudding_box", "009_gelatin_box",
+               "010_potted_meat_can", "011_banana", "019_pitcher_base", "021_bleach_cleanser", "024_bowl", "025_mug",
+               "035_power_drill", "036_wood_block", "037_scissors", "040_large_marker", "051_large_clamp",
+               "052_extra_large_clamp", "061_foam_brick")
+
+
+def _subjects(setup: str, split: str) -> list[int]:
+    if setup == "s1":
+        return {"train": [0, 1, 2, 3, 4, 5, 9], "val": [6], "test": [7, 8]}[split]
+    if setup == "s0" and split != "train":
+        return [0, 1] if split == "val" else list(range(2, 10))
+    return list(range(10))
+
+
+def _cameras(setup: str, split: str) -> list[int]:
+    if setup == "s2":
+        return {"train": [0, 1, 2, 3, 4, 5], "val": [6], "test": [7]}[split]
+    return list(range(8))
+
+
+def _takes_sequence(setup: str, split: str, i: int) -> bool:
+    if setup == "s0":
+        return (i % 5 != 4) if split == "train" else (i % 5 == 4)
+    if setup == "s3":
+        block = i // 5
+        return {"train": block not in (3, 7, 11, 15, 19), "val": block in (3, 19), "test": block in (7, 11, 15)}[split]
+    return True
+
+
+SPLITS = tuple(f"s{k}_{s}" for k in range(4) for s in ("train", "val", "test"))
+
+
+class _TupleLoader(yaml.SafeLoader):
+    """Safe YAML plus the ``!!python/tuple`` tag the extrinsics files use."""
+
+
+_TupleLoader.add_constructor("tag:yaml.org,2002:python/tuple", lambda loader, node: tuple(loader.construct_sequence(node)))
+
+
+def _yaml(path: Path) -> dict:
+    try:
+        with open(path) as fh:
+            return yaml.load(fh, Loader=_TupleLoader)
+    except FileNotFoundError:
+        raise HandevalError(f"missing Dex-YCB file {path}") from None
+    except yaml.YAMLError as exc:
+        raise HandevalError(f"{path}: not valid YAML ({exc})") from None
+
+
+def _npz(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise HandevalError(f"missing Dex-YCB file {path}") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise HandevalError(f"{path}: cannot read ({exc}); the file is corrupt") from None
+
+
+class DexYCB:
+    """Reader of a Dex-YCB root (``$DEX_YCB_DIR``)."""
+
+    name = "Dex-YCB"
+    version = "v1"
+
+    def __init__(self, root: str | Path, toolkit_hpe: bool = False):
+        self.root = Path(root)
+        if not (self.root / "calibration").is_dir():
+            raise HandevalError(f"{self.root} is not a Dex-YCB root: expected calibration/ and the subject folders "
+                                "(20200709-subject-01, ...) as in the official download")
+        self.toolkit_hpe = toolkit_hpe
+        self._metas: dict[tuple[str, str], dict] = {}
+        self._sequences = {s: sorted(p.name for p in (self.root / s).iterdir() if p.is_dir())
+                           for s in SUBJECTS if (self.root / s).is_dir()}
+
+    @property
+    def variant(self) -> str:
+        return "toolkit-hpe (frames without a hand dropped)" if self.toolkit_hpe else "all frames"
+
+    @property
+    def conventions(self) -> dict:
+        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "world"}
+
+    def _members(self, split: str) -> list[tuple[str, str]]:
+        """(subject, sequence) pairs of a split that have at least one of the split's cameras."""
+        setup, part = split.split("_")
+        cameras = {SERIALS[c] for c in _cameras(setup, part)}
+        out = []
+        for s in _subjects(setup, part):
+            subject = SUBJECTS[s]
+            for i, name in enumerate(self._sequences.get(subject, [])):
+                if _takes_sequence(setup, part, i) and cameras & set(self._meta(subject, name)["serials"]):
+                    out.append((subject, name))
+        return out
+
+    def _meta(self, subject: str, name: str) -> dict:
+        key = (subject, name)
+        if key not in self._metas:
+            self._metas[key] = _yaml(self.root / subject / name / "meta.yml")
+        return self._metas[key]
+
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if self._members(s)]
+
+    def default_splits(self) -> list[str]:
+        return [s for s in self.splits() if s.startswith("s0_")]
+
+    def source_files(self, split: str) -> list[Path]:
+        return sorted(self.root.glob("calibration/**/*.yml"))
+
+    def missing(self, split: str) -> dict[str, str]:
+        return {"hands_bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg",
+                "bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg"}
+
+    def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
+        out = []
+        for subject, name in self._members(split):
+            meta = self._meta(subject, name)
+            out.append((f"{split}/{subject}/{name}", int(meta["num_frames"])))
+        return out
+
+    def read_sequence(self, split: str, sequence: str) -> SequenceRecords:
+        _, subject, name = sequence.split("/")
+        seq_dir = self.root / subject / name
+        meta = self._meta(subject, name)
+        setup, part = split.split("_")
+        serial_order = [SERIALS[c] for c in _cameras(setup, part)]
+        serials = [s for s in serial_order if s in meta["serials"]]
+        side = meta["mano_sides"][0]
+        h = HAND_SIDES.index(side)
+        T = int(meta["num_frames"])
+        extr = _yaml(self.root / "calibration" / f"extrinsics_{meta['extrinsics']}" / "extrinsics.yml")["extrinsics"]
+        betas = np.asarray(_yaml(self.root / "calibration" / f"mano_{meta['mano_calib'][0]}" / "mano.yml")["betas"])
+        pose = _npz(seq_dir / "pose.npz")
+
+        # Cameras: camera -> world [R | t] rows, inverted to world -> camera.
+        K, R, t, size = {}, {}, {}, {}
+        for serial in serials:
+            m = np.asarray(extr[serial], dtype=np.float64).reshape(3, 4)
+            R[serial] = m[:, :3].T
+            t[serial] = -m[:, :3].T @ m[:, 3]
+            matches = sorted((self.root / "calibration" / "intrinsics").glob(f"{serial}_*x*.yml"))
+            if not matches:
+                raise HandevalError(f"missing Dex-YCB intrinsics calibration/intrinsics/{serial}_640x480.yml")
+            w, hh = (int(v) for v in matches[0].stem.split("_")[-1].split("x"))
+            c = _yaml(matches[0])["color"]
+            K[serial] = np.array([[c["fx"], 0, c["ppx"]], [0, c["fy"], c["ppy"]], [0, 0, 1.0]])
+            size[serial] = (w, hh)
+
+        labels = {s: [_npz(seq_dir / s / f"labels_{f:06d}.npz") for f in range(T)] for s in serials}
+        first = serials[0]
+        j3d = np.stack([lab["joint_3d"][0] for lab in labels[first]]).astype(np.float64)  # (T, 21, 3) camera frame
+        hand = ~np.all(j3d == -1, axis=(1, 2))
+        joints = np.full((T, 2, 21, 3), np.nan)
+        joints[hand, h] = (j3d[hand] - t[first]) @ R[first]  # camera -> world: R^T (x - t)
+        valid = np.zeros((T, 2, 21), dtype=bool)
+        valid[hand, h] = True
+        present = np.zeros((T, 2), dtype=bool)
+        present[hand, h] = True
+        pm = pose["pose_m"][:, 0].astype(np.float64)
+        has_mano = ~np.all(pm == 0, axis=1)
+        mano_pose = np.full((T, 2, 48), np.nan)
+        mano_shape = np.full((T, 2, 10), np.nan)
+        mano_trans = np.full((T, 2, 3), np.nan)
+        mano_pose[has_mano, h], mano_trans[has_mano, h] = pm[has_mano, :48], pm[has_mano, 48:]
+        mano_shape[has_mano, h] = betas
+        ycb_ids = list(meta["ycb_ids"])
+        py = pose["pose_y"].astype(np.float64)  # (T, O, 7) quaternion xyzw + t
+        no_pose = np.all(py == [0, 0, 0, 1, 0, 0, 0], axis=-1)
+        rot = Rotation.from_quat(py[..., :4].reshape(-1, 4)).as_matrix().reshape(T, len(ycb_ids), 3, 3)
+        poses = np.concatenate([rot, py[..., 4:, None]], axis=-1).reshape(T, len(ycb_ids), 12)
+        poses[no_pose] = np.nan
+        frames = {
+            "frame": np.arange(T), "source_frame": [f"{f:06d}" for f in range(T)],
+            "hand_type": [side if x else "none" for x in hand], "hand_present": present,
+            "joints": joints, "joints_valid": valid,
+            "mano_pose": mano_pose, "mano_shape": mano_shape, "mano_trans": mano_trans,
+            "mano_valid": np.isfinite(mano_pose).all(axis=-1),
+            "object_ids": [[YCB_CLASSES[i - 1] for i in ycb_ids]] * T,
+            "object_poses": [p.ravel().tolist() for p in poses],
+        }
+        keep = hand if self.toolkit_hpe else np.ones(T, dtype=bool)
+        views = self._views(sequence, serials, labels, K, R, t, size, h, keep)
+        if self.toolkit_hpe:
+            frames = {k: (np.asarray(v)[keep] if isinstance(v, np.ndarray) else [x for x, k_ in zip(v, keep) if k_])
+                      for k, v in frames.items()}
+        return SequenceRecords(sequence=sequence, frames=frames, views=views)
+
+    def _views(self, sequence, serials, labels, K, R, t, size, h, keep) -> dict:
+        _, subject, name = sequence.split("/")
+        rows = [(f, s) for f in np.flatnonzero(keep) for s in serials]
+        j2d = np.full((len(rows), 2, 21, 2), np.nan)
+        jvalid = np.zeros((len(rows), 2, 21), dtype=bool)
+        for i, (f, s) in enumerate(rows):
+            uv = labels[s][f]["joint_2d"][0].astype(np.float64)
+            ok = ~np.all(uv == -1, axis=-1)
+            j2d[i, h][ok] = uv[ok]
+            jvalid[i, h] = ok
+        return {
+            "frame": np.array([f for f, _ in rows], dtype=np.int64), "camera": [s for _, s in rows],
+            "image_path": [f"{subject}/{name}/{s}/color_{f:06d}.jpg" for f, s in rows],
+            "width": np.array([size[s][0] for _, s in rows], dtype=np.int32),
+            "height": np.array([size[s][1] for _, s in rows], dtype=np.int32),
+            "K": np.stack([K[s] for _, s in rows]), "R": np.stack([R[s] for _, s in rows]),
+            "t": np.stack([t[s] for _, s in rows]),
+            "joints_2d": j2d, "joints_image_valid": jvalid,
+            "segmentation_path": [f"{subject}/{name}/{s}/labels_{f:06d}.npz#seg" for f, s in rows],
+        }
