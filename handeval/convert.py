@@ -77,6 +77,15 @@ def _journal_entries(root: Path) -> dict[tuple[str, int], dict]:
     return done
 
 
+def _record(finished, entries: dict, journal, bar) -> None:
+    """Journal each finished shard as soon as it exists, so an interruption loses no work."""
+    for entry in finished:
+        entries[entry["index"]] = entry
+        journal.write(json.dumps(entry) + "\n")
+        journal.flush()
+        bar.update(1)
+
+
 def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = None, target_frames: int = 100_000,
             chunk_frames: int = 10_000, workers: int = 1, resume: bool = False, skip_bad: bool = False,
             progress: bool = True, command: list[str] | None = None) -> dict:
@@ -102,20 +111,13 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
         bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc=f"{reader.name} {split}", unit="shard",
                    disable=not progress)
         with open(root / JOURNAL, "a") as journal:
-            def record(entry):
-                entries[entry["index"]] = entry
-                journal.write(json.dumps(entry) + "\n")
-                journal.flush()
-                bar.update(1)
-
             if workers > 1 and len(todo) > 1:
                 with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
                     futures = [pool.submit(_write_one, root, sh, chunk_frames, skip_bad) for sh in todo]
-                    for fut in as_completed(futures):
-                        record(fut.result())
+                    finished = (fut.result() for fut in as_completed(futures))
+                    _record(finished, entries, journal, bar)
             else:
-                for sh in todo:
-                    record(_write_one(root, sh, chunk_frames, skip_bad))
+                _record((_write_one(root, sh, chunk_frames, skip_bad) for sh in todo), entries, journal, bar)
         bar.close()
         shards = [entries[i] for i in sorted(entries)]
         info_splits[split] = {

@@ -10,6 +10,7 @@ import torch
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention, ManoLayer, import_models, read_model_file
 from handeval.mano import model_file as mf
+from handeval.safe_pickle import stub_class
 
 
 def test_standin_is_written_in_the_official_layout(standin_dir):
@@ -24,9 +25,9 @@ def test_standin_is_written_in_the_official_layout(standin_dir):
 
 def test_chumpy_select_with_permuted_indices():
     """Select stubs evaluate a.ravel()[idxs] reshaped, as chumpy computes it."""
-    ch = mf._stub_class("chumpy.ch", "Ch")()
+    ch = stub_class("chumpy.ch", "Ch")()
     ch.__setstate__({"x": np.arange(6.0), "_dirty_vars": set()})
-    sel = mf._stub_class("chumpy.reordering", "Select")()
+    sel = stub_class("chumpy.reordering", "Select")()
     sel.__setstate__({"a": ch, "idxs": np.array([5, 0, 3, 1]), "preferred_shape": (2, 2)})
     np.testing.assert_array_equal(mf._materialise(sel, "k"), [[5.0, 0.0], [3.0, 1.0]])
 

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
+from handeval import safe_pickle
 from handeval.atomic import atomic_path
 from handeval.errors import HandevalError
+from handeval.safe_pickle import Stub
 
 NUM_VERTS = 778
 NUM_FACES = 1538
@@ -70,63 +72,10 @@ class ModelFile:
     had_chumpy: bool = False
 
 
-# --- restricted unpickling --------------------------------------------------------
-class _Stub:
-    """Stand-in for a foreign class: keeps the constructor args and pickled state only."""
-
-    module = ""
-    name = ""
-
-    def __init__(self, *args):
-        self.args = args
-        self.state = None
-
-    def __setstate__(self, state):
-        self.state = state
-
-
-def _stub_class(module: str, name: str) -> type:
-    return type(name, (_Stub,), {"module": module, "name": name})
-
-
-_NUMPY_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-}
-
-
-# Protocol-2 pickles written by Python 3 encode bytes with _codecs.encode.
-_SAFE_GLOBALS = {
-    ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
-    ("__builtin__", "object"), ("builtins", "object"), ("_codecs", "encode"),
-}
-
-
-class _ModelUnpickler(pickle.Unpickler):
-    """Allows numpy arrays, plain containers, and stubs for chumpy and scipy.sparse; nothing else."""
-
-    def __init__(self, file):
-        super().__init__(file, encoding="latin1")
-        self.saw_chumpy = False
-
-    def find_class(self, module, name):
-        if module.split(".")[0] == "chumpy":
-            self.saw_chumpy = True
-            return _stub_class(module, name)
-        if module.startswith("scipy.sparse"):
-            return _stub_class(module, name)
-        if (module, name) in _NUMPY_GLOBALS:
-            module = module.replace("numpy.core", "numpy._core") if hasattr(np, "_core") else module
-            return super().find_class(module, name)
-        if (module, name) in _SAFE_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load class {module}.{name}")
-
-
+# --- chumpy and scipy.sparse objects, rebuilt from their pickled state ----------------
 def _materialise(obj, key: str):
     """Turn stubs into numpy arrays (chumpy objects are evaluated, sparse matrices densified)."""
-    if not isinstance(obj, _Stub):
+    if not isinstance(obj, Stub):
         return obj
     state = obj.state if isinstance(obj.state, dict) else {}
     if obj.module.startswith("scipy.sparse"):
@@ -150,12 +99,10 @@ def _materialise(obj, key: str):
 
 
 def _load_pickle(path: Path) -> tuple[dict, bool]:
-    with open(path, "rb") as fh:
-        unpickler = _ModelUnpickler(fh)
-        data = unpickler.load()
+    data, stubbed = safe_pickle.load(path, stub_modules=("chumpy", "scipy.sparse"))
     if not isinstance(data, dict):
         raise HandevalError(f"{path}: expected a pickled dict of MANO arrays, found {type(data).__name__}")
-    return {k: _materialise(v, k) for k, v in data.items()}, unpickler.saw_chumpy
+    return {k: _materialise(v, k) for k, v in data.items()}, "chumpy" in stubbed
 
 
 def read_model_file(path: str | os.PathLike, side: str | None = None) -> ModelFile:

@@ -27,7 +27,7 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
     except HandevalError as exc:
         return [{"check": "manifest", "where": str(directory), "message": str(exc)}], ["manifest"]
     checked = ["manifest", "schema", "checksums", "frames", "values", "validity"]
-    for split, meta in ds.info["splits"].items():
+    for meta in ds.info["splits"].values():
         for shard in meta["shards"]:
             for kind, f in shard["files"].items():
                 path = ds.root / f["path"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,6 +33,9 @@ from handeval.conventions import HAND_SIDES
 from handeval.geometry import raycasting_scene, signed_distance
 from handeval.mano import ManoConvention, ManoLayer, load_mano
 from handeval.synth.cameras import CameraRig, ring_rig
+
+if TYPE_CHECKING:
+    from handeval.shards.records import SequenceRecords
 
 #: The MANO convention of synthetic scenes (InterHand2.6M's; make_scene can switch the left fix off).
 SCENE_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False,
@@ -344,7 +348,7 @@ def _held_object(kind: str, index: int, side: str, orient: np.ndarray, transl: n
 
 
 def scene_records(scene: SyntheticScene, sequence: str, image_pattern: str = "{sequence}/cam{camera}/{frame:06d}.png"
-                  ) -> "SequenceRecords":
+                  ) -> SequenceRecords:
     """The scene's ground truth as canonical records: what every converter must reproduce.
 
     Views carry the exact projections of the joints (``joints_2d``) and tight boxes of the

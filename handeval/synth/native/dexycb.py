@@ -107,7 +107,7 @@ def _write_sequence(root: Path, seq: DexYCBSequence, layers, images: bool) -> No
 
     objects = [o for o in scene.objects]
     ycb = [YCB_FOR_KIND[o.name.rstrip("0123456789")] for o in objects]
-    for (ycb_id, ycb_name), obj in zip(ycb, objects):
+    for (_, ycb_name), obj in zip(ycb, objects):
         path = root / "models" / ycb_name / "textured_simple.obj"
         if not path.is_file():
             with atomic_path(path) as tmp:
