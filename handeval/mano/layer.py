@@ -136,6 +136,8 @@ class ManoLayer(torch.nn.Module):
         return ManoOutput(vertices=out.vertices, joints=joints)
 
     def _tensor(self, value, name: str, width: int, batch: int | None = None) -> torch.Tensor:
+        if isinstance(value, np.ndarray) and not value.flags.writeable:
+            value = value.copy()  # arrays read from Parquet are read-only views
         t = torch.as_tensor(value, dtype=self.dtype, device=self.device)
         if t.ndim == 1 and batch is not None:
             t = t.expand(batch, -1)

@@ -38,7 +38,16 @@ def _dexycb(root: Path, variant: str | None):
     return DexYCB(root, toolkit_hpe="toolkit-hpe" in tokens)
 
 
-READERS = {"interhand26m": _interhand, "dexycb": _dexycb}
+def _ho3d(root: Path, variant: str | None):
+    from handeval.readers.ho3d import HO3D
+
+    tokens = [t for t in re.split(r"[,:/ ]+", variant or "") if t]
+    if len(tokens) > 1 or (tokens and tokens[0] not in ("v2", "v3")):
+        raise HandevalError(f"HO3D variant must be v2 or v3, not {variant!r}")
+    return HO3D(root, version=tokens[0] if tokens else "v3")
+
+
+READERS = {"interhand26m": _interhand, "dexycb": _dexycb, "ho3d": _ho3d}
 
 
 def open_reader(dataset: str, root: str | Path, variant: str | None = None):

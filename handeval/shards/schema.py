@@ -72,6 +72,9 @@ FRAME_FEATURES: tuple[Feature, ...] = KEY_FRAMES + (
     _f("mano_shape", "float32", (2, 10), "", "MANO betas; NaN without a fit", nullable=True),
     _f("mano_trans", "float32", (2, 3), "m", "MANO transl in the frame given by conventions.mano_frame", nullable=True),
     _f("mano_valid", "bool", (2,), "", "a MANO fit exists for the hand"),
+    _f("vertices", "float32", (2, 778, 3), "m", "ground-truth mesh vertices a source gives directly (HO3D's released "
+       "evaluation_verts.json, HIC's fits), world frame; null where MANO parameters are the ground truth",
+       nullable=True),
     _f("object_ids", "string", (None,), "", "ids of the objects in the frame", nullable=True),
     _f("object_poses", "float32", (None,), "m", "object-to-world 3x4 poses, 12 values per object, row-major",
        nullable=True),

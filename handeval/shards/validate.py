@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from handeval.conventions import HAND_SIDES, MM_PER_M
+from handeval.conventions import CV_FROM_GL, HAND_SIDES, MM_PER_M
 from handeval.errors import HandevalError
 from handeval.shards.reader import ShardDataset
 from handeval.shards.schema import SCHEMAS
@@ -103,7 +103,9 @@ def _mano_layers(ds: ShardDataset, mano_dir):
     if conv is None:
         return None
     convention = ManoConvention.from_dict(conv)
-    return {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
+    layers = {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
+    layers["frame"] = ds.info["conventions"].get("mano_frame", "world")
+    return layers
 
 
 def _check_mano(seq, layers, tolerance_mm: float, problem) -> None:
@@ -118,6 +120,8 @@ def _check_mano(seq, layers, tolerance_mm: float, problem) -> None:
         with torch.no_grad():
             joints = layers[side](pose[:, :3], pose[:, 3:], f["mano_shape"][rows, h], f["mano_trans"][rows, h]).joints
         joints = joints.double().numpy()
+        if layers["frame"] == "opengl_camera":  # world = the OpenCV camera
+            joints = joints @ CV_FROM_GL.T
         valid = f["joints_valid"][rows, h]
         dist = np.linalg.norm(joints - f["joints"][rows, h], axis=-1)
         mean = np.where(valid, dist, 0).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * MM_PER_M

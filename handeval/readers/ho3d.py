@@ -1,0 +1,175 @@
+"""HO3D v2 / v3: the official layout -> canonical sequence records.
+
+Layout and conventions: ``formats_dexycb_ho3d.md`` §2. Each sequence is one camera, so
+the canonical world frame is that camera's OpenCV frame (``R = I``, ``t = 0``). HO3D
+stores everything in the OpenGL frame: joints and object poses are flipped to OpenCV
+here (``X_cv = F X_gl``, ``F = diag(1, -1, -1)``); MANO parameters are kept as stored,
+with ``mano_frame = "opengl_camera"`` (vertices in the world frame are ``F`` times the
+MANO output), because moving the global rotation into another frame needs the model's
+rest wrist J0(beta). Frames come from ``train.txt`` / ``evaluation.txt``, which leave out
+unannotated frames. The evaluation split's meta holds only the root joint and a box; the
+released ground truth (``evaluation_xyz.json``, ``evaluation_verts.json``) completes it
+when present.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy.spatial.transform import Rotation
+
+from handeval import safe_pickle
+from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER
+from handeval.errors import HandevalError
+from handeval.mano import ManoConvention
+from handeval.shards.records import SequenceRecords
+
+MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=True, fix_left_shapedirs=False, tips="ho3d")
+#: Metres per unit of the 16-bit depth value split over the red (low) and green (high) bytes.
+DEPTH_SCALE = 0.00012498664727900177
+SPLITS = ("train", "evaluation")
+DEFAULT_SIZE = (640, 480)
+
+
+def _meta(path: Path) -> dict:
+    try:
+        data, _ = safe_pickle.load(path)
+    except FileNotFoundError:
+        raise HandevalError(f"missing HO3D file {path}") from None
+    except Exception as exc:  # any unpickling failure means the file is unusable
+        raise HandevalError(f"{path}: cannot read the meta pickle ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise HandevalError(f"{path}: expected a dict of annotations")
+    return data
+
+
+class HO3D:
+    """Reader of an HO3D v2 or v3 root."""
+
+    name = "HO3D"
+
+    def __init__(self, root: str | Path, version: str = "v3"):
+        self.root = Path(root)
+        if version not in ("v2", "v3"):
+            raise HandevalError(f"HO3D version must be v2 or v3, not {version!r}")
+        if not any((self.root / f"{s}.txt").is_file() for s in SPLITS):
+            raise HandevalError(f"{self.root} is not an HO3D root: expected train.txt and/or evaluation.txt "
+                                "beside train/ and evaluation/ as in the official download")
+        self.version = version
+        self._lists: dict[str, list[tuple[str, str]]] = {}
+        self._eval_gt = None
+
+    @property
+    def variant(self) -> str:
+        return "right hand + object"
+
+    @property
+    def conventions(self) -> dict:
+        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "opengl_camera"}
+
+    def _list(self, split: str) -> list[tuple[str, str]]:
+        if split not in self._lists:
+            path = self.root / f"{split}.txt"
+            lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+            try:
+                self._lists[split] = [tuple(ln.split("/")) for ln in lines]
+                assert all(len(p) == 2 for p in self._lists[split])
+            except AssertionError:
+                raise HandevalError(f"{path}: every line must be SEQUENCE/FRAME_ID") from None
+        return self._lists[split]
+
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if (self.root / f"{s}.txt").is_file()]
+
+    def source_files(self, split: str) -> list[Path]:
+        extra = [self.root / n for n in ("evaluation_xyz.json", "evaluation_verts.json")] if split == "evaluation" else []
+        return [self.root / f"{split}.txt"] + [p for p in extra if p.is_file()]
+
+    def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for seq, _ in self._list(split):
+            counts[seq] = counts.get(seq, 0) + 1
+        return [(f"{split}/{seq}", n) for seq, n in counts.items()]
+
+    def missing(self, split: str) -> dict[str, str]:
+        out = {"joints_2d": "HO3D gives no 2D joints; project the 3D joints", "hands_bbox": "per-hand bbox only"}
+        if split == "evaluation":
+            out["mano"] = "withheld in the evaluation split"
+            if self._released_gt() is None:
+                out["joints"] = "evaluation split: root joint only (no evaluation_xyz.json in the root)"
+        else:
+            out["bbox"] = "the train split has no boxes; derive them from projected joints"
+        return out
+
+    def _released_gt(self):
+        xyz, verts = self.root / "evaluation_xyz.json", self.root / "evaluation_verts.json"
+        if self._eval_gt is None and xyz.is_file():
+            try:
+                order = {key: i for i, key in enumerate(self._list("evaluation"))}
+                self._eval_gt = (order, np.asarray(json.loads(xyz.read_text())),
+                                 np.asarray(json.loads(verts.read_text())) if verts.is_file() else None)
+            except (json.JSONDecodeError, ValueError) as exc:
+                raise HandevalError(f"{xyz}: cannot read the released evaluation ground truth ({exc})") from None
+            if len(self._eval_gt[1]) != len(order):
+                raise HandevalError(f"{xyz}: {len(self._eval_gt[1])} entries, evaluation.txt lists {len(order)}")
+        return self._eval_gt
+
+    def read_sequence(self, split: str, sequence: str) -> SequenceRecords:
+        seq = sequence.split("/", 1)[1]
+        fids = sorted((fid for s, fid in self._list(split) if s == seq), key=int)
+        T = len(fids)
+        metas = [_meta(self.root / split / seq / "meta" / f"{fid}.pkl") for fid in fids]
+        F = CV_FROM_GL
+        joints = np.full((T, 2, 21, 3), np.nan)
+        valid = np.zeros((T, 2, 21), dtype=bool)
+        pose, shape, trans = (np.full((T, 2, n), np.nan) for n in (48, 10, 3))
+        verts = np.full((T, 2, 778, 3), np.nan)
+        bbox = np.full((T, 2, 4), np.nan)
+        gt = self._released_gt() if split == "evaluation" else None
+        for f, (fid, m) in enumerate(zip(fids, metas)):
+            try:
+                j = np.asarray(m["handJoints3D"], dtype=np.float64)
+                if split == "train":
+                    joints[f, 0] = MANO_ORDER.to_canonical(j @ F.T)
+                    valid[f, 0] = True
+                    pose[f, 0], shape[f, 0], trans[f, 0] = m["handPose"], m["handBeta"], m["handTrans"]
+                else:
+                    box = np.asarray(m["handBoundingBox"], dtype=np.float64)
+                    bbox[f, 0] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
+                    if gt is not None:
+                        row = gt[0][(seq, fid)]
+                        joints[f, 0] = MANO_ORDER.to_canonical(gt[1][row] @ F.T)
+                        valid[f, 0] = True
+                        if gt[2] is not None:
+                            verts[f, 0] = gt[2][row] @ F.T
+                    else:
+                        joints[f, 0, 0] = F @ j.reshape(3)
+                        valid[f, 0, 0] = True
+            except (KeyError, TypeError, ValueError) as exc:
+                raise HandevalError(f"{self.root / split / seq / 'meta' / (fid + '.pkl')}: malformed annotation "
+                                    f"({type(exc).__name__}: {exc})") from None
+        poses = [np.hstack([F @ Rotation.from_rotvec(np.ravel(m["objRot"])).as_matrix(),
+                            (F @ np.ravel(m["objTrans"]))[:, None]]).ravel().tolist() for m in metas]
+        frames = {
+            "frame": np.array([int(x) for x in fids], dtype=np.int64), "source_frame": [f"{seq}/{x}" for x in fids],
+            "hand_type": ["right"] * T, "hand_present": np.tile([True, False], (T, 1)),
+            "joints": joints, "joints_valid": valid, "mano_pose": pose, "mano_shape": shape, "mano_trans": trans,
+            "mano_valid": np.isfinite(pose).all(axis=-1), "vertices": verts,
+            "object_ids": [[m["objName"]] for m in metas], "object_poses": poses,
+        }
+        ext = "png" if self.version == "v2" else "jpg"
+        images = [f"{split}/{seq}/rgb/{fid}.{ext}" for fid in fids]
+        first = self.root / images[0]
+        size = Image.open(first).size if first.is_file() else DEFAULT_SIZE
+        seg = [f"{split}/{seq}/seg/{fid}.png" for fid in fids]
+        views = {
+            "frame": frames["frame"], "camera": ["0"] * T, "image_path": images,
+            "width": np.full(T, size[0], dtype=np.int32), "height": np.full(T, size[1], dtype=np.int32),
+            "K": np.stack([np.asarray(m["camMat"], dtype=np.float64) for m in metas]),
+            "R": np.tile(np.eye(3), (T, 1, 1)), "t": np.zeros((T, 3)), "bbox": bbox,
+            "segmentation_path": [p if (self.root / p).is_file() else None for p in seg],
+        }
+        return SequenceRecords(sequence=sequence, frames=frames, views=views)
