@@ -47,7 +47,15 @@ def _ho3d(root: Path, variant: str | None):
     return HO3D(root, version=tokens[0] if tokens else "v3")
 
 
-READERS = {"interhand26m": _interhand, "dexycb": _dexycb, "ho3d": _ho3d}
+def _hic(root: Path, variant: str | None):
+    from handeval.readers.hic import HIC
+
+    if variant:
+        raise HandevalError(f"HIC has no variants (got {variant!r})")
+    return HIC(root)
+
+
+READERS = {"interhand26m": _interhand, "hic": _hic, "dexycb": _dexycb, "ho3d": _ho3d}
 
 
 def open_reader(dataset: str, root: str | Path, variant: str | None = None):

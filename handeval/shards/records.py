@@ -8,7 +8,7 @@ annotated); a nullable bool feature is null on rows masked in a ``numpy.ma`` arr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +22,7 @@ class SequenceRecords:
     sequence: str
     frames: dict
     views: dict
+    meta: dict = field(default_factory=dict)  # per-sequence facts kept in the sequence index
 
     @property
     def num_frames(self) -> int:

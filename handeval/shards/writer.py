@@ -90,7 +90,8 @@ def write_shard(root: Path, shard: PlannedShard, records: list[SequenceRecords],
                 row["frames"] += frames.num_rows
                 row["views"] += views.num_rows
                 index.append({"sequence": rec.sequence, "frames": [start["frames"], row["frames"]],
-                              "views": [start["views"], row["views"]], "row_groups": [group, group + groups]})
+                              "views": [start["views"], row["views"]], "row_groups": [group, group + groups],
+                              **({"meta": rec.meta} if rec.meta else {})})
                 group += groups
     return {
         "split": shard.split, "index": shard.index,

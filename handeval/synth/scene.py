@@ -201,12 +201,13 @@ def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_camer
                episodes: tuple[str, ...] = ("apart", "contact", "penetrate"), penetration_depth: float = 0.008,
                objects: tuple[str, ...] = (), render: bool = True, rgb: bool = True,
                mano_dir: str | None = None, layers: dict[str, ManoLayer] | None = None,
-               progress: bool = False, fix_left_shapedirs: bool = True) -> SyntheticScene:
+               progress: bool = False, fix_left_shapedirs: bool = True, rig: CameraRig | None = None) -> SyntheticScene:
     """Generate a deterministic two-hand scene; ``render`` adds segmentation, depth (and RGB).
 
     ``fix_left_shapedirs`` picks the left-hand convention the scene's MANO parameters
     follow (True: InterHand2.6M's; False: Dex-YCB's), so each dataset's native files can
-    carry parameters that reproduce the scene's left mesh exactly.
+    carry parameters that reproduce the scene's left mesh exactly. ``rig`` replaces the
+    ring of cameras (HIC's one camera is fixed by convention, not stored in any file).
     """
     for e in episodes:
         if e not in EPISODE_KINDS:
@@ -262,7 +263,9 @@ def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_camer
     reached = contact_depths(verts, scene_objects, layers["right"].seal)
 
     centre = np.array([0.0, 0.0, 0.08])
-    rig = ring_rig(num_cameras, 0.6, 0.12, centre, image_size[0], image_size[1], rng)
+    # The ring is drawn even when a rig is given, so the random stream stays the same.
+    ring = ring_rig(num_cameras, 0.6, 0.12, centre, image_size[0], image_size[1], rng)
+    rig = rig or ring
     scene = SyntheticScene(
         seed=seed, fps=fps, convention=convention, global_orient=global_orient, hand_pose=hand_pose,
         betas=betas, transl=transl, vertices=verts.astype(np.float32), joints=joints.astype(np.float32),

@@ -1,0 +1,129 @@
+"""HIC ("Hands in action", Tzionas et al. IJCV 2016): the raw download -> canonical records.
+
+Layout: ``format_hic_interwild.md`` §1 and ``formats_interhand_hic.md`` §4. Every frame of
+a sequence folder ``NN/1/rgb`` is a frame; hands are those with a MANO fit in the
+``IJCV16___fakeGT___IJCV___NN___Model_Hand_{R,L}___ncomps45`` folders. The fits' ``v``
+(778 x 3, metres, camera frame) is the ground-truth mesh and ``J_transformed___j21`` the
+3D joints (MANO order, inferred). 2D joints exist on every 5th frame; ``0 0`` rows are
+missing joints. The camera is fixed (f = 525, c = (319.5, 239.5)) and the camera frame is
+the world frame. Sequences 01-14 come from the hand-hand download, 15-21 from the
+hand-object one; the sequence index records which. HIC is test-only.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from handeval import safe_pickle
+from handeval.conventions import HAND_SIDES, MANO as MANO_ORDER, hic28_to_canonical
+from handeval.errors import HandevalError
+from handeval.mano import ManoConvention
+from handeval.shards.records import SequenceRecords
+
+HIC_CAMERA = {"focal": 525.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}
+ANNOTATION_STEP = 5
+FITS_ROOT = "IJCV16___Results_MANO___parms_for___joints21"
+FIT_FOLDER = "IJCV16___fakeGT___IJCV___{nn}___Model_Hand_{side}___ncomps45"
+#: The fits' pose convention is undocumented (format_hic_interwild.md): assumed axis-angle
+#: relative to the mean pose with the original (unfixed) left model; ``v`` is the ground truth.
+MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, fix_left_shapedirs=False,
+                                 tips="manopth")
+
+
+def _read_2d(path: Path) -> np.ndarray:
+    """(28, 2) pixel coordinates, NaN for rows written as ``0 0``."""
+    try:
+        rows = [ln.split("\t") for ln in path.read_text().splitlines() if ln.strip()]
+        pts = np.array([[float(r[1]), float(r[2])] for r in rows])
+    except (ValueError, IndexError, OSError) as exc:
+        raise HandevalError(f"{path}: expected 28 lines 'index<TAB>x<TAB>y' ({exc})") from None
+    if pts.shape != (28, 2):
+        raise HandevalError(f"{path}: {len(pts)} joints, expected 28")
+    pts[(pts == 0).all(axis=1)] = np.nan
+    return pts
+
+
+class HIC:
+    """Reader of the HIC raw download (sequence folders plus the MANO-fits folder)."""
+
+    name = "HIC"
+    version = "IJCV16"
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._numbers = sorted(p.name for p in self.root.iterdir() if re.fullmatch(r"\d\d", p.name)
+                               and (p / "1" / "rgb").is_dir()) if self.root.is_dir() else []
+        if not self._numbers:
+            raise HandevalError(f"{self.root} is not a HIC root: expected sequence folders NN/1/rgb (01..21) and "
+                                f"{FITS_ROOT}/ as unpacked from the official download")
+
+    variant = "raw download"
+
+    @property
+    def conventions(self) -> dict:
+        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "world",
+                "mano_note": "HIC's fit pose convention is undocumented; the vertices (fits' v) are the ground truth"}
+
+    def splits(self) -> list[str]:
+        return ["test"]
+
+    def source_files(self, split: str) -> list[Path]:
+        return []
+
+    def missing(self, split: str) -> dict[str, str]:
+        return {"joints_2d": f"only every {ANNOTATION_STEP}th frame has 2D joints", "bbox": "HIC gives no boxes",
+                "segmentation_path": "HIC has no segmentation masks"}
+
+    def _frames(self, nn: str) -> list[str]:
+        return sorted(p.stem for p in (self.root / nn / "1" / "rgb").glob("*.png"))
+
+    def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
+        return [(f"test/{nn}", len(self._frames(nn))) for nn in self._numbers]
+
+    def read_sequence(self, split: str, sequence: str) -> SequenceRecords:
+        nn = sequence.split("/")[1]
+        fids = self._frames(nn)
+        T = len(fids)
+        joints = np.full((T, 2, 21, 3), np.nan)
+        verts = np.full((T, 2, 778, 3), np.nan)
+        pose, shape, trans = (np.full((T, 2, n), np.nan) for n in (48, 10, 3))
+        for h, side in enumerate(HAND_SIDES):
+            folder = self.root / FITS_ROOT / FIT_FOLDER.format(nn=nn, side="R" if side == "right" else "L")
+            for f, fid in enumerate(fids):
+                path = folder / f"{fid}.pkl"
+                if not path.is_file():
+                    continue
+                try:
+                    fit, _ = safe_pickle.load(path)
+                    verts[f, h] = np.asarray(fit["v"], dtype=np.float64).reshape(778, 3)
+                    joints[f, h] = MANO_ORDER.to_canonical(np.asarray(fit["J_transformed___j21"], dtype=np.float64))
+                    pose[f, h], shape[f, h], trans[f, h] = fit["pose"], fit["betas"], fit["trans"]
+                except Exception as exc:  # unreadable or malformed fit
+                    raise HandevalError(f"{path}: cannot read the MANO fit ({type(exc).__name__}: {exc})") from None
+        present = np.isfinite(joints).all(axis=(-1, -2))
+        hand_type = ["interacting" if r and lft else "right" if r else "left" if lft else "none" for r, lft in present]
+        frames = {
+            "frame": np.array([int(x) for x in fids], dtype=np.int64), "source_frame": fids, "hand_type": hand_type,
+            "hand_present": present, "joints": joints, "joints_valid": np.repeat(present[..., None], 21, axis=-1),
+            "mano_pose": pose, "mano_shape": shape, "mano_trans": trans, "mano_valid": present, "vertices": verts,
+        }
+        j2d = np.full((T, 2, 21, 2), np.nan)
+        for f, fid in enumerate(fids):
+            path = self.root / nn / "1" / "joints_2D_GT" / f"{fid}.txt"
+            if path.is_file():
+                j2d[f] = hic28_to_canonical(_read_2d(path))
+        has_2d = np.isfinite(j2d).any(axis=(1, 2, 3))
+        image_valid = np.ma.masked_array(np.isfinite(j2d).all(axis=-1), mask=np.repeat(~has_2d, 42).reshape(T, 2, 21))
+        K = np.array([[HIC_CAMERA["focal"], 0, HIC_CAMERA["cx"]], [0, HIC_CAMERA["focal"], HIC_CAMERA["cy"]], [0, 0, 1]])
+        views = {
+            "frame": frames["frame"], "camera": ["0"] * T, "image_path": [f"{nn}/1/rgb/{fid}.png" for fid in fids],
+            "width": np.full(T, HIC_CAMERA["width"], dtype=np.int32),
+            "height": np.full(T, HIC_CAMERA["height"], dtype=np.int32),
+            "K": np.tile(K, (T, 1, 1)), "R": np.tile(np.eye(3), (T, 1, 1)), "t": np.zeros((T, 3)),
+            "joints_2d": j2d, "joints_image_valid": image_valid,
+        }
+        kind = "hand-hand" if int(nn) <= 14 else "hand-object"
+        return SequenceRecords(sequence=sequence, frames=frames, views=views, meta={"interaction": kind})

@@ -1,0 +1,77 @@
+"""HIC: raw layout (fixed camera, 2D every 5th frame, per-hand MANO fits) -> canonical ground truth."""
+
+import numpy as np
+import pytest
+
+from handeval.convert import convert
+from handeval.errors import HandevalError
+from handeval.readers import open_reader
+from handeval.readers.hic import HIC
+from handeval.shards import ShardDataset
+from handeval.shards.validate import validate_dataset
+from handeval.synth.native.hic import HICSequence, hic_rig, write_hic
+from handeval.synth.scene import make_scene
+
+
+@pytest.fixture(scope="module")
+def scene(standin_dir):
+    return make_scene(seed=6, num_frames=11, rig=hic_rig(), fix_left_shapedirs=False)
+
+
+@pytest.fixture(scope="module")
+def converted(scene, tmp_path_factory):
+    root = tmp_path_factory.mktemp("hic")
+    write_hic(root / "raw", [HICSequence(scene, 2), HICSequence(scene, 16)], images=True)
+    convert(open_reader("hic", root / "raw"), root / "out", progress=False, command=["t"])
+    return ShardDataset(root / "out"), root / "raw"
+
+
+def test_round_trip(converted, scene):
+    ds, _ = converted
+    got = ds.sequence("test/02")
+    R, t = scene.cameras.R[0], scene.cameras.t[0]
+    np.testing.assert_allclose(got.frames["joints"], scene.joints.astype(np.float64) @ R.T + t, atol=1e-5)
+    np.testing.assert_allclose(got.frames["vertices"], scene.vertices.astype(np.float64) @ R.T + t, atol=1e-5)
+    assert (got.frames["hand_type"] == "interacting").all()
+    np.testing.assert_allclose(got.views["K"][0], hic_rig().K[0])
+    assert got.views["width"][0] == 640 and got.views["image_path"][0] == "02/1/rgb/000.png"
+
+
+def test_2d_every_fifth_frame_integer_pixels(converted, scene):
+    ds, _ = converted
+    got = ds.sequence("test/02")
+    has = np.isfinite(got.views["joints_2d"]).any(axis=(1, 2, 3))
+    assert has.tolist() == [f % 5 == 0 for f in range(11)]
+    uv = scene.cameras.project(scene.joints.astype(np.float64).reshape(11, 42, 3))[:, 0].reshape(11, 2, 21, 2)
+    ok = np.isfinite(got.views["joints_2d"])
+    np.testing.assert_allclose(got.views["joints_2d"][ok], np.rint(uv)[ok], atol=1e-6)
+    # No 2D for wrist, thumb CMC or tips in HIC; joint 3 is written as unannotated "0 0".
+    valid = got.views["joints_image_valid"][0]
+    assert not valid[:, [0, 1, 3, 4, 8]].any() and valid[:, [2, 5, 6, 7]].all()
+
+
+def test_sequence_kinds_and_validation(converted, standin_dir):
+    ds, _ = converted
+    kinds = {s["sequence"]: s["meta"]["interaction"] for shard in ds.info["splits"]["test"]["shards"]
+             for s in shard["sequences"]}
+    assert kinds == {"test/02": "hand-hand", "test/16": "hand-object"}
+    problems, checked = validate_dataset(ds.root, mano_dir=str(standin_dir))
+    assert problems == [] and "mano" in checked
+
+
+def test_missing_hand_and_bad_files(converted, tmp_path):
+    import shutil
+
+    _, raw = converted
+    root = tmp_path / "raw"
+    shutil.copytree(raw, root)
+    fits = root / "IJCV16___Results_MANO___parms_for___joints21"
+    (fits / "IJCV16___fakeGT___IJCV___02___Model_Hand_L___ncomps45" / "004.pkl").unlink()
+    convert(HIC(root), tmp_path / "o1", progress=False, command=["t"])
+    got = ShardDataset(tmp_path / "o1").sequence("test/02")
+    assert got.frames["hand_type"][4] == "right" and not got.frames["joints_valid"][4, 1].any()
+    (root / "02/1/joints_2D_GT/005.txt").write_text("0\t1\n")
+    with pytest.raises(HandevalError, match="005.txt"):
+        convert(HIC(root), tmp_path / "o2", progress=False, command=["t"])
+    with pytest.raises(HandevalError, match="not a HIC root"):
+        HIC(tmp_path)
