@@ -50,10 +50,10 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     paths = scene.save(out_dir / "scene")
     picture = scene_picture(scene, out_dir / "scene.png")
     datasets = {}
-    for name, (raw_root, variant) in write_native(scene, out_dir / "raw").items():
+    for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=not as_json).items():
         shards = out_dir / "shards" / name
-        info = convert(open_reader(name, raw_root, variant), shards, progress=not as_json,
-                       command=["handeval", "demo"])
+        reader = open_reader(name, raw_root, variant)
+        info = convert(reader, shards, progress=not as_json, command=["handeval", "demo"])
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
         datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
                           "frames": sum(s["frames"] for s in info["splits"].values()),
