@@ -14,7 +14,10 @@ convention (axis-angle relative to the mean pose, left shapedirs fixed).
 
 from __future__ import annotations
 
+import gc
 import json
+from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +78,7 @@ class _Images:
     frame_idx: np.ndarray
     width: np.ndarray
     height: np.ndarray
-    file_name: list
+    odd_names: dict          # row -> file_name, only where it departs from the official pattern
     bbox: np.ndarray
     joint_valid: np.ndarray
     hand_type: np.ndarray
@@ -83,46 +86,91 @@ class _Images:
     seq_names: list
     camera_names: list
 
+    def file_name(self, row: int) -> str:
+        return self.odd_names.get(row) or (
+            f"Capture{self.capture[row]}/{self.seq_names[self.seq[row]]}/cam{self.camera_names[self.camera[row]]}"
+            f"/image{self.frame_idx[row]}.jpg")
+
+
+@contextmanager
+def _no_gc():
+    """Parsing creates millions of small acyclic objects; the cyclic collector would rescan
+    the growing columns again and again (3x slower) and find nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_CHUNK = 1 << 16
+
 
 def _parse_data(path: Path) -> _Images:
     seqs, cams = _Codes(), _Codes()
-    ids, cap, seq, cam, fidx, w, h, names = [], [], [], [], [], [], [], []
-    for i, im in enumerate(_load_json_stream(path, "images.item")):
-        try:
-            ids.append(im["id"]), cap.append(im["capture"]), seq.append(seqs(im["seq_name"]))
-            cam.append(cams(str(im["camera"]))), fidx.append(im["frame_idx"]), w.append(im["width"])
-            h.append(im["height"]), names.append(im["file_name"])
-        except KeyError as exc:
-            raise HandevalError(f"{path}: images[{i}] has no key {exc}; expected InterHand2.6M's data.json "
-                                "(id, file_name, width, height, capture, seq_name, camera, frame_idx)") from None
-    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
-    sorted_ids = np.asarray(ids, dtype=np.int64)[order]
-    n = len(ids)
-    bbox = np.full((n, 4), np.nan, dtype=np.float32)
-    valid = np.zeros((n, 42), dtype=bool)
-    htype = np.full(n, -1, dtype=np.int8)
-    htv = np.zeros(n, dtype=bool)
-    seen = np.zeros(n, dtype=bool)
-    for i, ann in enumerate(_load_json_stream(path, "annotations.item")):
-        try:
-            pos = np.searchsorted(sorted_ids, ann["image_id"])
-            if pos >= n or sorted_ids[pos] != ann["image_id"]:
-                raise HandevalError(f"{path}: annotations[{i}] refers to image_id {ann['image_id']}, "
+    ids, fidx = array("q"), array("q")
+    cap, seq, cam, w, h = (array("i") for _ in range(5))
+    odd = {}
+    with _no_gc():
+        for i, im in enumerate(_load_json_stream(path, "images.item")):
+            try:
+                c, s_name, c_name, f = im["capture"], im["seq_name"], str(im["camera"]), im["frame_idx"]
+                ids.append(im["id"]), cap.append(c), seq.append(seqs(s_name)), cam.append(cams(c_name))
+                fidx.append(f), w.append(im["width"]), h.append(im["height"])
+                if im["file_name"] != f"Capture{c}/{s_name}/cam{c_name}/image{f}.jpg":
+                    odd[i] = im["file_name"]
+            except KeyError as exc:
+                raise HandevalError(f"{path}: images[{i}] has no key {exc}; expected InterHand2.6M's data.json "
+                                    "(id, file_name, width, height, capture, seq_name, camera, frame_idx)") from None
+        ids_np = np.frombuffer(ids, dtype=np.int64)
+        order = np.argsort(ids_np, kind="stable")
+        sorted_ids = ids_np[order]
+        n = len(ids_np)
+        bbox = np.full((n, 4), np.nan, dtype=np.float32)
+        valid = np.zeros((n, 42), dtype=bool)
+        htype = np.full(n, -1, dtype=np.int8)
+        htv = np.zeros(n, dtype=bool)
+        seen = np.zeros(n, dtype=bool)
+        buf: dict[str, list] = {"id": [], "bbox": [], "valid": [], "type": [], "tv": []}
+        first = 0
+
+        def flush():
+            if not buf["id"]:
+                return
+            want = np.asarray(buf["id"], dtype=np.int64)
+            pos = np.clip(np.searchsorted(sorted_ids, want), 0, max(n - 1, 0))
+            bad = np.flatnonzero(sorted_ids[pos] != want) if n else np.arange(len(want))
+            if len(bad):
+                raise HandevalError(f"{path}: annotations[{first + bad[0]}] refers to image_id {want[bad[0]]}, "
                                     "which is not in images")
-            row = order[pos]
-            bbox[row] = ann["bbox"]
-            valid[row] = np.asarray(ann["joint_valid"], dtype=float).reshape(42) > 0
-            htype[row] = _HAND_TYPES.index(ann["hand_type"])
-            htv[row] = bool(ann.get("hand_type_valid", 0))
-            seen[row] = True
-        except (KeyError, ValueError, TypeError) as exc:
-            raise HandevalError(f"{path}: annotations[{i}] is malformed ({type(exc).__name__}: {exc}); expected "
-                                "bbox[4], joint_valid[42], hand_type in right/left/interacting") from None
+            rows = order[pos]
+            bbox[rows] = np.asarray(buf["bbox"], dtype=np.float32)
+            valid[rows] = np.asarray(buf["valid"], dtype=np.float32).reshape(len(rows), 42) > 0
+            htype[rows], htv[rows], seen[rows] = buf["type"], buf["tv"], True
+            for values in buf.values():
+                values.clear()
+
+        for i, ann in enumerate(_load_json_stream(path, "annotations.item")):
+            try:
+                if len(ann["bbox"]) != 4 or len(ann["joint_valid"]) != 42:
+                    raise ValueError("bbox must have 4 values and joint_valid 42")
+                buf["id"].append(ann["image_id"]), buf["bbox"].append(ann["bbox"])
+                buf["valid"].append(ann["joint_valid"]), buf["type"].append(_HAND_TYPES.index(ann["hand_type"]))
+                buf["tv"].append(bool(ann.get("hand_type_valid", 0)))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise HandevalError(f"{path}: annotations[{i}] is malformed ({type(exc).__name__}: {exc}); expected "
+                                    "bbox[4], joint_valid[42], hand_type in right/left/interacting") from None
+            if len(buf["id"]) == _CHUNK:
+                flush()
+                first = i + 1
+        flush()
     if not seen.all():
         raise HandevalError(f"{path}: {int((~seen).sum())} images have no annotation")
-    return _Images(np.asarray(cap, dtype=np.int32), np.asarray(seq, dtype=np.int32), np.asarray(cam, dtype=np.int32),
-                   np.asarray(fidx, dtype=np.int64), np.asarray(w, dtype=np.int32), np.asarray(h, dtype=np.int32),
-                   names, bbox, valid, htype, htv, seqs.values, cams.values)
+    i32 = [np.array(col, dtype=np.int32) for col in (cap, seq, cam, w, h)]
+    return _Images(i32[0], i32[1], i32[2], np.array(fidx, dtype=np.int64), i32[3], i32[4], odd, bbox, valid, htype, htv,
+                   seqs.values, cams.values)
 
 
 @dataclass
@@ -235,9 +283,10 @@ class InterHand26M:
                 cameras = json.loads(files[1].read_text())
             except json.JSONDecodeError as exc:
                 raise HandevalError(f"{files[1]}: not valid JSON ({exc})") from None
-            joints, has_validity = _parse_joint3d(files[2])
-            mano_path = self.annotation_path(split, "MANO_NeuralAnnot")
-            mano = _parse_mano(mano_path) if mano_path.is_file() else None
+            with _no_gc():
+                joints, has_validity = _parse_joint3d(files[2])
+                mano_path = self.annotation_path(split, "MANO_NeuralAnnot")
+                mano = _parse_mano(mano_path) if mano_path.is_file() else None
             # Group image rows by (capture, sequence), each sorted by frame then camera.
             order = np.lexsort((images.camera, images.frame_idx, images.seq, images.capture))
             keys = images.capture[order].astype(np.int64) * 1_000_003 + images.seq[order]
@@ -331,7 +380,7 @@ class InterHand26M:
             t[sel] = -rot @ centre / MM_PER_M
         return {
             "frame": im.frame_idx[rows], "camera": names,
-            "image_path": [f"images/{split}/{im.file_name[r]}" for r in rows],
+            "image_path": [f"images/{split}/{im.file_name(r)}" for r in rows],
             "width": im.width[rows], "height": im.height[rows], "K": K, "R": R, "t": t,
             "hands_bbox": im.bbox[rows],
             "joints_image_valid": interhand42_to_canonical(im.joint_valid[rows][..., None].astype(float))[..., 0] > 0,
