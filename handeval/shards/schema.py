@@ -63,11 +63,11 @@ KEY_FRAMES = (
 
 FRAME_FEATURES: tuple[Feature, ...] = KEY_FRAMES + (
     _f("source_frame", "string", (), "", "the source's own frame key (e.g. InterHand frame_idx)"),
-    _f("hand_type", "string", (), "", "right | left | interacting | none"),
+    _f("hand_type", "string", (), "", "right, left, interacting or none"),
     _f("hand_present", "bool", (2,), "", "hand annotated in this frame, [right, left]"),
     _f("joints", "float32", (2, 21, 3), "m", "3D joints, world frame, canonical order; NaN where not valid"),
     _f("joints_valid", "bool", (2, 21), "", "3D joint annotation valid (source's 3D validity)"),
-    _f("mano_pose", "float32", (2, 48), "rad | PCA", "global orientation (3) + hand pose (45) in the dataset's MANO "
+    _f("mano_pose", "float32", (2, 48), "rad or PCA coefficient", "global orientation (3) + hand pose (45) in the dataset's MANO "
        "convention (info.json conventions.mano); NaN for a hand without a fit", nullable=True),
     _f("mano_shape", "float32", (2, 10), "", "MANO betas; NaN without a fit", nullable=True),
     _f("mano_trans", "float32", (2, 3), "m", "MANO transl in the frame given by conventions.mano_frame", nullable=True),

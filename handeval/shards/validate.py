@@ -37,11 +37,15 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
                 if sha256_file(path) != f["sha256"]:
                     problem("checksums", f["path"], "sha256 differs from meta/info.json: the file changed "
                             "after conversion; re-run `handeval convert`")
-                schema = pq.read_schema(path)
+                try:
+                    schema = pq.read_schema(path)
+                    rows = pq.ParquetFile(path).metadata.num_rows
+                except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+                    problem("schema", f["path"], f"not a readable Parquet file ({exc})")
+                    continue
                 if not schema.equals(SCHEMAS[kind], check_metadata=False):
                     problem("schema", f["path"], f"columns differ from the {kind} schema of format "
                             f"{ds.info['format_version']}")
-                rows = pq.ParquetFile(path).metadata.num_rows
                 if rows != f["rows"]:
                     problem("checksums", f["path"], f"{rows} rows, the manifest says {f['rows']}")
     layers = _mano_layers(ds, mano_dir) if mano_dir else None
