@@ -130,7 +130,8 @@ def main() -> None:
             counts = generate(raw, args.images)
             counts["generate_seconds"] = time.perf_counter() - t
         else:
-            counts = {"images": args.images}
+            counts = {"images": args.images,
+                      "json_bytes": sum(p.stat().st_size for p in (raw / "annotations" / "test").iterdir())}
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
         proc = ctx.Process(target=_convert_child, args=(str(raw), str(out), args.workers, queue))

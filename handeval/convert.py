@@ -47,16 +47,24 @@ _READER: DatasetReader | None = None  # the forked workers' reader (shared copy-
 
 
 def _write_one(root: Path, shard: PlannedShard, chunk_frames: int, skip_bad: bool) -> dict:
-    records, skipped = [], []
-    for name in shard.sequences:
-        try:
-            records.append(_READER.read_sequence(shard.split, name))
-        except HandevalError as exc:
-            if not skip_bad:
-                raise
-            skipped.append({"sequence": name, "reason": str(exc)})
-    entry = write_shard(root, shard, records, chunk_frames) if records else {
-        "split": shard.split, "index": shard.index, "files": None, "sequences": []}
+    skipped = []
+
+    def records():  # one sequence in memory at a time
+        for name in shard.sequences:
+            try:
+                rec = _READER.read_sequence(shard.split, name)
+            except HandevalError as exc:
+                if not skip_bad:
+                    raise
+                skipped.append({"sequence": name, "reason": str(exc)})
+                continue
+            yield rec
+
+    entry = write_shard(root, shard, records(), chunk_frames)
+    if not entry["sequences"]:  # every sequence was skipped: no files
+        for f in shard.paths(root).values():
+            f.unlink(missing_ok=True)
+        entry["files"] = None
     entry["skipped"] = skipped
     return entry
 

@@ -9,6 +9,7 @@ or rewritten identically, independently of the others.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,11 +63,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_shard(root: Path, shard: PlannedShard, records: list[SequenceRecords], chunk_frames: int) -> dict:
-    """Write one shard; returns its manifest entry (files, rows, checksums, sequence index)."""
+def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecords], chunk_frames: int) -> dict:
+    """Write one shard; returns its manifest entry (files, rows, checksums, sequence index).
+
+    ``records`` may be a generator: sequences are consumed one at a time, so memory holds
+    one sequence, not the shard.
+    """
     planned = iter(shard.sequences)
-    if not all(any(r.sequence == p for p in planned) for r in records):  # the plan, in order, minus skips
-        raise ValueError(f"shard {shard.split}/{shard.stem}: records do not follow the plan")
     paths = shard.paths(root)
     index, row = [], {"frames": 0, "views": 0}
     group = 0
@@ -74,6 +77,8 @@ def write_shard(root: Path, shard: PlannedShard, records: list[SequenceRecords],
         with pq.ParquetWriter(f_tmp, FRAME_SCHEMA, **_PARQUET_OPTIONS) as fw, \
                 pq.ParquetWriter(v_tmp, VIEW_SCHEMA, **_PARQUET_OPTIONS) as vw:
             for rec in records:
+                if not any(rec.sequence == p for p in planned):  # the plan, in order, minus skips
+                    raise ValueError(f"shard {shard.split}/{shard.stem}: sequence {rec.sequence} is not in the plan")
                 frames, views = rec.frame_table(), rec.view_table()
                 _check_sorted(rec, views)
                 start = dict(row)
