@@ -93,3 +93,17 @@ def test_external_readers(scene, tmp_path):
 def test_not_a_dataset(tmp_path):
     with pytest.raises(HandevalError, match="meta/info.json is missing"):
         ShardDataset(tmp_path)
+
+
+def test_footer_null_counts_equal_the_data(scene, tmp_path):
+    from handeval.shards.inspect import footer_nulls
+
+    rec = scene_records(scene, "s")
+    rec.frames["mano_pose"] = rec.frames["mano_pose"].copy()
+    rec.frames["mano_pose"][[2, 7]] = np.nan
+    entries = _write(tmp_path, [rec])
+    path = tmp_path / entries[0]["files"]["frames"]["path"]
+    table = pq.read_table(path)
+    names = ["mano_pose", "vertices", "object_ids", "object_poses"]
+    assert footer_nulls(path, names) == {n: table.column(n).null_count for n in names}
+    assert footer_nulls(path, ["mano_pose"])["mano_pose"] == 2
