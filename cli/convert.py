@@ -36,7 +36,7 @@ def convert(dataset, root, out, splits, variant, workers, resume, skip_bad, targ
     from handeval.convert import convert as run
     from handeval.readers import open_reader
 
-    reader = open_reader(dataset, root, variant)
+    reader = open_reader(dataset, root, variant, progress=not as_json)
     info = run(reader, out, splits=list(splits) or None, target_frames=target_frames, chunk_frames=chunk_frames,
                workers=workers, resume=resume, skip_bad=skip_bad, progress=not as_json,
                command=["handeval", *sys.argv[1:]])

@@ -8,7 +8,7 @@ from pathlib import Path
 from handeval.errors import HandevalError
 
 
-def _interhand(root: Path, variant: str | None):
+def _interhand(root: Path, variant: str | None, progress: bool):
     from handeval.readers.interhand26m import InterHand26M
 
     opts = {"version": "v1.0", "fps": 5, "subset": "H+M"}
@@ -24,10 +24,10 @@ def _interhand(root: Path, variant: str | None):
         else:
             raise HandevalError(f"unknown InterHand2.6M variant token {token!r}: use 5fps|30fps, v1.0|v0.0, "
                                 "H|M|H+M, e.g. --variant 30fps or --variant v0.0:H")
-    return InterHand26M(root, **opts)
+    return InterHand26M(root, progress=progress, **opts)
 
 
-def _dexycb(root: Path, variant: str | None):
+def _dexycb(root: Path, variant: str | None, progress: bool):
     from handeval.readers.dexycb import DexYCB
 
     tokens = [t for t in re.split(r"[,:/ ]+", variant or "") if t]
@@ -38,7 +38,7 @@ def _dexycb(root: Path, variant: str | None):
     return DexYCB(root, toolkit_hpe="toolkit-hpe" in tokens)
 
 
-def _ho3d(root: Path, variant: str | None):
+def _ho3d(root: Path, variant: str | None, progress: bool):
     from handeval.readers.ho3d import HO3D
 
     tokens = [t for t in re.split(r"[,:/ ]+", variant or "") if t]
@@ -47,7 +47,7 @@ def _ho3d(root: Path, variant: str | None):
     return HO3D(root, version=tokens[0] if tokens else "v3")
 
 
-def _hic(root: Path, variant: str | None):
+def _hic(root: Path, variant: str | None, progress: bool):
     from handeval.readers.hic import HIC
 
     if variant:
@@ -58,10 +58,11 @@ def _hic(root: Path, variant: str | None):
 READERS = {"interhand26m": _interhand, "hic": _hic, "dexycb": _dexycb, "ho3d": _ho3d}
 
 
-def open_reader(dataset: str, root: str | Path, variant: str | None = None):
+def open_reader(dataset: str, root: str | Path, variant: str | None = None, progress: bool = False):
+    """The reader of ``dataset`` at ``root``; ``progress`` shows bars while it parses large indexes."""
     if dataset not in READERS:
         raise HandevalError(f"unknown dataset {dataset!r}; choose one of {', '.join(READERS)}")
     root = Path(root).expanduser()
     if not root.is_dir():
         raise HandevalError(f"--root {root} does not exist or is not a folder")
-    return READERS[dataset](root, variant)
+    return READERS[dataset](root, variant, progress)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import ijson
 import numpy as np
+from tqdm import tqdm
 
 from handeval.conventions import MM_PER_M, interhand42_to_canonical
 from handeval.errors import HandevalError
@@ -37,10 +38,11 @@ _HAND_TYPES = ("right", "left", "interacting")
 _PRESENT = {"right": (True, False), "left": (False, True), "interacting": (True, True)}
 
 
-def _load_json_stream(path: Path, prefix: str):
+def _load_json_stream(path: Path, prefix: str, progress: bool = False):
     try:
-        with open(path, "rb") as fh:
-            yield from ijson.items(fh, prefix, use_float=True)
+        with open(path, "rb") as fh, tqdm.wrapattr(fh, "read", total=path.stat().st_size, desc=f"{path.name} {prefix}",
+                                                   unit="B", unit_scale=True, disable=not progress, leave=False) as src:
+            yield from ijson.items(src, prefix, use_float=True)
     except ijson.JSONError as exc:
         raise HandevalError(f"{path}: not valid JSON ({exc}); re-download or re-extract this file") from None
 
@@ -108,13 +110,13 @@ def _no_gc():
 _CHUNK = 1 << 16
 
 
-def _parse_data(path: Path) -> _Images:
+def _parse_data(path: Path, progress: bool = False) -> _Images:
     seqs, cams = _Codes(), _Codes()
     ids, fidx = array("q"), array("q")
     cap, seq, cam, w, h = (array("i") for _ in range(5))
     odd = {}
     with _no_gc():
-        for i, im in enumerate(_load_json_stream(path, "images.item")):
+        for i, im in enumerate(_load_json_stream(path, "images.item", progress)):
             try:
                 c, s_name, c_name, f = im["capture"], im["seq_name"], str(im["camera"]), im["frame_idx"]
                 ids.append(im["id"]), cap.append(c), seq.append(seqs(s_name)), cam.append(cams(c_name))
@@ -152,7 +154,7 @@ def _parse_data(path: Path) -> _Images:
             for values in buf.values():
                 values.clear()
 
-        for i, ann in enumerate(_load_json_stream(path, "annotations.item")):
+        for i, ann in enumerate(_load_json_stream(path, "annotations.item", progress)):
             try:
                 if len(ann["bbox"]) != 4 or len(ann["joint_valid"]) != 42:
                     raise ValueError("bbox must have 4 values and joint_valid 42")
@@ -237,7 +239,8 @@ class InterHand26M:
 
     name = "InterHand2.6M"
 
-    def __init__(self, root: str | Path, version: str = "v1.0", fps: int = 5, subset: str = "H+M"):
+    def __init__(self, root: str | Path, version: str = "v1.0", fps: int = 5, subset: str = "H+M",
+                 progress: bool = False):
         self.root = Path(root)
         if version not in ("v1.0", "v0.0"):
             raise HandevalError(f"InterHand2.6M version must be v1.0 or v0.0, not {version!r}")
@@ -248,7 +251,7 @@ class InterHand26M:
         if not (self.root / "annotations").is_dir():
             raise HandevalError(f"{self.root} is not an InterHand2.6M root: expected annotations/ (and images/) "
                                 "as in the official download")
-        self.version, self.fps, self.subset = version, fps, subset
+        self.version, self.fps, self.subset, self.progress = version, fps, subset, progress
         self._cache: tuple[str, dict] | None = None
 
     @property
@@ -278,7 +281,7 @@ class InterHand26M:
         if self._cache is None or self._cache[0] != split:
             self._cache = None  # free the previous split first
             files = self.source_files(split)
-            images = _parse_data(files[0])
+            images = _parse_data(files[0], self.progress)
             try:
                 cameras = json.loads(files[1].read_text())
             except json.JSONDecodeError as exc:
