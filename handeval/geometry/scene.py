@@ -1,4 +1,4 @@
-"""Geometry on closed meshes with Open3D's RaycastingScene (no display, no GPU needed)."""
+"""Open3D ray-casting scenes (no display, no GPU needed) and signed distance."""
 
 from __future__ import annotations
 

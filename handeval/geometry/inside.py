@@ -1,0 +1,63 @@
+"""Is a point inside a closed mesh? Two independent tests.
+
+* :func:`inside_parity` (default, fast): Open3D ray parity, the majority of 3 random
+  rays, on a *closed* mesh (close MANO's wrist first, ``geometry.md`` §3.3 case 1), with
+  points within ``tol`` of the surface counted outside: a point on the surface has no
+  depth, and parity is arbitrary there (case 2).
+* :func:`inside_winding` (exact, robust): the generalized winding number
+  ``w(p) = sum_f Omega_f(p) / 4 pi`` with each triangle's solid angle by Van Oosterom and
+  Strackee's formula; inside where ``w > 1/2``. Where a mesh overlaps itself (fingers
+  through the palm) a point has ``w = 2`` and stays inside, while parity says outside
+  (case 3). It costs O(points x faces), so it is the cross-check, not the default.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from handeval.geometry.scene import import_open3d, raycasting_scene, signed_distance
+
+
+def inside_parity(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol: float = 1e-4,
+                  scene=None) -> np.ndarray:
+    """(N,) bool: strictly inside the closed mesh by more than ``tol`` metres (parity of 3 rays)."""
+    o3d = import_open3d()
+    scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
+    pts = o3d.core.Tensor(np.ascontiguousarray(points, dtype=np.float32))
+    occupied = scene.compute_occupancy(pts, nsamples=3).numpy() > 0
+    if not occupied.any():
+        return occupied
+    deep = np.zeros_like(occupied)
+    deep[occupied] = -signed_distance(scene, points[occupied]) > tol
+    return occupied & deep
+
+
+def winding_numbers(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """(N,) generalized winding numbers of points with respect to a triangle mesh (float64)."""
+    v = torch.as_tensor(np.asarray(vertices, dtype=np.float64))
+    tri = v[torch.as_tensor(np.asarray(faces, dtype=np.int64))]  # (F, 3, 3)
+    p_all = torch.as_tensor(np.asarray(points, dtype=np.float64))
+    out = torch.empty(len(p_all), dtype=torch.float64)
+    for lo in range(0, len(p_all), chunk):
+        p = p_all[lo : lo + chunk, None, None, :]          # (n, 1, 1, 3)
+        r = tri[None] - p                                   # (n, F, 3, 3)
+        a, b, c = r[:, :, 0], r[:, :, 1], r[:, :, 2]
+        la, lb, lc = a.norm(dim=-1), b.norm(dim=-1), c.norm(dim=-1)
+        num = (a * torch.cross(b, c, dim=-1)).sum(-1)
+        den = la * lb * lc + (a * b).sum(-1) * lc + (b * c).sum(-1) * la + (c * a).sum(-1) * lb
+        out[lo : lo + chunk] = (2.0 * torch.atan2(num, den)).sum(-1) / (4.0 * torch.pi)
+    return out.numpy()
+
+
+def inside_winding(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol: float = 1e-4,
+                   scene=None) -> np.ndarray:
+    """(N,) bool: winding number above 1/2 and farther than ``tol`` metres from the surface."""
+    w = winding_numbers(points, vertices, faces)
+    inside = w > 0.5
+    if inside.any():
+        scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
+        o3d = import_open3d()
+        dist = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(points[inside], dtype=np.float32)))
+        inside[np.flatnonzero(inside)] = dist.numpy() > tol
+    return inside
