@@ -49,7 +49,8 @@ def _null_rows(feature: Feature, value, n: int) -> np.ndarray | None:
     return None
 
 
-def _column(feature: Feature, value, n: int) -> pa.Array:
+def arrow_column(feature: Feature, value, n: int) -> pa.Array:
+    """One feature of n rows as an Arrow array (nulls as documented above)."""
     typ = feature.arrow_type()
     nulls = _null_rows(feature, value, n)
     mask = pa.array(nulls) if nulls is not None and nulls.any() else None
@@ -74,5 +75,5 @@ def _table(features: tuple[Feature, ...], data: dict, sequence: str) -> pa.Table
                 raise KeyError(f"sequence {sequence}: required feature {f.name!r} is missing")
             columns.append(pa.nulls(n, type=f.arrow_type()))
             continue
-        columns.append(_column(f, data[f.name], n))
+        columns.append(arrow_column(f, data[f.name], n))
     return pa.Table.from_arrays(columns, schema=arrow_schema(features))

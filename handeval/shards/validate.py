@@ -48,6 +48,13 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
                             f"{ds.info['format_version']}")
                 if rows != f["rows"]:
                     problem("checksums", f["path"], f"{rows} rows, the manifest says {f['rows']}")
+    if ds.info.get("labels"):
+        from handeval.labels.store import stale_labels
+
+        checked.append("labels")
+        for name, rel in stale_labels(ds):
+            problem("labels", rel, f"{name} labels are stale: their source shard changed or is missing; "
+                    f"run `handeval labels {name} {ds.root}` again")
     layers = _mano_layers(ds, mano_dir) if mano_dir else None
     if layers is not None:
         checked.append("mano")

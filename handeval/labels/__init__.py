@@ -1,0 +1,1 @@
+"""Label generators over converted shards: penetration, occlusion, interaction subsets."""

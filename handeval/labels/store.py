@@ -1,0 +1,116 @@
+"""Label files beside the shards: same keys and row order, one file per source shard.
+
+``labels/{set}/{split}/{frames|views}-NNNNN.parquet`` mirrors ``data/{split}/...``. The
+manifest's ``labels.{set}`` records the set's version and parameters and, per file, the
+sha256 of the source shard it was computed from, so a rerun with the same parameters
+skips finished files (``--resume``) or rewrites identical bytes, and ``validate`` can tell
+when a label file is stale because its source shard changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from handeval.atomic import atomic_path, write_text_atomic
+from handeval.shards.reader import INFO_PATH, SequenceData, ShardDataset
+from handeval.errors import HandevalError
+from handeval.shards.records import arrow_column
+from handeval.shards.schema import FEATURES, Feature, arrow_schema
+from handeval.shards.writer import sha256_file
+
+_OPTIONS = dict(compression="zstd", compression_level=3, write_statistics=True)
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """A label set: its name, version, per-row features and the table it annotates."""
+
+    name: str
+    version: str
+    table: str                      # "frames" or "views"
+    features: tuple[Feature, ...]   # besides the keys
+
+
+def _key_features(table: str) -> tuple[Feature, ...]:
+    keys = ("sequence", "frame") + (("camera",) if table == "views" else ())
+    return tuple(f for f in FEATURES[table] if f.name in keys)
+
+
+def label_path(root: Path, name: str, split: str, table: str, index: int) -> Path:
+    return root / "labels" / name / split / f"{table}-{index:05d}.parquet"
+
+
+def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
+                 compute: Callable[[SequenceData], dict], resume: bool = False, progress: bool = True) -> dict:
+    """Compute ``label`` for every sequence, write one file per source shard, update the manifest."""
+    keys = _key_features(label.table)
+    schema = arrow_schema(keys + label.features)
+    previous = ds.info.get("labels", {}).get(label.name, {})
+    same = previous.get("version") == label.version and previous.get("parameters") == params
+    files = {}
+    shards = [(split, shard) for split, meta in ds.info["splits"].items() for shard in meta["shards"]]
+    bar = tqdm(shards, desc=f"labels {label.name}", unit="shard", disable=not progress)
+    for split, shard in bar:
+        source = ds.root / shard["files"][label.table]["path"]
+        out = label_path(ds.root, label.name, split, label.table, shard["index"])
+        rel = str(out.relative_to(ds.root))
+        digest = shard["files"][label.table]["sha256"]
+        done = previous.get("files", {}).get(rel)
+        if resume and same and done and done["source_sha256"] == digest and out.is_file() \
+                and sha256_file(out) == done["sha256"]:
+            files[rel] = done
+            continue
+        tables = []
+        for entry in shard["sequences"]:
+            seq = ds.sequence(entry["sequence"])
+            values = compute(seq)
+            rows = len(seq.frames["frame"]) if label.table == "frames" else len(seq.views["frame"])
+            data = {"frame": (seq.frames if label.table == "frames" else seq.views)["frame"], **values}
+            if label.table == "views":
+                data["camera"] = seq.views["camera"]
+            cols = [pa.array([seq.name] * rows, type=pa.string())]
+            cols += [arrow_column(f, data[f.name], rows) for f in keys[1:] + label.features]
+            tables.append(pa.Table.from_arrays(cols, schema=schema))
+        with atomic_path(out) as tmp:
+            pq.write_table(pa.concat_tables(tables), tmp, **_OPTIONS)
+        files[rel] = {"source": shard["files"][label.table]["path"], "source_sha256": digest,
+                      "sha256": sha256_file(out), "rows": sum(t.num_rows for t in tables)}
+    entry = {"version": label.version, "table": label.table, "parameters": params,
+             "features": [f.to_dict() for f in label.features], "files": files}
+    info = dict(ds.info)
+    info["labels"] = {**info.get("labels", {}), label.name: entry}
+    write_text_atomic(ds.root / INFO_PATH, json.dumps(info, indent=1, sort_keys=True) + "\n")
+    ds.info = info
+    return entry
+
+
+def read_labels(ds: ShardDataset, name: str, columns: list[str] | None = None) -> pa.Table:
+    if name not in ds.info.get("labels", {}):
+        raise HandevalError(f"{ds.root} has no {name!r} labels; run `handeval labels {name} {ds.root}`")
+    files = sorted(ds.info["labels"][name]["files"])
+    return pa.concat_tables([pq.read_table(ds.root / f, columns=columns) for f in files])
+
+
+def stale_labels(ds: ShardDataset) -> list[tuple[str, str]]:
+    """(label set, file) pairs whose source shard changed since they were computed, or are missing."""
+    out = []
+    for name, entry in ds.info.get("labels", {}).items():
+        for rel, f in entry["files"].items():
+            source = ds.root / f["source"]
+            if not (ds.root / rel).is_file() or not source.is_file() or sha256_file(source) != f["source_sha256"]:
+                out.append((name, rel))
+    return out
+
+
+def as_bool_mask(values: np.ndarray, rows_null: np.ndarray) -> np.ma.MaskedArray:
+    """A bool column with whole rows null (for label features that do not apply to a row)."""
+    mask = np.broadcast_to(rows_null.reshape((-1,) + (1,) * (values.ndim - 1)), values.shape)
+    return np.ma.masked_array(values, mask=mask)
