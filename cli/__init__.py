@@ -23,9 +23,10 @@ def cli(debug: bool) -> None:
 def _register() -> None:
     from handeval.cli.convert import convert, info, validate
     from handeval.cli.demo import demo
+    from handeval.cli.labels import labels
     from handeval.cli.mano import mano
 
-    for command in (demo, mano, convert, info, validate):
+    for command in (demo, mano, convert, info, validate, labels):
         cli.add_command(command)
 
 

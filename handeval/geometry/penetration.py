@@ -5,7 +5,9 @@ Definitions (``data_specs/geometry.md``, from ``geometry.md`` §3):
 * its *depth* is its distance to B's surface (0 for vertices that do not penetrate);
 * a vertex is in *contact* when its distance to B's surface is at most ``tau`` or it
   penetrates;
-* the *intersection volume* of A and B counts the centres of a grid of pitch ``h`` whose
+* the *intersection volume* of A and B (computed by the labelers only when some vertex of
+  either mesh penetrates the other, as HALO does: without any penetrating vertex an
+  overlap is thinner than the mesh's edges) counts the centres of a grid of pitch ``h`` whose
   origin is fixed at integer multiples of ``h`` in world coordinates, over the overlap of
   the two bounding boxes, that lie inside both meshes: ``volume = n h^3``. Never a count
   of surface voxels, which shrinks with ``h`` (§3.3).
@@ -42,12 +44,22 @@ class Penetration:
 
 def penetration(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol: float = 1e-4, tau: float = 2e-3,
                 method: str = "parity", scene=None) -> Penetration:
-    """Penetration of ``points`` into the closed mesh ``(vertices, faces)``."""
+    """Penetration of ``points`` into the closed mesh ``(vertices, faces)``.
+
+    Only points within the mesh's bounding box grown by ``tau`` can be inside or in
+    contact; the others are not queried and get ``distance = inf``.
+    """
     o3d = import_open3d()
-    scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
-    test = {"parity": inside_parity, "winding": inside_winding}[method]
-    inside = test(points, vertices, faces, tol=tol, scene=scene)
-    dist = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(points, dtype=np.float32))).numpy()
+    n = len(points)
+    inside = np.zeros(n, dtype=bool)
+    dist = np.full(n, np.inf, dtype=np.float32)
+    near = np.all((points >= vertices.min(axis=0) - tau) & (points <= vertices.max(axis=0) + tau), axis=1)
+    if near.any():
+        scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
+        test = {"parity": inside_parity, "winding": inside_winding}[method]
+        q = points[near]
+        inside[near] = test(q, vertices, faces, tol=tol, scene=scene)
+        dist[near] = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(q, dtype=np.float32))).numpy()
     depth = np.where(inside, dist, 0.0).astype(np.float32)
     return Penetration(inside=inside, depth=depth, distance=dist, contact=inside | (dist <= tau))
 
@@ -65,7 +77,8 @@ def intersection_volume(mesh_a: tuple[np.ndarray, np.ndarray], mesh_b: tuple[np.
     axes = [(np.arange(a, b + 1) + 0.5) * pitch for a, b in zip(first, last)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     o3d = import_open3d()
-    scenes = scenes or (raycasting_scene([mesh_a]), raycasting_scene([mesh_b]))
+    scenes = scenes or (None, None)
+    scenes = [sc if sc is not None else raycasting_scene([m]) for sc, m in zip(scenes, (mesh_a, mesh_b))]
     pts = o3d.core.Tensor(grid.astype(np.float32))
     both = (scenes[0].compute_occupancy(pts, nsamples=3).numpy() > 0) & \
         (scenes[1].compute_occupancy(pts, nsamples=3).numpy() > 0)

@@ -59,7 +59,6 @@ def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
     shards = [(split, shard) for split, meta in ds.info["splits"].items() for shard in meta["shards"]]
     bar = tqdm(shards, desc=f"labels {label.name}", unit="shard", disable=not progress)
     for split, shard in bar:
-        source = ds.root / shard["files"][label.table]["path"]
         out = label_path(ds.root, label.name, split, label.table, shard["index"])
         rel = str(out.relative_to(ds.root))
         digest = shard["files"][label.table]["sha256"]

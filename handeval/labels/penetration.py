@@ -1,0 +1,111 @@
+"""Penetration labels per frame: hand-hand and hand-object inside flags, depths, contact, volume.
+
+Per frame and direction ``d`` in (right into left, left into right) for hands, and per
+hand for objects (the union of the frame's objects), with the geometry core's
+definitions (``data_specs/geometry.md``): per-vertex inside flags and depths, their
+maximum and mean, the number of contact vertices, and the intersection volume on the
+world-anchored grid. Hands are sealed at the wrist before any inside test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handeval.geometry import intersection_volume, penetration, raycasting_scene
+from handeval.labels.meshes import HandMeshes, ObjectMeshes
+from handeval.labels.store import LabelSet
+from handeval.shards.reader import SequenceData
+from handeval.shards.schema import Feature
+
+DEFAULTS = {"tol": 1e-4, "tau": 2e-3, "pitch": 0.005, "method": "parity"}
+
+
+def _pair(prefix: str, what: str) -> tuple[Feature, ...]:
+    return (
+        Feature(f"{prefix}_inside", "bool", (2, 778), "", f"vertex inside {what} by more than tol", nullable=True),
+        Feature(f"{prefix}_depth", "float32", (2, 778), "m", f"per-vertex depth inside {what} (0 outside)", nullable=True),
+        Feature(f"{prefix}_max_depth", "float32", (2,), "m", "maximum vertex depth (0 without penetration)", nullable=True),
+        Feature(f"{prefix}_mean_depth", "float32", (2,), "m", "mean depth of the penetrating vertices (0 if none)",
+                nullable=True),
+        Feature(f"{prefix}_contact", "int32", (2,), "", f"vertices within tau of {what}'s surface or inside",
+                nullable=True),
+    )
+
+
+PENETRATION = LabelSet("penetration", "1", "frames", _pair("hh", "the other hand") + (
+    Feature("hh_volume", "float32", (), "m^3", "intersection volume of the two sealed hands", nullable=True),
+) + _pair("ho", "the frame's objects") + (
+    Feature("ho_volume", "float32", (2,), "m^3", "intersection volume of each hand with the objects (summed)",
+            nullable=True),
+))
+
+
+class PenetrationLabeler:
+    def __init__(self, hands: HandMeshes, objects: ObjectMeshes, tol: float, tau: float, pitch: float, method: str):
+        self.hands, self.objects = hands, objects
+        self.tol, self.tau, self.pitch, self.method = tol, tau, pitch, method
+
+    def __call__(self, seq: SequenceData) -> dict:
+        verts, present = self.hands.vertices(seq)
+        T = len(verts)
+        out = {}
+        for prefix in ("hh", "ho"):
+            out[f"{prefix}_inside"] = np.zeros((T, 2, 778), dtype=bool)
+            out[f"{prefix}_depth"] = np.full((T, 2, 778), np.nan, dtype=np.float32)
+            out[f"{prefix}_max_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
+            out[f"{prefix}_mean_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
+            out[f"{prefix}_contact"] = np.zeros((T, 2), dtype=np.int32)
+        out["hh_volume"] = np.full(T, np.nan, dtype=np.float32)
+        out["ho_volume"] = np.full((T, 2), np.nan, dtype=np.float32)
+        hh_rows, ho_rows = np.zeros(T, dtype=bool), np.zeros(T, dtype=bool)
+        ids = seq.frames.get("object_ids")
+        poses = seq.frames.get("object_poses")
+        for t in range(T):
+            sealed = [(self.hands.seal(h).close(verts[t, h]), self.hands.seal(h).faces) if present[t, h] else None
+                      for h in range(2)]
+            if present[t].all():
+                hh_rows[t] = True
+                scenes = [raycasting_scene([m]) for m in sealed]
+                hits = []
+                for h in range(2):
+                    p = penetration(verts[t, h], *sealed[1 - h], tol=self.tol, tau=self.tau, method=self.method,
+                                    scene=scenes[1 - h])
+                    self._store(out, "hh", t, h, p)
+                    hits.append(p.inside.any())
+                out["hh_volume"][t] = intersection_volume(sealed[0], sealed[1], self.pitch, scenes=scenes) \
+                    if any(hits) else 0.0
+            objs = []
+            if ids is not None and ids[t] is not None and poses[t] is not None:
+                pose = np.asarray(poses[t], dtype=np.float64).reshape(-1, 12)
+                objs = [self.objects.posed(i, p) for i, p in zip(ids[t], pose) if np.isfinite(p).all()]
+            if objs and present[t].any():
+                ho_rows[t] = True
+                obj_scenes = [raycasting_scene([m]) for m in objs]
+                for h in range(2):
+                    if not present[t, h]:
+                        continue
+                    results = [penetration(verts[t, h], *m, tol=self.tol, tau=self.tau, method=self.method, scene=s)
+                               for m, s in zip(objs, obj_scenes)]
+                    merged = results[0]
+                    for r in results[1:]:
+                        merged.inside |= r.inside
+                        merged.depth = np.maximum(merged.depth, r.depth)
+                        merged.contact |= r.contact
+                    self._store(out, "ho", t, h, merged)
+                    out["ho_volume"][t, h] = sum(intersection_volume(sealed[h], m, self.pitch, scenes=(None, s))
+                                                 if r.inside.any() else 0.0
+                                                 for m, s, r in zip(objs, obj_scenes, results))
+        for prefix, rows in (("hh", hh_rows), ("ho", ho_rows)):
+            out[f"{prefix}_inside"] = np.ma.masked_array(out[f"{prefix}_inside"], mask=np.broadcast_to(
+                ~rows[:, None, None], (T, 2, 778)))
+            out[f"{prefix}_contact"] = np.ma.masked_array(out[f"{prefix}_contact"],
+                                                          mask=np.broadcast_to(~rows[:, None], (T, 2)))
+        return out
+
+    @staticmethod
+    def _store(out: dict, prefix: str, t: int, h: int, p) -> None:
+        out[f"{prefix}_inside"][t, h] = p.inside
+        out[f"{prefix}_depth"][t, h] = p.depth
+        out[f"{prefix}_max_depth"][t, h] = p.max_depth
+        out[f"{prefix}_mean_depth"][t, h] = p.mean_depth
+        out[f"{prefix}_contact"][t, h] = int(p.contact.sum())

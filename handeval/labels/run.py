@@ -1,0 +1,25 @@
+"""Running label sets over a converted dataset (the CLI's entry points)."""
+
+from __future__ import annotations
+
+from handeval.labels.meshes import HandMeshes, ObjectMeshes
+from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabeler
+from handeval.labels.store import write_labels
+from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute_subsets
+from handeval.shards.reader import ShardDataset
+
+
+def run_subsets(directory, resume: bool = False, progress: bool = True) -> dict:
+    ds = ShardDataset(directory)
+    params = {"valid_joints_min": VALID_JOINTS_MIN, "close_mm": CLOSE_MM}
+    return write_labels(ds, SUBSETS, params, compute_subsets, resume=resume, progress=progress)
+
+
+def run_penetration(directory, mano_dir=None, objects=None, params: dict | None = None, resume: bool = False,
+                    progress: bool = True) -> dict:
+    ds = ShardDataset(directory)
+    params = {**DEFAULTS, **(params or {})}
+    hands = HandMeshes(ds, mano_dir)
+    labeler = PenetrationLabeler(hands, ObjectMeshes(objects), **params)
+    recorded = {**params, "synthetic_mano": hands.synthetic, "objects": str(objects) if objects else None}
+    return write_labels(ds, PENETRATION, recorded, labeler, resume=resume, progress=progress)

@@ -1,0 +1,73 @@
+"""Penetration labels over shards, checked against the synthetic scenes' own contact depth."""
+
+import numpy as np
+import pytest
+
+from handeval.cli import main
+from handeval.convert import convert
+from handeval.labels.run import run_penetration
+from handeval.labels.store import read_labels, stale_labels
+from handeval.readers import open_reader
+from handeval.shards import ShardDataset
+from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
+from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
+from handeval.synth.scene import make_scene
+
+
+def _column(table, name):
+    return np.array([np.full(2, np.nan) if v is None else v for v in table.column(name).to_pylist()], dtype=float)
+
+
+@pytest.fixture(scope="module")
+def two_hands(standin_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pen")
+    scene = make_scene(seed=11, num_frames=24, num_cameras=1, image_size=(16, 12), render=False)
+    write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
+    convert(open_reader("interhand26m", root / "raw"), root / "out", progress=False, command=["t"])
+    return ShardDataset(root / "out"), scene
+
+
+def test_hand_hand_depth_equals_the_scene_contact_depth(two_hands):
+    ds, scene = two_hands
+    run_penetration(ds.root, params={"tol": 0.0}, progress=False)
+    t = read_labels(ShardDataset(ds.root), "penetration")
+    left_in_right = _column(t, "hh_max_depth")[:, 1]
+    truth = np.maximum(scene.contact_depth, 0.0)   # the scene's depth is left vertices into the right hand
+    mano_missing = np.isnan(left_in_right)          # frames the fixture dropped from the MANO file
+    np.testing.assert_allclose(left_in_right[~mano_missing], truth[~mano_missing], atol=2e-5)
+    assert (truth > 0.003).any() and (truth == 0).any()
+    vol = np.array([np.nan if v is None else v for v in t.column("hh_volume").to_pylist()])
+    assert (vol[truth > 0.004] > 0).all() and (vol[(scene.contact_depth < -0.01) & ~mano_missing] == 0).all()
+    contact = _column(t, "hh_contact")
+    assert (contact[scene.contact_depth > -0.001] > 0).all()
+
+
+def test_hand_object_penetration_against_dexycb_models(standin_dir, tmp_path):
+    scene = make_scene(seed=12, num_frames=4, num_cameras=1, image_size=(16, 12), objects=("box",),
+                       fix_left_shapedirs=False, render=False)
+    write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=())])
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "out", progress=False, command=["t"])
+    run_penetration(tmp_path / "out", objects=tmp_path / "raw" / "models", progress=False)
+    t = read_labels(ShardDataset(tmp_path / "out"), "penetration")
+    ho = _column(t, "ho_max_depth")
+    assert np.isfinite(ho[:, 0]).all() and np.isnan(ho[:, 1]).all()   # right hand only, one object
+    assert (ho[:, 0] > 0).all()  # the box rests on the palm while the fingers curl into it
+    assert t.column("hh_inside").null_count == 4                        # one hand: no hand-hand label
+
+
+def test_cli_and_resume(two_hands, capsys, tmp_path):
+    import shutil
+
+    ds, _ = two_hands
+    root = tmp_path / "copy"
+    shutil.copytree(ds.root, root)
+    with pytest.raises(SystemExit) as e:
+        main(["labels", "subsets", str(root), "--json"])
+    assert e.value.code == 0
+    with pytest.raises(SystemExit) as e:
+        main(["labels", "penetration", str(root), "--resume"])
+    assert e.value.code == 0 and "penetration:" in capsys.readouterr().out
+    assert stale_labels(ShardDataset(root)) == []
+    with pytest.raises(SystemExit) as e:
+        main(["labels", "penetration", str(root), "--objects", str(tmp_path / "none")])
+    assert e.value.code == 2 and "--objects" in capsys.readouterr().err
