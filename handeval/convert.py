@@ -146,6 +146,7 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
         "features": features_dict(),
         "splits": info_splits,
         "sources": sources,
+        "source_root": str(Path(reader.root).resolve()),
         "converter": {"handeval_version": __version__,
                       "command": shlex.join(command) if command is not None else shlex.join(sys.argv)},
         "target_frames": target_frames, "chunk_frames": chunk_frames,

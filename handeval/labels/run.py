@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
+from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, OcclusionLabeler
 from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabeler
 from handeval.labels.store import write_labels
 from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute_subsets
@@ -23,3 +24,14 @@ def run_penetration(directory, mano_dir=None, objects=None, params: dict | None 
     labeler = PenetrationLabeler(hands, ObjectMeshes(objects), **params)
     recorded = {**params, "synthetic_mano": hands.synthetic, "objects": str(objects) if objects else None}
     return write_labels(ds, PENETRATION, recorded, labeler, resume=resume, progress=progress)
+
+
+def run_occlusion(directory, mano_dir=None, objects=None, preset: str = "h2onet-code", delta: float = DELTA,
+                  resume: bool = False, progress: bool = True) -> dict:
+    ds = ShardDataset(directory)
+    hands = HandMeshes(ds, mano_dir)
+    masks = Masks(ds.info.get("source_root"), ds.info["conventions"].get("segmentation"))
+    labeler = OcclusionLabeler(hands, ObjectMeshes(objects), masks, preset, delta)
+    params = {"preset": preset, **PRESETS[preset], "delta": delta, "synthetic_mano": hands.synthetic,
+              "objects": str(objects) if objects else None}
+    return write_labels(ds, OCCLUSION, params, labeler, resume=resume, progress=progress)

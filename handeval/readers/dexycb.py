@@ -115,7 +115,8 @@ class DexYCB:
 
     @property
     def conventions(self) -> dict:
-        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "world"}
+        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "world",
+                "segmentation": {"format": "npz", "key": "seg", "hand_values": [255]}}
 
     def _members(self, split: str) -> list[tuple[str, str]]:
         """(subject, sequence) pairs of a split that have at least one of the split's cameras."""

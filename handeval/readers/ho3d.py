@@ -68,7 +68,8 @@ class HO3D:
 
     @property
     def conventions(self) -> dict:
-        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "opengl_camera"}
+        return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "opengl_camera",
+                "segmentation": {"format": "png", "channel": 2, "hand_values": [255]}}
 
     def _list(self, split: str) -> list[tuple[str, str]]:
         if split not in self._lists:
