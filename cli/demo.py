@@ -28,7 +28,8 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     Steps: a seeded scene of two interacting hands (apart, contact, interpenetration)
     holding an object, seen by calibrated cameras with rendered segmentation and depth
     (scene.npz + scene.json + a PNG picture); the scene written in the native layout of
-    each supported dataset (raw/); each converted into canonical shards (shards/) and
+    each supported dataset (raw/); each converted into canonical shards (shards/),
+    labelled (penetration, occlusion, interaction subsets, with summary plots) and
     validated, MANO included.
 
     \b
@@ -36,6 +37,8 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
       handeval demo --out /tmp/demo --frames 60 --object box --object sphere
     """
     from handeval.convert import convert
+    from handeval.labels.run import run_occlusion, run_penetration, run_subsets
+    from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.mano import mano_files
     from handeval.readers import open_reader
     from handeval.shards.validate import validate_dataset
@@ -54,8 +57,14 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
         shards = out_dir / "shards" / name
         reader = open_reader(name, raw_root, variant)
         info = convert(reader, shards, progress=not as_json, command=["handeval", "demo"])
+        objects = out_dir / "raw" / "DexYCB" / "models"  # the YCB-layout meshes of the demo's objects
+        run_subsets(shards, progress=False)
+        run_penetration(shards, mano_dir, objects, progress=False)
+        run_occlusion(shards, mano_dir, objects, progress=False)
+        summary = plot_summary(summarise_labels(shards), shards / "labels" / "summary.png")
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
         datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
+                          "labels_plot": str(summary),
                           "frames": sum(s["frames"] for s in info["splits"].values()),
                           "views": sum(s["views"] for s in info["splits"].values())}
     result = {
@@ -78,3 +87,4 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
         status = "valid" if d["problems"] == 0 else f"{d['problems']} PROBLEMS (run handeval validate)"
         click.echo(f"{name}: native files {d['raw']}")
         click.echo(f"  shards       : {d['shards']} ({d['frames']} frames, {d['views']} views; {status})")
+        click.echo(f"  labels       : penetration, occlusion, subsets; plots {d['labels_plot']}")

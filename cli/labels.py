@@ -46,6 +46,94 @@ def penetration(directory, resume, mano_dir, objects, tol, tau, pitch, method, a
 
 @labels.command()
 @_common
+@mano_dir_option
+@click.option("--objects", type=str, default=None, help="Folder of object meshes, to count objects as occluders.")
+@click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True,
+              help="Finger and hand thresholds: the released code's (< 30 visible, ratio < 0.40) or the paper's.")
+@json_option
+def occlusion(directory, resume, mano_dir, objects, preset, as_json):
+    """Per image: vertex, finger, joint and hand visibility (ray casting, plus hand masks where they exist).
+
+    \b
+    Example:
+      handeval labels occlusion dex --objects $DEX_YCB_DIR/models --preset h2onet-paper
+    """
+    from handeval.labels.run import run_occlusion
+
+    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, resume=resume, progress=not as_json),
+            as_json)
+
+
+@labels.command(name="all")
+@_common
+@mano_dir_option
+@click.option("--objects", type=str, default=None, help="Folder of object meshes.")
+@click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True)
+@json_option
+def all_(directory, resume, mano_dir, objects, preset, as_json):
+    """Penetration, occlusion and subsets, with default parameters.
+
+    \b
+    Example:
+      handeval labels all ih5 --mano-dir ~/mano
+    """
+    from handeval.labels.run import run_occlusion, run_penetration, run_subsets
+
+    _report("subsets", run_subsets(directory, resume=resume, progress=not as_json), as_json)
+    _report("penetration", run_penetration(directory, mano_dir, objects, resume=resume, progress=not as_json), as_json)
+    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, resume=resume, progress=not as_json),
+            as_json)
+
+
+@labels.command()
+@click.argument("directory", type=str)
+@click.option("--plot", type=str, default=None, help="PNG path for the plots (default: DIR/labels/summary.png).")
+@json_option
+def summary(directory, plot, as_json):
+    """Print label distributions and plot them to PNG.
+
+    \b
+    Example:
+      handeval labels summary ih5
+    """
+    from pathlib import Path
+
+    from handeval.labels.summary import plot_summary, summarise_labels
+
+    report = summarise_labels(directory)
+    png = plot_summary(report, plot or Path(directory) / "labels" / "summary.png")
+    if "penetration" in report:
+        report["penetration"].pop("_depths_mm")
+    report["plot"] = str(png)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{report['dataset']}: labels {', '.join(report['labels']) or 'none'}")
+    pen = report.get("penetration")
+    if pen:
+        share = "n/a" if pen["penetrating_share"] is None else f"{pen['penetrating_share']:.1%}"
+        click.echo(f"  hand-hand: {pen['two_hand_frames']} frames, penetrating {share}; max depth (mm) "
+                   f"{_fmt(pen['max_depth_mm'])}; volume (cm3) {_fmt(pen['volume_cm3'])}")
+        if pen["hand_object_frames"]:
+            click.echo(f"  hand-object: {pen['hand_object_frames']} frames, penetrating "
+                       f"{pen['hand_object_penetrating_share']:.1%}")
+    occ = report.get("occlusion")
+    if occ:
+        rates = ", ".join(f"{k} {v:.0%}" for k, v in occ["part_occlusion_rate"].items())
+        click.echo(f"  occlusion ({occ['views']} views): {rates}; hands {occ['hand_occlusion_rate']:.0%}")
+    sub = report.get("subsets")
+    if sub:
+        click.echo(f"  subsets ({sub['frames']} frames): interacting {sub['interacting']}, close {sub['close']}, "
+                   f"single-hand {sub['single_hand']}")
+    click.echo(f"  plot: {png}")
+
+
+def _fmt(stats: dict | None) -> str:
+    return "n/a" if not stats else f"mean {stats['mean']:.1f}, median {stats['median']:.1f}, max {stats['max']:.1f}"
+
+
+@labels.command()
+@_common
 @json_option
 def subsets(directory, resume, as_json):
     """Interacting, closely interacting (< 40 mm) and single-hand frames.
