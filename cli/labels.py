@@ -15,6 +15,8 @@ def labels() -> None:
 
 
 def _common(f):
+    f = click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+                     help="Source shards labelled in parallel.")(f)
     f = click.option("--resume", is_flag=True, help="Keep label files whose source shards and parameters match.")(f)
     return click.argument("directory", type=str)(f)
 
@@ -29,7 +31,7 @@ def _common(f):
 @click.option("--method", type=click.Choice(["parity", "winding"]), default="parity", show_default=True,
               help="Inside test: Open3D ray parity (fast) or generalized winding numbers (robust to self-overlap).")
 @json_option
-def penetration(directory, resume, mano_dir, objects, tol, tau, pitch, method, as_json):
+def penetration(directory, resume, workers, mano_dir, objects, tol, tau, pitch, method, as_json):
     """Hand-hand and hand-object penetration: per vertex, per frame, and volume.
 
     \b
@@ -40,7 +42,7 @@ def penetration(directory, resume, mano_dir, objects, tol, tau, pitch, method, a
     from handeval.labels.run import run_penetration
 
     entry = run_penetration(directory, mano_dir, objects, dict(tol=tol, tau=tau, pitch=pitch, method=method),
-                            resume=resume, progress=not as_json)
+                            resume=resume, progress=not as_json, workers=workers)
     _report("penetration", entry, as_json)
 
 
@@ -51,7 +53,7 @@ def penetration(directory, resume, mano_dir, objects, tol, tau, pitch, method, a
 @click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True,
               help="Finger and hand thresholds: the released code's (< 30 visible, ratio < 0.40) or the paper's.")
 @json_option
-def occlusion(directory, resume, mano_dir, objects, preset, as_json):
+def occlusion(directory, resume, workers, mano_dir, objects, preset, as_json):
     """Per image: vertex, finger, joint and hand visibility (ray casting, plus hand masks where they exist).
 
     \b
@@ -60,8 +62,8 @@ def occlusion(directory, resume, mano_dir, objects, preset, as_json):
     """
     from handeval.labels.run import run_occlusion
 
-    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, resume=resume, progress=not as_json),
-            as_json)
+    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, resume=resume, progress=not as_json,
+                                       workers=workers), as_json)
 
 
 @labels.command(name="all")
@@ -70,7 +72,7 @@ def occlusion(directory, resume, mano_dir, objects, preset, as_json):
 @click.option("--objects", type=str, default=None, help="Folder of object meshes.")
 @click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True)
 @json_option
-def all_(directory, resume, mano_dir, objects, preset, as_json):
+def all_(directory, resume, workers, mano_dir, objects, preset, as_json):
     """Penetration, occlusion and subsets, with default parameters.
 
     \b
@@ -79,10 +81,10 @@ def all_(directory, resume, mano_dir, objects, preset, as_json):
     """
     from handeval.labels.run import run_occlusion, run_penetration, run_subsets
 
-    _report("subsets", run_subsets(directory, resume=resume, progress=not as_json), as_json)
-    _report("penetration", run_penetration(directory, mano_dir, objects, resume=resume, progress=not as_json), as_json)
-    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, resume=resume, progress=not as_json),
-            as_json)
+    kw = dict(resume=resume, progress=not as_json, workers=workers)
+    _report("subsets", run_subsets(directory, **kw), as_json)
+    _report("penetration", run_penetration(directory, mano_dir, objects, **kw), as_json)
+    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, **kw), as_json)
 
 
 @labels.command()
@@ -135,7 +137,7 @@ def _fmt(stats: dict | None) -> str:
 @labels.command()
 @_common
 @json_option
-def subsets(directory, resume, as_json):
+def subsets(directory, resume, workers, as_json):
     """Interacting, closely interacting (< 40 mm) and single-hand frames.
 
     \b
@@ -144,7 +146,7 @@ def subsets(directory, resume, as_json):
     """
     from handeval.labels.run import run_subsets
 
-    _report("subsets", run_subsets(directory, resume=resume, progress=not as_json), as_json)
+    _report("subsets", run_subsets(directory, resume=resume, progress=not as_json, workers=workers), as_json)
 
 
 def _report(name: str, entry: dict, as_json: bool) -> None:

@@ -10,7 +10,9 @@ when a label file is stale because its source shard changed.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,42 +50,74 @@ def label_path(root: Path, name: str, split: str, table: str, index: int) -> Pat
     return root / "labels" / name / split / f"{table}-{index:05d}.parquet"
 
 
-def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
-                 compute: Callable[[SequenceData], dict], resume: bool = False, progress: bool = True) -> dict:
-    """Compute ``label`` for every sequence, write one file per source shard, update the manifest."""
+_COMPUTE: Callable[[SequenceData], dict] | None = None  # the forked workers' labeler
+
+
+def _label_shard(root: str, label: LabelSet, split: str, shard: dict) -> tuple[str, dict]:
+    ds = ShardDataset(root)
     keys = _key_features(label.table)
     schema = arrow_schema(keys + label.features)
+    tables = []
+    for entry in shard["sequences"]:
+        seq = ds.sequence(entry["sequence"])
+        values = _COMPUTE(seq)
+        table = seq.frames if label.table == "frames" else seq.views
+        rows = len(table["frame"])
+        data = {"frame": table["frame"], **values}
+        if label.table == "views":
+            data["camera"] = seq.views["camera"]
+        cols = [pa.array([seq.name] * rows, type=pa.string())]
+        cols += [arrow_column(f, data[f.name], rows) for f in keys[1:] + label.features]
+        tables.append(pa.Table.from_arrays(cols, schema=schema))
+    out = label_path(ds.root, label.name, split, label.table, shard["index"])
+    with atomic_path(out) as tmp:
+        pq.write_table(pa.concat_tables(tables), tmp, **_OPTIONS)
+    return str(out.relative_to(ds.root)), {
+        "source": shard["files"][label.table]["path"], "source_sha256": shard["files"][label.table]["sha256"],
+        "sha256": sha256_file(out), "rows": sum(t.num_rows for t in tables)}
+
+
+def write_labels(ds: ShardDataset, label: LabelSet, params: dict, compute: Callable[[SequenceData], dict],
+                 resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
+    """Compute ``label`` for every sequence, write one file per source shard, update the manifest.
+
+    With ``workers > 1`` source shards are labelled in forked processes that share the
+    labeler (meshes, MANO layers) copy-on-write.
+    """
+    global _COMPUTE
     previous = ds.info.get("labels", {}).get(label.name, {})
     same = previous.get("version") == label.version and previous.get("parameters") == params
-    files = {}
-    shards = [(split, shard) for split, meta in ds.info["splits"].items() for shard in meta["shards"]]
-    bar = tqdm(shards, desc=f"labels {label.name}", unit="shard", disable=not progress)
-    for split, shard in bar:
-        out = label_path(ds.root, label.name, split, label.table, shard["index"])
-        rel = str(out.relative_to(ds.root))
-        digest = shard["files"][label.table]["sha256"]
-        done = previous.get("files", {}).get(rel)
-        if resume and same and done and done["source_sha256"] == digest and out.is_file() \
-                and sha256_file(out) == done["sha256"]:
-            files[rel] = done
-            continue
-        tables = []
-        for entry in shard["sequences"]:
-            seq = ds.sequence(entry["sequence"])
-            values = compute(seq)
-            rows = len(seq.frames["frame"]) if label.table == "frames" else len(seq.views["frame"])
-            data = {"frame": (seq.frames if label.table == "frames" else seq.views)["frame"], **values}
-            if label.table == "views":
-                data["camera"] = seq.views["camera"]
-            cols = [pa.array([seq.name] * rows, type=pa.string())]
-            cols += [arrow_column(f, data[f.name], rows) for f in keys[1:] + label.features]
-            tables.append(pa.Table.from_arrays(cols, schema=schema))
-        with atomic_path(out) as tmp:
-            pq.write_table(pa.concat_tables(tables), tmp, **_OPTIONS)
-        files[rel] = {"source": shard["files"][label.table]["path"], "source_sha256": digest,
-                      "sha256": sha256_file(out), "rows": sum(t.num_rows for t in tables)}
+    files, todo = {}, []
+    for split, meta in ds.info["splits"].items():
+        for shard in meta["shards"]:
+            out = label_path(ds.root, label.name, split, label.table, shard["index"])
+            rel = str(out.relative_to(ds.root))
+            done = previous.get("files", {}).get(rel)
+            if resume and same and done and done["source_sha256"] == shard["files"][label.table]["sha256"] \
+                    and out.is_file() and sha256_file(out) == done["sha256"]:
+                files[rel] = done
+            else:
+                todo.append((split, shard))
+    _COMPUTE = compute
+    bar = tqdm(total=len(todo), desc=f"labels {label.name}", unit="shard", disable=not progress)
+    try:
+        if workers > 1 and len(todo) > 1:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                futures = [pool.submit(_label_shard, str(ds.root), label, split, shard) for split, shard in todo]
+                for fut in as_completed(futures):
+                    rel, entry = fut.result()
+                    files[rel] = entry
+                    bar.update(1)
+        else:
+            for split, shard in todo:
+                rel, entry = _label_shard(str(ds.root), label, split, shard)
+                files[rel] = entry
+                bar.update(1)
+    finally:
+        bar.close()
+        _COMPUTE = None
     entry = {"version": label.version, "table": label.table, "parameters": params,
-             "features": [f.to_dict() for f in label.features], "files": files}
+             "features": [f.to_dict() for f in label.features], "files": dict(sorted(files.items()))}
     info = dict(ds.info)
     info["labels"] = {**info.get("labels", {}), label.name: entry}
     write_text_atomic(ds.root / INFO_PATH, json.dumps(info, indent=1, sort_keys=True) + "\n")
