@@ -71,3 +71,17 @@ def test_cli_and_resume(two_hands, capsys, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["labels", "penetration", str(root), "--objects", str(tmp_path / "none")])
     assert e.value.code == 2 and "--objects" in capsys.readouterr().err
+
+
+def test_workers_label_shards_in_spawned_processes(standin_dir, tmp_path):
+    """Two source shards labelled by two spawned workers equal a single-process run."""
+    scene = make_scene(seed=13, num_frames=8, num_cameras=1, image_size=(16, 12), render=False)
+    write_interhand26m(tmp_path / "raw", [InterHandSequence(scene, "test", 0, "a"),
+                                          InterHandSequence(scene, "test", 1, "b")], images=False)
+    for name in ("one", "two"):
+        convert(open_reader("interhand26m", tmp_path / "raw"), tmp_path / name, target_frames=8, progress=False,
+                command=["t"])
+    one = run_penetration(tmp_path / "one", progress=False)
+    two = run_penetration(tmp_path / "two", progress=False, workers=2)
+    assert len(one["files"]) == 2
+    assert [f["sha256"] for f in one["files"].values()] == [f["sha256"] for f in two["files"].values()]

@@ -38,12 +38,12 @@ def dataset(standin_dir, tmp_path):
 
 def test_labels_are_aligned_idempotent_and_stale_aware(dataset):
     ds, scene = dataset
-    entry = write_labels(ds, SUBSETS, {"close_mm": 40.0}, compute_subsets, progress=False)
+    entry = write_labels(ds, SUBSETS, {"close_mm": 40.0}, lambda: compute_subsets, progress=False)
     table = read_labels(ds, "subsets")
     frames = ds.read("frames", columns=["sequence", "frame"])
     assert table.column("frame").to_pylist() == frames.column("frame").to_pylist()
     (rel, f), = entry["files"].items()
-    again = write_labels(ShardDataset(ds.root), SUBSETS, {"close_mm": 40.0}, compute_subsets, progress=False)
+    again = write_labels(ShardDataset(ds.root), SUBSETS, {"close_mm": 40.0}, lambda: compute_subsets, progress=False)
     assert again["files"][rel]["sha256"] == f["sha256"]
     assert stale_labels(ds) == [] and validate_dataset(ds.root)[0] == []
     # The source shard changes: the labels are reported stale.

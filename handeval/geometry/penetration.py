@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handeval.geometry.inside import inside_parity, inside_winding
+from handeval.geometry.inside import winding_numbers
 from handeval.geometry.scene import import_open3d, raycasting_scene
 
 
@@ -56,10 +56,15 @@ def penetration(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol
     near = np.all((points >= vertices.min(axis=0) - tau) & (points <= vertices.max(axis=0) + tau), axis=1)
     if near.any():
         scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
-        test = {"parity": inside_parity, "winding": inside_winding}[method]
         q = points[near]
-        inside[near] = test(q, vertices, faces, tol=tol, scene=scene)
-        dist[near] = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(q, dtype=np.float32))).numpy()
+        if method == "parity":  # the same rule as inside_parity: occupied, then deeper than tol
+            occupied = scene.compute_occupancy(o3d.core.Tensor(np.ascontiguousarray(q, dtype=np.float32)),
+                                               nsamples=3).numpy() > 0
+        else:
+            occupied = winding_numbers(q, vertices, faces) > 0.5
+        d = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(q, dtype=np.float32))).numpy()
+        dist[near] = d
+        inside[near] = occupied & (d > tol)
     depth = np.where(inside, dist, 0.0).astype(np.float32)
     return Penetration(inside=inside, depth=depth, distance=dist, contact=inside | (dist <= tau))
 
@@ -80,6 +85,7 @@ def intersection_volume(mesh_a: tuple[np.ndarray, np.ndarray], mesh_b: tuple[np.
     scenes = scenes or (None, None)
     scenes = [sc if sc is not None else raycasting_scene([m]) for sc, m in zip(scenes, (mesh_a, mesh_b))]
     pts = o3d.core.Tensor(grid.astype(np.float32))
-    both = (scenes[0].compute_occupancy(pts, nsamples=3).numpy() > 0) & \
-        (scenes[1].compute_occupancy(pts, nsamples=3).numpy() > 0)
+    # One ray per grid point: the volume is a sampled estimate, and a stray parity error
+    # costs one voxel, unlike a vertex flag.
+    both = (scenes[0].compute_occupancy(pts).numpy() > 0) & (scenes[1].compute_occupancy(pts).numpy() > 0)
     return float(both.sum()) * pitch**3

@@ -1,6 +1,12 @@
-"""Running label sets over a converted dataset (the CLI's entry points)."""
+"""Running label sets over a converted dataset (the CLI's entry points).
+
+Each label set has a module-level factory so that worker processes can build their own
+labeler (see ``store.write_labels``).
+"""
 
 from __future__ import annotations
+
+from functools import partial
 
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
 from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, OcclusionLabeler
@@ -10,28 +16,43 @@ from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute
 from handeval.shards.reader import ShardDataset
 
 
-def run_subsets(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
+def _subsets():
+    return compute_subsets
+
+
+def _penetration(directory, mano_dir, objects, params):
+    return PenetrationLabeler(HandMeshes(ShardDataset(directory), mano_dir), ObjectMeshes(objects), **params)
+
+
+def _occlusion(directory, mano_dir, objects, preset, delta):
     ds = ShardDataset(directory)
+    masks = Masks(ds.info.get("source_root"), ds.info["conventions"].get("segmentation"))
+    return OcclusionLabeler(HandMeshes(ds, mano_dir), ObjectMeshes(objects), masks, preset, delta)
+
+
+def run_subsets(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
     params = {"valid_joints_min": VALID_JOINTS_MIN, "close_mm": CLOSE_MM}
-    return write_labels(ds, SUBSETS, params, compute_subsets, resume=resume, progress=progress, workers=workers)
+    return write_labels(ShardDataset(directory), SUBSETS, params, _subsets, resume=resume, progress=progress,
+                        workers=workers)
 
 
 def run_penetration(directory, mano_dir=None, objects=None, params: dict | None = None, resume: bool = False,
                     progress: bool = True, workers: int = 1) -> dict:
     ds = ShardDataset(directory)
     params = {**DEFAULTS, **(params or {})}
-    hands = HandMeshes(ds, mano_dir)
-    labeler = PenetrationLabeler(hands, ObjectMeshes(objects), **params)
-    recorded = {**params, "synthetic_mano": hands.synthetic, "objects": str(objects) if objects else None}
-    return write_labels(ds, PENETRATION, recorded, labeler, resume=resume, progress=progress, workers=workers)
+    ObjectMeshes(objects)  # fail fast on a bad --objects folder
+    synthetic = HandMeshes(ds, mano_dir).synthetic
+    recorded = {**params, "synthetic_mano": synthetic, "objects": str(objects) if objects else None}
+    return write_labels(ds, PENETRATION, recorded, partial(_penetration, str(ds.root), mano_dir, objects, params),
+                        resume=resume, progress=progress, workers=workers)
 
 
 def run_occlusion(directory, mano_dir=None, objects=None, preset: str = "h2onet-code", delta: float = DELTA,
                   resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
     ds = ShardDataset(directory)
-    hands = HandMeshes(ds, mano_dir)
-    masks = Masks(ds.info.get("source_root"), ds.info["conventions"].get("segmentation"))
-    labeler = OcclusionLabeler(hands, ObjectMeshes(objects), masks, preset, delta)
-    params = {"preset": preset, **PRESETS[preset], "delta": delta, "synthetic_mano": hands.synthetic,
+    ObjectMeshes(objects)
+    synthetic = HandMeshes(ds, mano_dir).synthetic
+    params = {"preset": preset, **PRESETS[preset], "delta": delta, "synthetic_mano": synthetic,
               "objects": str(objects) if objects else None}
-    return write_labels(ds, OCCLUSION, params, labeler, resume=resume, progress=progress, workers=workers)
+    return write_labels(ds, OCCLUSION, params, partial(_occlusion, str(ds.root), mano_dir, objects, preset, delta),
+                        resume=resume, progress=progress, workers=workers)

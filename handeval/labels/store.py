@@ -50,7 +50,12 @@ def label_path(root: Path, name: str, split: str, table: str, index: int) -> Pat
     return root / "labels" / name / split / f"{table}-{index:05d}.parquet"
 
 
-_COMPUTE: Callable[[SequenceData], dict] | None = None  # the forked workers' labeler
+_COMPUTE: Callable[[SequenceData], dict] | None = None  # this process's labeler
+
+
+def _init_worker(make_compute: Callable[[], Callable[[SequenceData], dict]]) -> None:
+    global _COMPUTE
+    _COMPUTE = make_compute()
 
 
 def _label_shard(root: str, label: LabelSet, split: str, shard: dict) -> tuple[str, dict]:
@@ -77,12 +82,15 @@ def _label_shard(root: str, label: LabelSet, split: str, shard: dict) -> tuple[s
         "sha256": sha256_file(out), "rows": sum(t.num_rows for t in tables)}
 
 
-def write_labels(ds: ShardDataset, label: LabelSet, params: dict, compute: Callable[[SequenceData], dict],
-                 resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
+def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
+                 make_compute: Callable[[], Callable[[SequenceData], dict]], resume: bool = False,
+                 progress: bool = True, workers: int = 1) -> dict:
     """Compute ``label`` for every sequence, write one file per source shard, update the manifest.
 
-    With ``workers > 1`` source shards are labelled in forked processes that share the
-    labeler (meshes, MANO layers) copy-on-write.
+    ``make_compute`` builds the labeler; it must be picklable (a module-level function or
+    a ``functools.partial`` of one), because with ``workers > 1`` each worker process is
+    *spawned* and builds its own: forking after torch has started its OpenMP threads
+    deadlocks the children.
     """
     global _COMPUTE
     previous = ds.info.get("labels", {}).get(label.name, {})
@@ -98,17 +106,18 @@ def write_labels(ds: ShardDataset, label: LabelSet, params: dict, compute: Calla
                 files[rel] = done
             else:
                 todo.append((split, shard))
-    _COMPUTE = compute
     bar = tqdm(total=len(todo), desc=f"labels {label.name}", unit="shard", disable=not progress)
     try:
         if workers > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                     initargs=(make_compute,)) as pool:
                 futures = [pool.submit(_label_shard, str(ds.root), label, split, shard) for split, shard in todo]
                 for fut in as_completed(futures):
                     rel, entry = fut.result()
                     files[rel] = entry
                     bar.update(1)
-        else:
+        elif todo:
+            _COMPUTE = make_compute()
             for split, shard in todo:
                 rel, entry = _label_shard(str(ds.root), label, split, shard)
                 files[rel] = entry
