@@ -85,3 +85,26 @@ def test_workers_label_shards_in_spawned_processes(standin_dir, tmp_path):
     two = run_penetration(tmp_path / "two", progress=False, workers=2)
     assert len(one["files"]) == 2
     assert [f["sha256"] for f in one["files"].values()] == [f["sha256"] for f in two["files"].values()]
+
+
+def test_labels_all_and_summary_cli(two_hands, capsys, tmp_path):
+    import json
+    import shutil
+
+    root = tmp_path / "c"
+    shutil.copytree(two_hands[0].root, root)
+    with pytest.raises(SystemExit) as e:
+        main(["labels", "all", str(root), "--preset", "h2onet-paper", "--json"])
+    assert e.value.code == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["labels", "summary", str(root), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert e.value.code == 0 and report["labels"] == ["occlusion", "penetration", "subsets"]
+    assert 0 < report["penetration"]["penetrating_share"] < 1 and report["subsets"]["interacting"] > 0
+    assert set(report["occlusion"]["part_occlusion_rate"]) == {"palm", "thumb", "index", "middle", "ring", "pinky"}
+    with open(report["plot"], "rb") as fh:
+        assert fh.read(4) == b"\x89PNG"
+    info = json.loads((root / "meta" / "info.json").read_text())
+    assert info["labels"]["occlusion"]["parameters"]["preset"] == "h2onet-paper"
+    assert info["labels"]["penetration"]["parameters"]["synthetic_mano"] is True
