@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from handeval.atomic import atomic_path  # noqa: E402
-from handeval.conventions import MM_PER_M  # noqa: E402
-from handeval.labels.store import read_labels  # noqa: E402
-from handeval.mano.parts import PARTS  # noqa: E402
-from handeval.shards.reader import ShardDataset  # noqa: E402
+from handeval.conventions import MM_PER_M
+from handeval.labels.store import read_labels
+from handeval.mano.parts import PARTS
+from handeval.plots import plt, save_png
+from handeval.shards.reader import ShardDataset
 
 
 def _rows(table, name, width):
@@ -90,9 +86,4 @@ def plot_summary(report: dict, path: str | Path) -> Path:
             ax.bar(names, [r[n] for n in names], color="#15803d")
             ax.set_title(f"interaction subsets ({r['frames']} frames)", fontsize=9)
     fig.suptitle(f"{report['dataset']} labels", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)

@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from handeval.atomic import atomic_path  # noqa: E402
-from handeval.conventions import HAND_SIDES, JOINT_PARENTS  # noqa: E402
-from handeval.synth.scene import EPISODE_KINDS, SyntheticScene  # noqa: E402
+from handeval.conventions import HAND_SIDES, JOINT_PARENTS
+from handeval.plots import plt, save_png
+from handeval.synth.scene import EPISODE_KINDS, SyntheticScene
 
 _HAND_COLOURS = {"right": "#d9480f", "left": "#1864ab"}
 # Instance ids: background, right hand, left hand, then objects.
@@ -52,9 +49,4 @@ def scene_picture(scene: SyntheticScene, path: str | Path, max_cameras: int = 4)
                      f"{1000 * scene.contact_depth[t]:+.1f} mm", fontsize=8)
     label = "SYNTHETIC scene" + (" (procedural MANO stand-in, not the real MANO model)" if scene.synthetic_mano else "")
     fig.suptitle(f"{label}: seed {scene.seed}, {scene.num_frames} frames at {scene.fps:g} fps", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
