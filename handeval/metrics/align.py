@@ -1,0 +1,85 @@
+"""Alignments of predicted to ground-truth points, batched over frames (numpy, float64).
+
+Every function takes ``pred`` and ``gt`` shaped (..., N, 3) and returns the aligned
+prediction with the same shape. Formulas and sources: ``data_specs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def root_relative(points: np.ndarray, root: int = 0) -> np.ndarray:
+    """Subtract joint ``root`` (0 = wrist, 9 = middle MCP in the canonical order)."""
+    return points - points[..., root : root + 1, :]
+
+
+def align_root(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:
+    """Translate the prediction so its root joint lands on the ground truth's."""
+    return pred - pred[..., root : root + 1, :] + gt[..., root : root + 1, :]
+
+
+def align_bone_scale(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9, root: int = 9) -> np.ndarray:
+    """IntagHand/DIR "MS": scale by |gt_b - gt_a| / |pred_b - pred_a| about ``root``, then root-align.
+
+    Defaults: the wrist -> middle-MCP bone, rooted at the middle MCP as IntagHand does.
+    """
+    s = np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1) / np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1)
+    return (pred - pred[..., root : root + 1, :]) * s[..., None, None] + gt[..., root : root + 1, :]
+
+
+def align_scale_translation(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9) -> np.ndarray:
+    """HO3D's ``align_sc_tr``: scale so |pred_b - pred_a| = |gt_b - gt_a|, then move pred_a onto gt_a.
+
+    HO3D's evaluation uses MANO order joints 0 and 4 (wrist, middle MCP): canonical 0 and 9.
+    A zero-length predicted bone leaves the prediction unscaled, as HO3D's ``if bP > 0`` does.
+    """
+    bp = np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1)
+    bg = np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1)
+    scale = np.where(bp > 0, bg / np.where(bp > 0, bp, 1.0), bg)
+    scaled = pred * scale[..., None, None]
+    return scaled - scaled[..., a : a + 1, :] + gt[..., a : a + 1, :]
+
+
+def align_procrustes(pred: np.ndarray, gt: np.ndarray, allow_reflection: bool = True,
+                     mask: np.ndarray | None = None) -> np.ndarray:
+    """Similarity Procrustes (rotation, isotropic scale, translation) of pred onto gt.
+
+    ``allow_reflection=True`` reproduces the HO3D / FreiHAND / Dex-YCB code (no determinant
+    check, so a mirrored hand can align perfectly); False is the SPIN-style proper rotation.
+    ``mask`` (..., N) restricts the fit to valid points; every point is then transformed.
+    """
+    w = np.ones(pred.shape[:-1]) if mask is None else mask.astype(np.float64)
+    n = np.maximum(w.sum(axis=-1, keepdims=True), 1.0)[..., None]
+    mu_p = (pred * w[..., None]).sum(axis=-2, keepdims=True) / n
+    mu_g = (gt * w[..., None]).sum(axis=-2, keepdims=True) / n
+    p0, g0 = (pred - mu_p) * w[..., None], (gt - mu_g) * w[..., None]
+    cov = np.swapaxes(g0, -1, -2) @ p0                       # (..., 3, 3) = G0^T P0
+    u, sig, vt = np.linalg.svd(cov)
+    d = np.ones_like(sig)
+    if not allow_reflection:
+        d[..., -1] = np.sign(np.linalg.det(u @ vt))
+    rot = u @ (d[..., :, None] * vt)                         # maps pred directions to gt: g ~ s R p
+    var_p = (p0 ** 2).sum(axis=(-1, -2))
+    scale = (sig * d).sum(axis=-1) / np.where(var_p > 0, var_p, 1.0)
+    return scale[..., None, None] * ((pred - mu_p) @ np.swapaxes(rot, -1, -2)) + mu_g
+
+
+def align_two_hand_scale_translation(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """IHMR's I-MPJPE alignment: one scale and one translation for both hands together.
+
+    ``pred``/``gt`` are (..., 2, N, 3); the least-squares scale and translation of the
+    concatenated 2N points (no rotation) map the prediction onto the ground truth.
+    """
+    shape = pred.shape
+    p = pred.reshape(*shape[:-3], -1, 3)
+    g = gt.reshape(*shape[:-3], -1, 3)
+    w = np.ones(p.shape[:-1]) if mask is None else mask.reshape(*shape[:-3], -1).astype(np.float64)
+    n = np.maximum(w.sum(axis=-1, keepdims=True), 1.0)[..., None]
+    mu_p = (p * w[..., None]).sum(axis=-2, keepdims=True) / n
+    mu_g = (g * w[..., None]).sum(axis=-2, keepdims=True) / n
+    p0, g0 = (p - mu_p) * w[..., None], (g - mu_g) * w[..., None]
+    num = (p0 * g0).sum(axis=(-1, -2))
+    den = (p0 * p0).sum(axis=(-1, -2))
+    s = num / np.where(den > 0, den, 1.0)
+    return (s[..., None, None] * (p - mu_p) + mu_g).reshape(shape)
