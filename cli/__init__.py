@@ -25,8 +25,9 @@ def _register() -> None:
     from handeval.cli.demo import demo
     from handeval.cli.labels import labels
     from handeval.cli.mano import mano
+    from handeval.cli.submissions import check_submission
 
-    for command in (demo, mano, convert, info, validate, labels):
+    for command in (demo, mano, convert, info, validate, labels, check_submission):
         cli.add_command(command)
 
 

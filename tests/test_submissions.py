@@ -1,0 +1,124 @@
+"""Submissions: canonical and native formats read into per-view camera-frame joints, and their checks."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from handeval.cli import main
+from handeval.conventions import CV_FROM_GL, MM_PER_M
+from handeval.convert import convert
+from handeval.errors import HandevalError
+from handeval.readers import open_reader
+from handeval.shards import ShardDataset
+from handeval.submissions import check_submission, ground_truth_views, read_submission
+from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
+from handeval.synth.native.ho3d import HO3DSequence, write_ho3d
+from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
+from handeval.synth.scene import make_scene
+
+
+@pytest.fixture(scope="module")
+def ih(standin_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("sub")
+    scene = make_scene(seed=21, num_frames=5, num_cameras=2, image_size=(32, 24), render=False)
+    write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
+    convert(open_reader("interhand26m", root / "raw"), root / "gt", progress=False, command=["t"])
+    ds = ShardDataset(root / "gt")
+    return ds, ground_truth_views(ds, "test")
+
+
+def _npz(path, gt, joints):
+    np.savez(path, sequence=gt.sequence.astype(str), frame=gt.frame, camera=gt.camera.astype(str), joints=joints)
+    return path
+
+
+def test_perfect_canonical_submissions(ih, tmp_path):
+    ds, gt = ih
+    joints = np.where(gt.valid[..., None], gt.joints, 0.0)
+    sub = read_submission(_npz(tmp_path / "p.npz", gt, joints), ds, "test")
+    assert check_submission(sub, gt) == []
+    table = pa.table({"sequence": gt.sequence.tolist(), "frame": gt.frame, "camera": gt.camera.tolist(),
+                      "joints": pa.FixedSizeListArray.from_arrays(pa.array(joints.ravel()), 126)})
+    pq.write_table(table, tmp_path / "p.parquet")
+    sub = read_submission(tmp_path / "p.parquet")
+    np.testing.assert_allclose(sub.joints, joints)
+
+
+@pytest.mark.parametrize("mistake,check", [
+    (lambda j: j * MM_PER_M, "units"), (lambda j: j @ CV_FROM_GL.T, "frame"), (lambda j: j[:, ::-1], "hands"),
+])
+def test_common_mistakes_are_named(ih, tmp_path, mistake, check):
+    ds, gt = ih
+    joints = mistake(np.where(gt.valid[..., None], gt.joints, 0.0))
+    problems = check_submission(read_submission(_npz(tmp_path / "p.npz", gt, joints), ds, "test"), gt)
+    assert [p["check"] for p in problems] == [check] and problems[0]["fix"]
+
+
+def test_key_problems(ih, tmp_path):
+    ds, gt = ih
+    joints = gt.joints.copy()
+    joints[~gt.valid] = 0.0
+    def rows(a, extra):  # drop row 0, repeat row 1, add an unknown key
+        return np.concatenate([np.asarray(a[1:]), np.asarray(a[1:2]), np.asarray(extra)])
+
+    np.savez(tmp_path / "p.npz", sequence=rows(gt.sequence.astype(str), ["nope"]), frame=rows(gt.frame, [0]),
+             camera=rows(gt.camera.astype(str), ["0"]), joints=np.concatenate([joints[1:], joints[1:2], joints[:1]]))
+    checks = {p["check"] for p in check_submission(read_submission(tmp_path / "p.npz"), gt)}
+    assert checks == {"missing", "extra", "duplicates"}
+    joints[0, 0, 3] = np.nan
+    checks = {p["check"] for p in check_submission(read_submission(_npz(tmp_path / "q.npz", gt, joints)), gt)}
+    assert checks == {"finite"}
+
+
+def test_never_unpickles_and_bad_shapes(ih, tmp_path):
+    _, gt = ih
+    np.savez(tmp_path / "obj.npz", sequence=np.array(list(gt.sequence), dtype=object), frame=gt.frame,
+             camera=gt.camera, joints=gt.joints)
+    with pytest.raises(HandevalError, match="never unpickled"):
+        read_submission(tmp_path / "obj.npz")
+    np.savez(tmp_path / "shape.npz", sequence=gt.sequence.astype(str), frame=gt.frame, camera=gt.camera.astype(str),
+             joints=gt.joints[:, 0])
+    with pytest.raises(HandevalError, match=r"expected \(10, 2, 21, 3\)"):
+        read_submission(tmp_path / "shape.npz")
+
+
+def test_ho3d_pred_json(standin_dir, tmp_path):
+    scene = make_scene(seed=22, num_frames=4, num_cameras=1, image_size=(32, 24), objects=("box",), render=False)
+    write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0)], images=False)
+    convert(open_reader("ho3d", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    ds = ShardDataset(tmp_path / "gt")
+    gt = ground_truth_views(ds, "evaluation")
+    xyz = json.loads((tmp_path / "raw" / "evaluation_xyz.json").read_text())
+    verts = json.loads((tmp_path / "raw" / "evaluation_verts.json").read_text())
+    (tmp_path / "pred.json").write_text(json.dumps([xyz, verts]))
+    sub = read_submission(tmp_path / "pred.json", ds, "evaluation")
+    np.testing.assert_allclose(sub.joints[:, 0], gt.joints[:, 0], atol=1e-6)
+    np.testing.assert_allclose(sub.vertices[:, 0], gt.vertices[:, 0], atol=1e-6)
+    assert check_submission(sub, gt) == []
+    (tmp_path / "short.json").write_text(json.dumps([xyz[:2], verts[:2]]))
+    with pytest.raises(HandevalError, match="evaluation.txt lists 4"):
+        read_submission(tmp_path / "short.json", ds, "evaluation")
+
+
+def test_dexycb_result_txt(standin_dir, tmp_path, capsys):
+    scene = make_scene(seed=23, num_frames=3, num_cameras=2, image_size=(32, 24), fix_left_shapedirs=False, render=False)
+    write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=())], images=False)
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    ds = ShardDataset(tmp_path / "gt")
+    gt = ground_truth_views(ds, "s0_train")
+    # The toolkit's sample order: cameras, then frames.
+    order = sorted(range(len(gt.frame)), key=lambda i: (gt.camera[i], gt.frame[i]))
+    lines = [",".join([str(k)] + [f"{v:.6f}" for v in (gt.joints[i, 0] * MM_PER_M).ravel()]) for k, i in enumerate(order)]
+    (tmp_path / "res.txt").write_text("\n".join(lines) + "\n")
+    sub = read_submission(tmp_path / "res.txt", ds, "s0_train")
+    assert check_submission(sub, gt) == []
+    with pytest.raises(SystemExit) as e:
+        main(["check-submission", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "res.txt")])
+    assert e.value.code == 0 and "OK" in capsys.readouterr().out
+    (tmp_path / "bad.txt").write_text("0,1,2\n")
+    with pytest.raises(SystemExit) as e:
+        main(["check-submission", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "bad.txt")])
+    assert e.value.code == 2 and "bad.txt:1: 3 fields, expected 64" in capsys.readouterr().err
