@@ -42,3 +42,15 @@ def flat_layers(standin_dir):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def converted_interhand(root, scene):
+    """Write ``scene`` as InterHand2.6M sequence ``test/Capture0/s`` under root/raw; convert it into root/out."""
+    from handeval.convert import convert
+    from handeval.readers import open_reader
+    from handeval.shards import ShardDataset
+    from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
+
+    write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
+    convert(open_reader("interhand26m", root / "raw"), root / "out", progress=False, command=["t"])
+    return ShardDataset(root / "out")

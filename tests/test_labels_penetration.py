@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from conftest import converted_interhand
+
 from handeval.cli import main
 from handeval.convert import convert
 from handeval.labels.run import run_penetration
@@ -22,9 +24,7 @@ def _column(table, name):
 def two_hands(standin_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("pen")
     scene = make_scene(seed=11, num_frames=24, num_cameras=1, image_size=(16, 12), render=False)
-    write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
-    convert(open_reader("interhand26m", root / "raw"), root / "out", progress=False, command=["t"])
-    return ShardDataset(root / "out"), scene
+    return converted_interhand(root, scene), scene
 
 
 def test_hand_hand_depth_equals_the_scene_contact_depth(two_hands):

@@ -2,14 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import converted_interhand
 
-from handeval.convert import convert
 from handeval.labels.store import read_labels, stale_labels, write_labels
 from handeval.labels.subsets import SUBSETS, compute_subsets, subset_columns
-from handeval.readers.interhand26m import InterHand26M
 from handeval.shards import ShardDataset
 from handeval.shards.validate import validate_dataset
-from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene
 
 
@@ -31,9 +29,7 @@ def test_subset_rules_by_hand():
 @pytest.fixture()
 def dataset(standin_dir, tmp_path):
     scene = make_scene(seed=8, num_frames=6, num_cameras=2, image_size=(32, 24), render=False)
-    write_interhand26m(tmp_path / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
-    convert(InterHand26M(tmp_path / "raw"), tmp_path / "out", progress=False, command=["t"])
-    return ShardDataset(tmp_path / "out"), scene
+    return converted_interhand(tmp_path, scene), scene
 
 
 def test_labels_are_aligned_idempotent_and_stale_aware(dataset):

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import converted_interhand
 
 from handeval.cli import main
 from handeval.conventions import CV_FROM_GL, MM_PER_M
@@ -16,7 +17,6 @@ from handeval.shards import ShardDataset
 from handeval.submissions import check_submission, ground_truth_views, read_submission
 from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
 from handeval.synth.native.ho3d import HO3DSequence, write_ho3d
-from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene
 
 
@@ -24,9 +24,7 @@ from handeval.synth.scene import make_scene
 def ih(standin_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("sub")
     scene = make_scene(seed=21, num_frames=5, num_cameras=2, image_size=(32, 24), render=False)
-    write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
-    convert(open_reader("interhand26m", root / "raw"), root / "gt", progress=False, command=["t"])
-    ds = ShardDataset(root / "gt")
+    ds = converted_interhand(root, scene)
     return ds, ground_truth_views(ds, "test")
 
 
