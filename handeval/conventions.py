@@ -64,6 +64,18 @@ def hand_side(name: str) -> str:
     return _SIDE_ALIASES[key]
 
 
+#: Which hands a frame's ``hand_type`` says are present, as ``(right, left)``.
+HAND_TYPE_PRESENCE: dict[str, tuple[bool, bool]] = {
+    "right": (True, False), "left": (False, True), "interacting": (True, True), "none": (False, False),
+}
+
+
+def hand_types(present: np.ndarray) -> list[str]:
+    """(T, 2) presence ``[right, left]`` -> the ``hand_type`` names of :data:`HAND_TYPE_PRESENCE`."""
+    names = {v: k for k, v in HAND_TYPE_PRESENCE.items()}
+    return [names[(bool(r), bool(lft))] for r, lft in np.asarray(present)]
+
+
 # --- units ----------------------------------------------------------------------
 MM_PER_M = 1000.0
 """Arrays are stored in metres; multiply by this to report millimetres."""

@@ -35,8 +35,10 @@ class DatasetReader(Protocol):
     version: str
     variant: str
     conventions: dict
+    root: Path
 
     def splits(self) -> list[str]: ...
+    def default_splits(self) -> list[str]: ...
     def source_files(self, split: str) -> list[Path]: ...
     def sequence_lengths(self, split: str) -> list[tuple[str, int]]: ...
     def read_sequence(self, split: str, name: str) -> SequenceRecords: ...
@@ -101,7 +103,7 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
     global _READER
     root = Path(out)
     available = reader.splits()
-    splits = splits or getattr(reader, "default_splits", reader.splits)()
+    splits = splits or reader.default_splits()
     for split in splits:
         if split not in available:
             raise HandevalError(f"split {split!r} is not in the source; found: {', '.join(available) or 'none'}")

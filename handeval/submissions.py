@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 
 from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER, MM_PER_M
@@ -62,8 +63,10 @@ def ground_truth_views(ds: ShardDataset, split: str) -> GroundTruthViews:
     views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera", "R", "t"]), "views")
     frames = to_numpy(ds.read("frames", split, columns=["sequence", "frame", "joints", "joints_valid", "hand_present",
                                                          "vertices"]), "frames")
-    index = {(s, f): i for i, (s, f) in enumerate(zip(frames["sequence"], frames["frame"]))}
-    rows = np.array([index[(s, f)] for s, f in zip(views["sequence"], views["frame"])], dtype=np.int64)
+    # Row of each view's frame, by a vectorised join on (sequence, frame).
+    left = pd.DataFrame({"sequence": views["sequence"], "frame": views["frame"]})
+    right = pd.DataFrame({"sequence": frames["sequence"], "frame": frames["frame"], "row": np.arange(len(frames["frame"]))})
+    rows = left.merge(right, on=["sequence", "frame"], how="left", validate="many_to_one")["row"].to_numpy()
     R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
     world = frames["joints"][rows].astype(np.float64)
     cam = np.einsum("vij,vhkj->vhki", R, world) + t[:, None, None]
@@ -177,8 +180,10 @@ def _dexycb_txt(path: Path, ds: ShardDataset, split: str) -> Submission:
     for s, p in zip(frames["sequence"], frames["hand_present"]):
         if p.any():
             side.setdefault(s, int(np.argmax(p)))
+    seq_pos = {name: i for i, name in enumerate(ds.sequences(split))}
+    cam_pos = {serial: i for i, serial in enumerate(cam_order)}
     keys = sorted(zip(views["sequence"].tolist(), views["camera"].tolist(), views["frame"].tolist()),
-                  key=lambda k: (ds.sequences(split).index(k[0]), cam_order.index(k[1]), k[2]))
+                  key=lambda k: (seq_pos[k[0]], cam_pos[k[1]], k[2]))
     rows: dict[int, np.ndarray] = {}
     for lineno, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():

@@ -16,21 +16,33 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from handeval.geometry.scene import import_open3d, raycasting_scene, signed_distance
+from handeval.geometry.scene import import_open3d, raycasting_scene
+
+
+def _deeper_than(tol: float, candidates: np.ndarray, points: np.ndarray, scene, distance: np.ndarray | None):
+    """Keep the candidates farther than ``tol`` from the surface (``distance`` if already known)."""
+    if not candidates.any():
+        return candidates
+    if distance is None:
+        o3d = import_open3d()
+        deep = np.zeros_like(candidates)
+        pts = o3d.core.Tensor(np.ascontiguousarray(points[candidates], dtype=np.float32))
+        deep[candidates] = scene.compute_distance(pts).numpy() > tol
+        return candidates & deep
+    return candidates & (distance > tol)
 
 
 def inside_parity(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol: float = 1e-4,
-                  scene=None) -> np.ndarray:
-    """(N,) bool: strictly inside the closed mesh by more than ``tol`` metres (parity of 3 rays)."""
+                  scene=None, distance: np.ndarray | None = None) -> np.ndarray:
+    """(N,) bool: strictly inside the closed mesh by more than ``tol`` metres (parity of 3 rays).
+
+    ``distance``: the points' unsigned distances to the surface, when the caller has them.
+    """
     o3d = import_open3d()
     scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
     pts = o3d.core.Tensor(np.ascontiguousarray(points, dtype=np.float32))
     occupied = scene.compute_occupancy(pts, nsamples=3).numpy() > 0
-    if not occupied.any():
-        return occupied
-    deep = np.zeros_like(occupied)
-    deep[occupied] = -signed_distance(scene, points[occupied]) > tol
-    return occupied & deep
+    return _deeper_than(tol, occupied, points, scene, distance)
 
 
 def winding_numbers(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, chunk: int = 512) -> np.ndarray:
@@ -51,13 +63,8 @@ def winding_numbers(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
 
 
 def inside_winding(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol: float = 1e-4,
-                   scene=None) -> np.ndarray:
+                   scene=None, distance: np.ndarray | None = None) -> np.ndarray:
     """(N,) bool: winding number above 1/2 and farther than ``tol`` metres from the surface."""
-    w = winding_numbers(points, vertices, faces)
-    inside = w > 0.5
-    if inside.any():
-        scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
-        o3d = import_open3d()
-        dist = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(points[inside], dtype=np.float32)))
-        inside[np.flatnonzero(inside)] = dist.numpy() > tol
-    return inside
+    inside = winding_numbers(points, vertices, faces) > 0.5
+    scene = scene if scene is not None or not inside.any() else raycasting_scene([(vertices, faces)])
+    return _deeper_than(tol, inside, points, scene, distance)

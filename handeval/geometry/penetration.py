@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handeval.geometry.inside import winding_numbers
+from handeval.geometry.inside import inside_parity, inside_winding
 from handeval.geometry.scene import import_open3d, raycasting_scene
 
 
@@ -57,14 +57,10 @@ def penetration(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol
     if near.any():
         scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
         q = points[near]
-        if method == "parity":  # the same rule as inside_parity: occupied, then deeper than tol
-            occupied = scene.compute_occupancy(o3d.core.Tensor(np.ascontiguousarray(q, dtype=np.float32)),
-                                               nsamples=3).numpy() > 0
-        else:
-            occupied = winding_numbers(q, vertices, faces) > 0.5
         d = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(q, dtype=np.float32))).numpy()
         dist[near] = d
-        inside[near] = occupied & (d > tol)
+        test = {"parity": inside_parity, "winding": inside_winding}[method]
+        inside[near] = test(q, vertices, faces, tol=tol, scene=scene, distance=d)
     depth = np.where(inside, dist, 0.0).astype(np.float32)
     return Penetration(inside=inside, depth=depth, distance=dist, contact=inside | (dist <= tau))
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from handeval.conventions import FINGER_JOINTS, FINGERS, NUM_JOINTS
+from handeval.conventions import FINGER_JOINTS, FINGERS, HAND_SIDES, NUM_JOINTS
 from handeval.geometry import import_open3d, raycasting_scene
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
 from handeval.labels.store import LabelSet
@@ -91,7 +91,7 @@ class OcclusionLabeler:
         self.face_part = []
         for h in range(2):
             seal = hands.seal(h)
-            parts = np.append(hands.layers[("right", "left")[h]].parts, 0)  # the wrist centre is palm
+            parts = np.append(hands.layers[HAND_SIDES[h]].parts, 0)  # the wrist centre is palm
             fp = parts[seal.faces]
             # A face takes the part most of its vertices have (the first vertex breaks ties).
             major = np.where(fp[:, 1] == fp[:, 2], fp[:, 1], fp[:, 0])
@@ -147,7 +147,7 @@ class OcclusionLabeler:
                         px = np.clip(uv.astype(np.int64), 0, [mask.shape[1] - 1, mask.shape[0] - 1])
                         on_mask = mask[px[:, 1], px[:, 0]] & in_img
                     unblocked = t_hit * length >= length - self.delta
-                    parts = self.hands.layers[("right", "left")[h]].parts
+                    parts = self.hands.layers[HAND_SIDES[h]].parts
                     same_part = (geom == g) & (self.face_part[h][np.minimum(prim, len(self.face_part[h]) - 1)] == parts)
                     part_vis = same_part & in_img & on_mask
                     out["vertex_visible"][i, h] = unblocked & in_img & on_mask

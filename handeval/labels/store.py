@@ -16,13 +16,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from handeval.atomic import atomic_path, write_text_atomic
-from handeval.shards.reader import INFO_PATH, SequenceData, ShardDataset
+from handeval.shards.reader import INFO_PATH, SequenceData, ShardDataset, to_numpy
 from handeval.errors import HandevalError
 from handeval.shards.records import arrow_column
 from handeval.shards.schema import FEATURES, Feature, arrow_schema
@@ -134,6 +133,11 @@ def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
     return entry
 
 
+def read_label_arrays(ds: ShardDataset, label: LabelSet, columns: list[str]) -> dict:
+    """Label columns as numpy arrays of their documented shapes (null rows NaN / False)."""
+    return to_numpy(read_labels(ds, label.name, columns), _key_features(label.table) + label.features)
+
+
 def read_labels(ds: ShardDataset, name: str, columns: list[str] | None = None) -> pa.Table:
     if name not in ds.info.get("labels", {}):
         raise HandevalError(f"{ds.root} has no {name!r} labels; run `handeval labels {name} {ds.root}`")
@@ -151,8 +155,3 @@ def stale_labels(ds: ShardDataset) -> list[tuple[str, str]]:
                 out.append((name, rel))
     return out
 
-
-def as_bool_mask(values: np.ndarray, rows_null: np.ndarray) -> np.ma.MaskedArray:
-    """A bool column with whole rows null (for label features that do not apply to a row)."""
-    mask = np.broadcast_to(rows_null.reshape((-1,) + (1,) * (values.ndim - 1)), values.shape)
-    return np.ma.masked_array(values, mask=mask)

@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from handeval.conventions import MM_PER_M
-from handeval.labels.store import read_labels
+from handeval.labels.occlusion import OCCLUSION
+from handeval.labels.penetration import PENETRATION
+from handeval.labels.store import read_label_arrays
+from handeval.labels.subsets import SUBSETS
 from handeval.mano.parts import PARTS
 from handeval.plots import plt, save_png
 from handeval.shards.reader import ShardDataset
-
-
-def _rows(table, name, width):
-    return np.array([np.full(width, np.nan) if v is None else v for v in table.column(name).to_pylist()], dtype=float)
 
 
 def summarise_labels(directory) -> dict:
@@ -22,35 +21,31 @@ def summarise_labels(directory) -> dict:
     have = ds.info.get("labels", {})
     report: dict = {"dataset": ds.info["dataset"]["name"], "labels": sorted(have)}
     if "penetration" in have:
-        t = read_labels(ds, "penetration", ["hh_max_depth", "hh_volume", "ho_max_depth"])
-        hh = _rows(t, "hh_max_depth", 2)
-        ho = _rows(t, "ho_max_depth", 2)
+        t = read_label_arrays(ds, PENETRATION, ["hh_max_depth", "hh_volume", "ho_max_depth"])
+        hh, ho = t["hh_max_depth"], t["ho_max_depth"]
         two = np.isfinite(hh).all(axis=1)
         deepest = hh[two].max(axis=1)
+        with_objects = np.isfinite(ho).any(axis=1)
         report["penetration"] = {
             "two_hand_frames": int(two.sum()),
             "penetrating_share": float((deepest > 0).mean()) if two.any() else None,
             "max_depth_mm": _stats(deepest * MM_PER_M),
-            "volume_cm3": _stats(np.array([np.nan if v is None else v for v in t.column("hh_volume").to_pylist()])[two]
-                                 * 1e6),
-            "hand_object_frames": int(np.isfinite(ho).any(axis=1).sum()),
-            "hand_object_penetrating_share": float((np.nanmax(ho[np.isfinite(ho).any(axis=1)], axis=1) > 0).mean())
-            if np.isfinite(ho).any() else None,
+            "volume_cm3": _stats(t["hh_volume"][two] * 1e6),
+            "hand_object_frames": int(with_objects.sum()),
+            "hand_object_penetrating_share": float((np.nanmax(ho[with_objects], axis=1) > 0).mean())
+            if with_objects.any() else None,
             "_depths_mm": deepest * MM_PER_M,
         }
     if "occlusion" in have:
-        t = read_labels(ds, "occlusion", ["part_occluded", "hand_occluded"])
-        parts = [v for v in t.column("part_occluded").to_pylist() if v is not None]
-        arr = np.array([[x if x is not None else np.nan for x in p] for p in parts], dtype=float).reshape(-1, 2, 6)
-        rates = np.nanmean(arr, axis=(0, 1)) if len(arr) else np.full(6, np.nan)
-        hands = np.array([[np.nan if x is None else x for x in v] for v in t.column("hand_occluded").to_pylist()
-                          if v is not None], dtype=float)
-        report["occlusion"] = {"views": t.num_rows, "part_occlusion_rate": dict(zip(PARTS, rates.round(4).tolist())),
-                               "hand_occlusion_rate": float(np.nanmean(hands)) if hands.size else None}
+        t = read_label_arrays(ds, OCCLUSION, ["part_occluded", "hand_occluded", "hand_visible_ratio"])
+        shown = np.isfinite(t["hand_visible_ratio"])  # (V, 2): the hands that were labelled
+        rates = t["part_occluded"][shown].mean(axis=0) if shown.any() else np.full(6, np.nan)
+        report["occlusion"] = {"views": len(shown), "part_occlusion_rate": dict(zip(PARTS, rates.round(4).tolist())),
+                               "hand_occlusion_rate": float(t["hand_occluded"][shown].mean()) if shown.any() else None}
     if "subsets" in have:
-        t = read_labels(ds, "subsets", ["interacting", "close", "single_hand"])
-        report["subsets"] = {k: int(np.asarray(t.column(k)).sum()) for k in ("interacting", "close", "single_hand")}
-        report["subsets"]["frames"] = t.num_rows
+        t = read_label_arrays(ds, SUBSETS, ["interacting", "close", "single_hand"])
+        report["subsets"] = {k: int(t[k].sum()) for k in ("interacting", "close", "single_hand")}
+        report["subsets"]["frames"] = len(t["interacting"])
     return report
 
 

@@ -8,13 +8,16 @@ from pathlib import Path
 from handeval.errors import HandevalError
 
 
+def _tokens(variant: str | None) -> list[str]:
+    """``--variant`` split on commas, colons, slashes or spaces."""
+    return [t for t in re.split(r"[,:/ ]+", variant or "") if t]
+
+
 def _interhand(root: Path, variant: str | None, progress: bool):
     from handeval.readers.interhand26m import InterHand26M
 
     opts = {"version": "v1.0", "fps": 5, "subset": "H+M"}
-    for token in re.split(r"[,:/ ]+", variant or ""):
-        if not token:
-            continue
+    for token in _tokens(variant):
         if re.fullmatch(r"\d+fps", token):
             opts["fps"] = int(token[:-3])
         elif token in ("v1.0", "v0.0"):
@@ -30,7 +33,7 @@ def _interhand(root: Path, variant: str | None, progress: bool):
 def _dexycb(root: Path, variant: str | None, progress: bool):
     from handeval.readers.dexycb import DexYCB
 
-    tokens = [t for t in re.split(r"[,:/ ]+", variant or "") if t]
+    tokens = _tokens(variant)
     for token in tokens:
         if token != "toolkit-hpe":
             raise HandevalError(f"unknown Dex-YCB variant token {token!r}: the only one is toolkit-hpe "
@@ -41,7 +44,7 @@ def _dexycb(root: Path, variant: str | None, progress: bool):
 def _ho3d(root: Path, variant: str | None, progress: bool):
     from handeval.readers.ho3d import HO3D
 
-    tokens = [t for t in re.split(r"[,:/ ]+", variant or "") if t]
+    tokens = _tokens(variant)
     if len(tokens) > 1 or (tokens and tokens[0] not in ("v2", "v3")):
         raise HandevalError(f"HO3D variant must be v2 or v3, not {variant!r}")
     return HO3D(root, version=tokens[0] if tokens else "v3")

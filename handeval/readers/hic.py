@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from handeval import safe_pickle
-from handeval.conventions import HAND_SIDES, MANO as MANO_ORDER, hic28_to_canonical
+from handeval.conventions import HAND_SIDES, MANO as MANO_ORDER, hand_types, hic28_to_canonical
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.shards.records import SequenceRecords
@@ -70,6 +70,9 @@ class HIC:
     def splits(self) -> list[str]:
         return ["test"]
 
+    def default_splits(self) -> list[str]:
+        return self.splits()
+
     def source_files(self, split: str) -> list[Path]:
         return []
 
@@ -104,7 +107,7 @@ class HIC:
                 except Exception as exc:  # unreadable or malformed fit
                     raise HandevalError(f"{path}: cannot read the MANO fit ({type(exc).__name__}: {exc})") from None
         present = np.isfinite(joints).all(axis=(-1, -2))
-        hand_type = ["interacting" if r and lft else "right" if r else "left" if lft else "none" for r, lft in present]
+        hand_type = hand_types(present)
         frames = {
             "frame": np.array([int(x) for x in fids], dtype=np.int64), "source_frame": fids, "hand_type": hand_type,
             "hand_present": present, "joints": joints, "joints_valid": np.repeat(present[..., None], 21, axis=-1),

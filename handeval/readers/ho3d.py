@@ -85,6 +85,9 @@ class HO3D:
     def splits(self) -> list[str]:
         return [s for s in SPLITS if (self.root / f"{s}.txt").is_file()]
 
+    def default_splits(self) -> list[str]:
+        return self.splits()
+
     def source_files(self, split: str) -> list[Path]:
         extra = [self.root / n for n in ("evaluation_xyz.json", "evaluation_verts.json")] if split == "evaluation" else []
         return [self.root / f"{split}.txt"] + [p for p in extra if p.is_file()]

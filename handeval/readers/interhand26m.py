@@ -25,7 +25,7 @@ import ijson
 import numpy as np
 from tqdm import tqdm
 
-from handeval.conventions import MM_PER_M, interhand42_to_canonical
+from handeval.conventions import HAND_TYPE_PRESENCE, MM_PER_M, interhand42_to_canonical
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.shards.records import SequenceRecords
@@ -35,7 +35,6 @@ SUBSET_FOLDERS = {"H": "human_annot", "M": "machine_annot", "H+M": "all"}
 MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, fix_left_shapedirs=True,
                                  tips="interhand")
 _HAND_TYPES = ("right", "left", "interacting")
-_PRESENT = {"right": (True, False), "left": (False, True), "interacting": (True, True)}
 
 
 def _load_json_stream(path: Path, prefix: str, progress: bool = False):
@@ -269,6 +268,9 @@ class InterHand26M:
     def splits(self) -> list[str]:
         return [s for s in SPLITS if self.annotation_path(s, "data").is_file()]
 
+    def default_splits(self) -> list[str]:
+        return self.splits()
+
     def source_files(self, split: str) -> list[Path]:
         kinds = ("data", "camera", "joint_3d") + (("MANO_NeuralAnnot",) if self.version == "v1.0" else ())
         paths = [self.annotation_path(split, k) for k in kinds]
@@ -343,7 +345,7 @@ class InterHand26M:
         frame_of_row = np.searchsorted(frames, im.frame_idx[rows])
         first_row = rows[np.r_[0, np.flatnonzero(np.diff(frame_of_row)) + 1]]
         hand_type = [t if t else _HAND_TYPES[im.hand_type[r]] for t, r in zip(types, first_row)]
-        present = np.array([_PRESENT.get(t, (False, False)) for t in hand_type], dtype=bool)
+        present = np.array([HAND_TYPE_PRESENCE[t] for t in hand_type], dtype=bool)
 
         frame_cols = {"frame": frames, "source_frame": [str(int(f)) for f in frames], "hand_type": hand_type,
                       "hand_present": present, "joints": joints, "joints_valid": joints_valid}

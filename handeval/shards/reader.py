@@ -19,14 +19,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from handeval.errors import HandevalError
-from handeval.shards.schema import FEATURES, FORMAT_VERSION
+from handeval.shards.schema import FEATURES, FORMAT_VERSION, Feature
 
 INFO_PATH = Path("meta") / "info.json"
 
 
-def to_numpy(table: pa.Table, table_kind: str) -> dict[str, np.ndarray]:
-    """Columns of a frames/views table as numpy: fixed-size lists reshaped, null rows NaN / False."""
-    feats = {f.name: f for f in FEATURES[table_kind]}
+def to_numpy(table: pa.Table, features: str | tuple[Feature, ...]) -> dict[str, np.ndarray]:
+    """Columns as numpy: fixed-size lists reshaped; null rows NaN (floats), False or 0 (bool, int).
+
+    ``features``: ``"frames"``, ``"views"``, or the features of a label set (keys included).
+    """
+    feats = {f.name: f for f in (FEATURES[features] if isinstance(features, str) else features)}
     out = {}
     for name in table.column_names:
         col = table.column(name).combine_chunks()
@@ -38,10 +41,13 @@ def to_numpy(table: pa.Table, table_kind: str) -> dict[str, np.ndarray]:
             out[name] = np.empty(len(rows), dtype=object)
             out[name][:] = rows
         else:
-            values = col.values.to_numpy(zero_copy_only=False).reshape((len(col),) + f.shape)
+            child = col.values
+            if child.null_count:  # a null row may null its children: fill, then reset the rows below
+                child = pc.fill_null(child, False if f.dtype == "bool" else 0)
+            values = child.to_numpy(zero_copy_only=False).reshape((len(col),) + f.shape)
             if col.null_count:
                 values = values.copy()
-                values[np.asarray(col.is_null())] = np.nan if values.dtype.kind == "f" else False
+                values[np.asarray(col.is_null())] = np.nan if values.dtype.kind == "f" else 0
             out[name] = values
     return out
 

@@ -28,10 +28,6 @@ class SequenceRecords:
     def num_frames(self) -> int:
         return len(self.frames["frame"])
 
-    @property
-    def num_views(self) -> int:
-        return len(self.views["frame"])
-
     def frame_table(self) -> pa.Table:
         return _table(FRAME_FEATURES, self.frames, self.sequence)
 

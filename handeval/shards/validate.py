@@ -6,13 +6,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from handeval.conventions import CV_FROM_GL, HAND_SIDES, MM_PER_M
+from handeval.conventions import CV_FROM_GL, HAND_SIDES, HAND_TYPE_PRESENCE, MM_PER_M, hand_types
 from handeval.errors import HandevalError
 from handeval.shards.reader import ShardDataset
 from handeval.shards.schema import SCHEMAS
 from handeval.shards.writer import sha256_file
 
-_PRESENT = {"right": (True, False), "left": (False, True), "interacting": (True, True), "none": (False, False)}
 
 
 def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) -> tuple[list[dict], list[str]]:
@@ -90,8 +89,10 @@ def _check_sequence(seq, problem) -> None:
     if (valid.any(axis=-1) & ~present).any():
         t = int(np.argwhere(valid.any(axis=-1) & ~present)[0, 0])
         problem("validity", f"{seq.name} frame {frames[t]}", "valid joints on a hand marked absent")
-    expected = np.array([_PRESENT.get(h, (None, None)) for h in f["hand_type"]], dtype=object)
-    if any(tuple(e) != tuple(p) for e, p in zip(expected, present)):
+    unknown = sorted(set(f["hand_type"]) - set(HAND_TYPE_PRESENCE))
+    if unknown:
+        problem("values", seq.name, f"unknown hand_type {unknown[0]!r}; expected one of {sorted(HAND_TYPE_PRESENCE)}")
+    elif hand_types(present) != list(f["hand_type"]):
         problem("validity", seq.name, "hand_type disagrees with hand_present")
     for key in ("K", "R", "t"):
         if not np.isfinite(v[key]).all():

@@ -85,9 +85,6 @@ def _write_sequence(root: Path, seq: DexYCBSequence, layers, images: bool) -> No
     # World = camera 0's frame: X_dex = R0 X_scene + t0.
     R0, t0 = rig.R[0], rig.t[0]
 
-    def to_world(points):
-        return points @ R0.T + t0
-
     intr_dir = root / "calibration" / "intrinsics"
     for c, serial in enumerate(serials):
         k = rig.K[c]
