@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER, MM_PER_M
 from handeval.errors import HandevalError
-from handeval.shards.reader import ShardDataset, to_numpy
+from handeval.shards.reader import ShardDataset, rows_of, to_numpy
 
 
 @dataclass
@@ -38,9 +38,39 @@ class Submission:
     camera: np.ndarray     # (N,) str
     joints: np.ndarray     # (N, 2, 21, 3) float64, camera frame, metres
     vertices: np.ndarray | None = None  # (N, 2, 778, 3)
+    hand_scores: np.ndarray | None = None  # (N, 2) presence probabilities [right, left]
 
     def keys(self) -> list[tuple[str, int, str]]:
         return list(zip(self.sequence.tolist(), self.frame.tolist(), self.camera.tolist()))
+
+    def subset(self, rows: np.ndarray) -> "Submission":
+        pick = (lambda a: None if a is None else a[rows])
+        return Submission(self.path, self.format, self.sequence[rows], self.frame[rows], self.camera[rows],
+                          self.joints[rows], pick(self.vertices), pick(self.hand_scores))
+
+
+class SubmissionSource:
+    """A submission read in pieces, so scoring stays within bounded memory.
+
+    Keys, joints and hand scores are read at once (``all``: what ``check_submission``
+    needs); ``select(sequences)`` gives the rows of some sequences with their vertices.
+    A canonical Parquet file is read per selection with a filter on ``sequence`` (row
+    groups are skipped by their statistics when the file is sorted by sequence); the other
+    formats are small and held in memory.
+    """
+
+    def __init__(self, path: str | Path, ds: ShardDataset | None = None, split: str | None = None):
+        self.path = Path(path)
+        self.streaming = self.path.suffix == ".parquet"
+        self.all = (_canonical_parquet(self.path, vertices=False) if self.streaming
+                    else read_submission(self.path, ds, split))
+        self.has_vertices = (self.streaming and "vertices" in pq.read_schema(self.path).names) or \
+            self.all.vertices is not None
+
+    def select(self, sequences: list[str]) -> Submission:
+        if self.streaming:
+            return _canonical_parquet(self.path, sequences=sequences)
+        return self.all.subset(np.isin(self.all.sequence, sequences))
 
 
 @dataclass
@@ -59,27 +89,28 @@ class GroundTruthViews:
         return list(zip(self.sequence.tolist(), self.frame.tolist(), self.camera.tolist()))
 
 
-def ground_truth_views(ds: ShardDataset, split: str) -> GroundTruthViews:
+def ground_truth_views(ds: ShardDataset, split: str, vertices: bool = False) -> GroundTruthViews:
+    """Every view's joints in its camera frame (and, on request, the source's own vertices)."""
     views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera", "R", "t"]), "views")
-    frames = to_numpy(ds.read("frames", split, columns=["sequence", "frame", "joints", "joints_valid", "hand_present",
-                                                         "vertices"]), "frames")
-    # Row of each view's frame, by a vectorised join on (sequence, frame).
-    left = pd.DataFrame({"sequence": views["sequence"], "frame": views["frame"]})
-    right = pd.DataFrame({"sequence": frames["sequence"], "frame": frames["frame"], "row": np.arange(len(frames["frame"]))})
-    rows = left.merge(right, on=["sequence", "frame"], how="left", validate="many_to_one")["row"].to_numpy()
+    frames = to_numpy(ds.read("frames", split, columns=["sequence", "frame", "joints", "joints_valid", "hand_present"]
+                              + (["vertices"] if vertices else [])), "frames")
+    rows = rows_of(views, frames)
     R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
     world = frames["joints"][rows].astype(np.float64)
     cam = np.einsum("vij,vhkj->vhki", R, world) + t[:, None, None]
     verts = None
-    if np.isfinite(frames["vertices"]).any():
+    if vertices and np.isfinite(frames["vertices"]).any():
         verts = np.einsum("vij,vhkj->vhki", R, frames["vertices"][rows].astype(np.float64)) + t[:, None, None]
     return GroundTruthViews(views["sequence"], views["frame"], views["camera"], cam, frames["joints_valid"][rows],
                             frames["hand_present"][rows], verts)
 
 
-def _canonical_parquet(path: Path) -> Submission:
+def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] | None = None) -> Submission:
     try:
-        table = pq.read_table(path)
+        names = pq.read_schema(path).names
+        columns = [c for c in names if c != "vertices" or vertices]
+        filters = None if sequences is None else pc.field("sequence").isin(list(sequences))
+        table = pq.read_table(path, columns=columns, filters=filters)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise HandevalError(f"{path}: not a readable Parquet file ({exc})") from None
     need = {"sequence", "frame", "camera", "joints"}
@@ -90,9 +121,10 @@ def _canonical_parquet(path: Path) -> Submission:
     n = table.num_rows
     joints = _fixed(table, "joints", n, (2, 21, 3), path)
     verts = _fixed(table, "vertices", n, (2, 778, 3), path) if "vertices" in table.column_names else None
+    scores = _fixed(table, "hand_scores", n, (2,), path) if "hand_scores" in table.column_names else None
     return Submission(path, "parquet", np.asarray(table.column("sequence").to_pylist(), dtype=str),
                       np.asarray(table.column("frame").to_pylist(), dtype=np.int64),
-                      np.asarray(table.column("camera").to_pylist(), dtype=str), joints, verts)
+                      np.asarray(table.column("camera").to_pylist(), dtype=str), joints, verts, scores)
 
 
 def _fixed(table, name: str, n: int, shape: tuple[int, ...], path: Path) -> np.ndarray:
@@ -125,8 +157,13 @@ def _canonical_npz(path: Path) -> Submission:
     verts = data.get("vertices")
     if verts is not None and verts.shape != (n, 2, 778, 3):
         raise HandevalError(f"{path}: 'vertices' has shape {verts.shape}, expected ({n}, 2, 778, 3)")
+    scores = data.get("hand_scores")
+    if scores is not None and scores.shape != (n, 2):
+        raise HandevalError(f"{path}: 'hand_scores' has shape {scores.shape}, expected ({n}, 2): presence "
+                            "probabilities [right, left]")
     return Submission(path, "npz", data["sequence"].astype(str), data["frame"].astype(np.int64),
-                      data["camera"].astype(str), joints, None if verts is None else verts.astype(np.float64))
+                      data["camera"].astype(str), joints, None if verts is None else verts.astype(np.float64),
+                      None if scores is None else scores.astype(np.float64))
 
 
 def _ho3d_json(path: Path, ds: ShardDataset, split: str) -> Submission:
@@ -281,3 +318,28 @@ def check_submission(sub: Submission, gt: GroundTruthViews) -> list[dict]:
                 problem("hands", "predicted hands match the ground truth better when swapped",
                         "put the right hand first: hands are ordered [right, left]")
     return problems
+
+
+def write_submission(path: str | Path, sub: Submission, rows_per_group: int = 4096) -> Path:
+    """Write the canonical Parquet submission, sorted by (sequence, frame, camera) so that scoring
+    can read it sequence by sequence. Joints and vertices are stored as float32."""
+    from handeval.atomic import atomic_path
+    import pyarrow as pa
+
+    order = np.lexsort((sub.camera, sub.frame, sub.sequence))
+    n = len(order)
+
+    def fixed(a: np.ndarray) -> pa.Array:
+        flat = np.ascontiguousarray(a[order], dtype=np.float32).reshape(n, -1)
+        return pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
+
+    cols = {"sequence": pa.array(sub.sequence[order].astype(str)), "frame": pa.array(sub.frame[order].astype(np.int64)),
+            "camera": pa.array(sub.camera[order].astype(str)), "joints": fixed(sub.joints)}
+    if sub.vertices is not None:
+        cols["vertices"] = fixed(sub.vertices)
+    if sub.hand_scores is not None:
+        cols["hand_scores"] = fixed(sub.hand_scores)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.table(cols), tmp, row_group_size=rows_per_group, compression="zstd")
+    return path

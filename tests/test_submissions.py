@@ -88,7 +88,7 @@ def test_ho3d_pred_json(standin_dir, tmp_path):
     write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0)], images=False)
     convert(open_reader("ho3d", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
     ds = ShardDataset(tmp_path / "gt")
-    gt = ground_truth_views(ds, "evaluation")
+    gt = ground_truth_views(ds, "evaluation", vertices=True)
     xyz = json.loads((tmp_path / "raw" / "evaluation_xyz.json").read_text())
     verts = json.loads((tmp_path / "raw" / "evaluation_verts.json").read_text())
     (tmp_path / "pred.json").write_text(json.dumps([xyz, verts]))

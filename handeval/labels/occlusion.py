@@ -55,9 +55,9 @@ OCCLUSION = LabelSet("occlusion", "1", "views", (
 ))
 
 # Canonical joint -> part id (the wrist belongs to the palm).
-_JOINT_PART = np.zeros(NUM_JOINTS, dtype=np.int64)
+JOINT_PART = np.zeros(NUM_JOINTS, dtype=np.int64)
 for _f, _finger in enumerate(FINGERS):
-    _JOINT_PART[list(FINGER_JOINTS[_finger])] = PARTS.index(_finger)
+    JOINT_PART[list(FINGER_JOINTS[_finger])] = PARTS.index(_finger)
 
 
 class Masks:
@@ -167,7 +167,7 @@ class OcclusionLabeler:
                     joints = f["joints"][t, h].astype(np.float64)
                     if np.isfinite(joints).all():
                         d = np.linalg.norm(joints[:, None] - pts[None], axis=-1)  # (21, 778)
-                        near = (d < JOINT_RADIUS) & part_vis[None] & (_JOINT_PART[:, None] == parts[None])
+                        near = (d < JOINT_RADIUS) & part_vis[None] & (JOINT_PART[:, None] == parts[None])
                         out["joint_visible"][i, h] = near.any(axis=1)
                     null[i, h] = False
         for key in ("vertex_visible", "part_visible", "part_occluded", "hand_occluded", "joint_visible"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handeval.geometry import intersection_volume, penetration, raycasting_scene
+from handeval.geometry import intersection_volume, mutual_penetration, penetration, raycasting_scene
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
 from handeval.labels.store import LabelSet
 from handeval.shards.reader import SequenceData
@@ -65,15 +65,10 @@ class PenetrationLabeler:
                       for h in range(2)]
             if present[t].all():
                 hh_rows[t] = True
-                scenes = [raycasting_scene([m]) for m in sealed]
-                hits = []
-                for h in range(2):
-                    p = penetration(verts[t, h], *sealed[1 - h], tol=self.tol, tau=self.tau, method=self.method,
-                                    scene=scenes[1 - h])
-                    self._store(out, "hh", t, h, p)
-                    hits.append(p.inside.any())
-                out["hh_volume"][t] = intersection_volume(sealed[0], sealed[1], self.pitch, scenes=scenes) \
-                    if any(hits) else 0.0
+                r_in_l, l_in_r, out["hh_volume"][t] = mutual_penetration(
+                    verts[t, 0], sealed[0], verts[t, 1], sealed[1], tol=self.tol, tau=self.tau, pitch=self.pitch, method=self.method)
+                self._store(out, "hh", t, 0, r_in_l)
+                self._store(out, "hh", t, 1, l_in_r)
             objs = []
             if ids is not None and ids[t] is not None and poses[t] is not None:
                 pose = np.asarray(poses[t], dtype=np.float64).reshape(-1, 12)

@@ -40,7 +40,7 @@ class LabelSet:
     features: tuple[Feature, ...]   # besides the keys
 
 
-def _key_features(table: str) -> tuple[Feature, ...]:
+def key_features(table: str) -> tuple[Feature, ...]:
     keys = ("sequence", "frame") + (("camera",) if table == "views" else ())
     return tuple(f for f in FEATURES[table] if f.name in keys)
 
@@ -59,7 +59,7 @@ def _init_worker(make_compute: Callable[[], Callable[[SequenceData], dict]]) -> 
 
 def _label_shard(root: str, label: LabelSet, split: str, shard: dict) -> tuple[str, dict]:
     ds = ShardDataset(root)
-    keys = _key_features(label.table)
+    keys = key_features(label.table)
     schema = arrow_schema(keys + label.features)
     tables = []
     for entry in shard["sequences"]:
@@ -135,7 +135,7 @@ def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
 
 def read_label_arrays(ds: ShardDataset, label: LabelSet, columns: list[str]) -> dict:
     """Label columns as numpy arrays of their documented shapes (null rows NaN / False)."""
-    return to_numpy(read_labels(ds, label.name, columns), _key_features(label.table) + label.features)
+    return to_numpy(read_labels(ds, label.name, columns), key_features(label.table) + label.features)
 
 
 def read_labels(ds: ShardDataset, name: str, columns: list[str] | None = None) -> pa.Table:

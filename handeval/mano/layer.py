@@ -110,6 +110,15 @@ class ManoLayer(torch.nn.Module):
         self.seal: WristSeal = seal_wrist(self.faces, np.asarray(arrays["v_template"]))
         self.parts = vertex_parts(self.weights)
 
+    def joint_regressor(self, tips: str | None = None) -> np.ndarray:
+        """(21, 778) matrix giving the canonical joints from vertices: MANO's 16 regressor rows plus
+        one-hot fingertip rows (``tips``: a TIP_PRESETS key, default this layer's), as IntagHand and
+        InterWild re-regress joints from meshes."""
+        tip_ids = TIP_PRESETS[tips or self.convention.tips][self.side]
+        reg = self.smplx.J_regressor.double().numpy()
+        rows = np.concatenate([reg, np.eye(reg.shape[1])[list(tip_ids)]], axis=0)
+        return rows[self.canonical_index.numpy()]
+
     @property
     def dtype(self) -> torch.dtype:
         return self.pca_components.dtype

@@ -14,21 +14,19 @@ def root_relative(points: np.ndarray, root: int = 0) -> np.ndarray:
     return points - points[..., root : root + 1, :]
 
 
-def align_root(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:
-    """Translate the prediction so its root joint lands on the ground truth's."""
-    return pred - pred[..., root : root + 1, :] + gt[..., root : root + 1, :]
+def root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Scale 1 and the translation moving the prediction's root joint onto the ground truth's."""
+    return np.ones(pred.shape[:-2]), gt[..., root, :] - pred[..., root, :]
 
 
-def align_bone_scale(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9, root: int = 9) -> np.ndarray:
-    """IntagHand/DIR "MS": scale by |gt_b - gt_a| / |pred_b - pred_a| about ``root``, then root-align.
-
-    Defaults: the wrist -> middle-MCP bone, rooted at the middle MCP as IntagHand does.
-    """
+def bone_scale_params(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9,
+                      root: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """IntagHand/DIR "MS": ``s = |gt_b - gt_a| / |pred_b - pred_a|`` about ``root``, then root-aligned."""
     s = np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1) / np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1)
-    return (pred - pred[..., root : root + 1, :]) * s[..., None, None] + gt[..., root : root + 1, :]
+    return s, gt[..., root, :] - s[..., None] * pred[..., root, :]
 
 
-def align_scale_translation(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9) -> np.ndarray:
+def scale_translation_params(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9) -> tuple[np.ndarray, np.ndarray]:
     """HO3D's ``align_sc_tr``: scale so |pred_b - pred_a| = |gt_b - gt_a|, then move pred_a onto gt_a.
 
     HO3D's evaluation uses MANO order joints 0 and 4 (wrist, middle MCP): canonical 0 and 9.
@@ -36,9 +34,36 @@ def align_scale_translation(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int
     """
     bp = np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1)
     bg = np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1)
-    scale = np.where(bp > 0, bg / np.where(bp > 0, bp, 1.0), bg)
-    scaled = pred * scale[..., None, None]
-    return scaled - scaled[..., a : a + 1, :] + gt[..., a : a + 1, :]
+    s = np.where(bp > 0, bg / np.where(bp > 0, bp, 1.0), bg)
+    return s, gt[..., a, :] - s[..., None] * pred[..., a, :]
+
+
+def right_root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """For (..., 2, N, 3) two-hand arrays: one translation for both hands, from the right hand's root
+    (InterWild's RRVE places both hands relative to the right wrist)."""
+    t = gt[..., 0, root, :] - pred[..., 0, root, :]
+    return np.ones(pred.shape[:-2]), np.broadcast_to(t[..., None, :], pred.shape[:-2] + (3,))
+
+
+def apply_scale_translation(points: np.ndarray, params: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``s * x + t`` for points (..., N, 3) with s (...,) and t (..., 3)."""
+    s, t = params
+    return s[..., None, None] * points + t[..., None, :]
+
+
+def align_root(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:
+    """Translate the prediction so its root joint lands on the ground truth's."""
+    return apply_scale_translation(pred, root_params(pred, gt, root))
+
+
+def align_bone_scale(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9, root: int = 9) -> np.ndarray:
+    """IntagHand/DIR "MS" alignment (defaults: the wrist -> middle-MCP bone, rooted at the middle MCP)."""
+    return apply_scale_translation(pred, bone_scale_params(pred, gt, a, b, root))
+
+
+def align_scale_translation(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9) -> np.ndarray:
+    """HO3D's ``align_sc_tr`` (see :func:`scale_translation_params`)."""
+    return apply_scale_translation(pred, scale_translation_params(pred, gt, a, b))
 
 
 def align_procrustes(pred: np.ndarray, gt: np.ndarray, allow_reflection: bool = True,

@@ -50,20 +50,46 @@ def auc(pck: np.ndarray, thresholds: np.ndarray) -> float:
     return float(np.nanmean(area))
 
 
-def f_score(pred_points: np.ndarray, gt_points: np.ndarray, threshold: float) -> float:
-    """F-score of two point sets at a distance threshold (strict <), as HO3D's eval.py defines it.
+def f_score(pred_points: np.ndarray, gt_points: np.ndarray, threshold: float, chunk: int = 64) -> np.ndarray:
+    """F-score of point sets at a distance threshold (strict <), as HO3D's eval.py defines it.
 
-    a = share of predicted points within ``threshold`` of GT, b = share of GT points within it of the
-    prediction; F = 2ab / (a + b), 0 when a + b = 0 or a set is empty.
+    Batched: ``pred_points`` (..., P, 3) and ``gt_points`` (..., G, 3) give (...,). For each
+    set, a = share of predicted points within ``threshold`` of GT, b = share of GT points
+    within it of the prediction; F = 2ab / (a + b), 0 when a + b = 0; NaN where either set
+    holds a non-finite point (an absent hand). Nearest neighbours by brute force in torch,
+    ``chunk`` sets at a time.
     """
-    from scipy.spatial import cKDTree
+    import torch
 
-    if len(pred_points) == 0 or len(gt_points) == 0:
-        return 0.0
-    d_p = cKDTree(gt_points).query(pred_points)[0]
-    d_g = cKDTree(pred_points).query(gt_points)[0]
-    a, b = float((d_p < threshold).mean()), float((d_g < threshold).mean())
-    return 0.0 if a + b == 0 else 2 * a * b / (a + b)
+    lead = pred_points.shape[:-2]
+    p = pred_points.reshape((-1,) + pred_points.shape[-2:])
+    g = gt_points.reshape((-1,) + gt_points.shape[-2:])
+    out = np.full(len(p), np.nan)
+    ok = np.isfinite(p).all(axis=(1, 2)) & np.isfinite(g).all(axis=(1, 2))
+    rows = np.flatnonzero(ok)
+    for lo in range(0, len(rows), chunk):
+        r = rows[lo:lo + chunk]
+        d = torch.cdist(torch.from_numpy(p[r]), torch.from_numpy(g[r]))  # (B, P, G)
+        a = (d.min(dim=2).values < threshold).double().mean(dim=1).numpy()
+        b = (d.min(dim=1).values < threshold).double().mean(dim=1).numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[r] = np.where(a + b > 0, 2 * a * b / (a + b), 0.0)
+    return out.reshape(lead)
+
+
+def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pinhole projection of camera-frame points (..., N, 3) with intrinsics K (..., 3, 3): pixels (..., N, 2)."""
+    uvw = points @ np.swapaxes(K, -1, -2)
+    return uvw[..., :2] / uvw[..., 2:3]
+
+
+def handedness_correct(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(...,) 1.0 where both hands' presence scores fall on the right side of 0.5, as InterNet scores it.
+
+    ``scores`` (..., 2) are probabilities [right, left] (after the sigmoid); ``truth`` (..., 2) bool
+    is the annotated hand type (right -> [1, 0], left -> [0, 1], interacting -> [1, 1]).
+    """
+    return ((scores > 0.5) == truth).all(axis=-1).astype(np.float64)
 
 
 def mrrpe(pred_joints: np.ndarray, gt_joints: np.ndarray, root: int = 0) -> np.ndarray:
@@ -73,12 +99,15 @@ def mrrpe(pred_joints: np.ndarray, gt_joints: np.ndarray, root: int = 0) -> np.n
     return np.linalg.norm(rel_p - rel_g, axis=-1)
 
 
-def acceleration_error(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-    """(T, N) HMMR's acceleration error per frame and point, in metres per frame^2.
+def acceleration_error(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None,
+                       consecutive: np.ndarray | None = None) -> np.ndarray:
+    """(T, ...) HMMR's acceleration error per row and point, in metres per frame^2.
 
-    ``a_t = x_{t-1} - 2 x_t + x_{t+1}``; the error is ``|a_pred - a_gt|`` at frames t where t-1, t
-    and t+1 are all valid (NaN elsewhere, including the first and last frame). Multiply by fps^2 for
-    metres per s^2. ``pred``/``gt`` are (T, N, 3) for one sequence.
+    Rows are frames of tracks sorted by time: ``pred``/``gt`` (T, ..., 3). ``a_t = x_{t-1} -
+    2 x_t + x_{t+1}``; the error is ``|a_pred - a_gt|`` at rows t where t-1, t and t+1 are
+    all valid and ``consecutive[t]`` says rows t-1, t, t+1 are evenly spaced frames of the
+    same track (default: one track of consecutive frames). NaN elsewhere, including each
+    track's first and last frame. Multiply by fps^2 for metres per s^2.
     """
     T = pred.shape[0]
     out = np.full(pred.shape[:-1], np.nan)
@@ -91,5 +120,7 @@ def acceleration_error(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | Non
     if valid is not None:
         v = valid.astype(bool)
         ok &= v[:-2] & v[1:-1] & v[2:]
+    if consecutive is not None:
+        ok &= consecutive[1:-1].reshape((-1,) + (1,) * (ok.ndim - 1))
     out[1:-1] = np.where(ok, e, np.nan)
     return out

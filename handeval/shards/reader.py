@@ -52,6 +52,16 @@ def to_numpy(table: pa.Table, features: str | tuple[Feature, ...]) -> dict[str, 
     return out
 
 
+def rows_of(left: dict, right: dict, keys: tuple[str, ...] = ("sequence", "frame")) -> np.ndarray:
+    """For each row of ``left``, its row in ``right`` by a vectorised join on ``keys`` (-1 if none)."""
+    import pandas as pd
+
+    lf = pd.DataFrame({k: left[k] for k in keys})
+    rf = pd.DataFrame({**{k: right[k] for k in keys}, "_row": np.arange(len(right[keys[0]]))})
+    rows = lf.merge(rf, on=list(keys), how="left", validate="many_to_one")["_row"]
+    return rows.fillna(-1).to_numpy().astype(np.int64)
+
+
 @dataclass
 class SequenceData:
     """One sequence: numpy frame and view columns."""

@@ -1,0 +1,95 @@
+"""Reference predictions made from the ground truth, for the demo and for calibrating metrics.
+
+* ``oracle_noise``: the ground truth plus i.i.d. Gaussian noise of ``sigma`` metres per axis
+  on every joint and vertex (its MPJPE is ``sigma * 2 * sqrt(2 / pi)`` ~ 1.596 sigma);
+* ``mean_pose``: every hand replaced by the split's mean root-relative hand (per side, in
+  the camera frame), placed at the true wrist: what a model that ignores the image scores;
+* ``smoothed_noise``: ``oracle_noise`` averaged over a centred window of frames along each
+  (sequence, camera) track, the way a temporal model trades jitter for lag.
+
+All are canonical :class:`~handeval.submissions.Submission` objects: camera frame, metres,
+hands ``[right, left]``, NaN for a hand the ground truth lacks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from handeval.shards.reader import ShardDataset
+from handeval.submissions import Submission
+
+BASELINES = ("oracle-noise", "mean-pose", "smoothed-noise")
+
+
+def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None = None,
+                            vertices: bool = True) -> Submission:
+    """The ground truth itself as a submission (every view, joints and, if asked, vertices)."""
+    from handeval.labels.meshes import HandMeshes
+
+    meshes = HandMeshes(ds, mano_dir) if vertices else None
+    parts = []
+    for seq in ds.iter_sequences(split):
+        f, v = seq.frames, seq.views
+        rows = np.searchsorted(f["frame"], v["frame"])
+        R, t = v["R"].astype(np.float64), v["t"].astype(np.float64)
+        joints = np.einsum("vij,vhkj->vhki", R, f["joints"][rows].astype(np.float64)) + t[:, None, None]
+        # Joints the annotation lacks are not scored; a prediction still has them: use the hand's centroid.
+        with np.errstate(invalid="ignore"):
+            centroid = np.nanmean(joints, axis=2, keepdims=True)
+        joints = np.where(np.isfinite(joints), joints, centroid)
+        joints = np.where(f["hand_present"][rows][:, :, None, None], joints, np.nan)
+        verts = None
+        if meshes is not None:
+            world, _ = meshes.vertices(seq)
+            verts = np.einsum("vij,vhkj->vhki", R, world[rows]) + t[:, None, None]
+        parts.append((v["sequence"], v["frame"], v["camera"], joints, verts))
+    cat = (lambda i: np.concatenate([p[i] for p in parts]))
+    return Submission(ds.root, "ground-truth", cat(0).astype(str), cat(1).astype(np.int64), cat(2).astype(str),
+                      cat(3), cat(4) if vertices else None)
+
+
+def oracle_noise(gt: Submission, sigma: float, seed: int = 0) -> Submission:
+    rng = np.random.default_rng(seed)
+    noisy = (lambda a: None if a is None else a + rng.normal(0.0, sigma, a.shape))
+    return Submission(gt.path, "oracle-noise", gt.sequence, gt.frame, gt.camera, noisy(gt.joints), noisy(gt.vertices))
+
+
+def mean_pose(gt: Submission) -> Submission:
+    def placed(points: np.ndarray | None) -> np.ndarray | None:
+        if points is None:
+            return None
+        rel = points - gt.joints[:, :, :1]
+        mean = np.nanmean(rel, axis=0, keepdims=True)  # per side, over every view that has the hand
+        return mean + gt.joints[:, :, :1]
+
+    return Submission(gt.path, "mean-pose", gt.sequence, gt.frame, gt.camera, placed(gt.joints), placed(gt.vertices))
+
+
+def smoothed_noise(gt: Submission, sigma: float, window: int = 5, seed: int = 0) -> Submission:
+    noisy = oracle_noise(gt, sigma, seed)
+    order = np.lexsort((gt.frame, gt.camera, gt.sequence))
+    track = np.char.add(np.char.add(gt.sequence[order], "|"), gt.camera[order])
+    starts = np.flatnonzero(np.r_[True, track[1:] != track[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+
+    def smooth(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None:
+            return None
+        out = a.copy()
+        for lo, hi in zip(starts, ends):  # one filter call per track, vectorised along it
+            rows = order[lo:hi]
+            out[rows] = uniform_filter1d(a[rows], size=window, axis=0, mode="nearest")
+        return out
+
+    return Submission(gt.path, "smoothed-noise", gt.sequence, gt.frame, gt.camera, smooth(noisy.joints),
+                      smooth(noisy.vertices))
+
+
+def hand_scores_from_truth(gt: Submission) -> np.ndarray:
+    """Presence probabilities that agree with the ground truth's hands (1 present, 0 absent)."""
+    return np.isfinite(gt.joints).all(axis=(-1, -2)).astype(np.float64)
+
+
+__all__ = ["BASELINES", "ground_truth_submission", "hand_scores_from_truth", "mean_pose",
+           "oracle_noise", "smoothed_noise"]

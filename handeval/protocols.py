@@ -1,0 +1,165 @@
+"""Evaluation protocols: pinned, versioned JSON specifications (``data_specs/protocols/``).
+
+A protocol pins what a number means: the dataset, version and split; which frames count;
+how the ground truth's joints are made; per-view *quantities* (an error under one
+alignment, an F-score, MRRPE, ...), which go into the per-view error table; and the
+*metrics*, each an aggregation of one quantity under a rule (per point then mean, pooled,
+per hand then mean of hands, AUC, accuracy), with its unit and its official name. Its
+sha256 (of the canonical JSON) is recorded in every result, so two numbers computed under
+different definitions can never be put side by side unnoticed. The format is specified in
+``data_specs/protocols/README.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from handeval.errors import HandevalError
+
+SCHEMA = "handeval-protocol/1"
+ALIGNMENTS = ("none", "root", "bone_scale", "scale_translation", "procrustes", "procrustes_proper",
+              "two_hand_scale_translation", "right_root")
+QUANTITY_KINDS = ("points", "f_score", "mrrpe", "acceleration", "miaa", "handedness", "penetration")
+PENETRATION_MEASURES = ("mmpd", "ave_p", "max_p", "volume")
+REDUCTIONS = ("per_point_then_mean", "pooled", "hands_pooled_then_mean", "auc", "pck", "accuracy")
+SUBSETS = ("interacting", "close", "single_hand")
+HAND_TYPES = ("right", "left", "interacting", "none")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    spec: dict
+    sha256: str
+    path: Path | None
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    @property
+    def version(self) -> int:
+        return self.spec["version"]
+
+    @property
+    def split(self) -> str:
+        return self.spec["dataset"]["split"]
+
+    @property
+    def quantities(self) -> dict[str, dict]:
+        return self.spec["quantities"]
+
+    @property
+    def metrics(self) -> list[dict]:
+        return self.spec["metrics"]
+
+    def needs_vertices(self) -> bool:
+        return any(q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
+                   for q in self.quantities.values())
+
+    def thresholds(self, metric: dict) -> np.ndarray:
+        t = metric["thresholds"]
+        return np.linspace(t["start"], t["stop"], t["num"])
+
+    def summary(self) -> dict:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256, "title": self.spec["title"],
+                "dataset": self.spec["dataset"]}
+
+
+def _folder():
+    return resources.files("handeval.protocol_specs")
+
+
+def protocol_names() -> list[str]:
+    """Every shipped protocol, e.g. ``ho3d-v3/official``."""
+    root = _folder()
+    return sorted(f"{d.name}/{f.name[:-5]}" for d in root.iterdir() if d.is_dir() and not d.name.startswith("_")
+                  for f in d.iterdir() if f.name.endswith(".json"))
+
+
+def canonical_hash(spec: dict) -> str:
+    """sha256 of the spec's canonical JSON: key order and whitespace do not change it."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def load_protocol(name_or_path: str) -> Protocol:
+    """A shipped protocol by name, or a protocol file by path; validated."""
+    path = Path(name_or_path)
+    if path.suffix == ".json" and path.is_file():
+        text, where = path.read_text(), path
+    else:
+        if "/" not in name_or_path:
+            raise HandevalError(f"unknown protocol {name_or_path!r}; names look like dataset/protocol, one of: "
+                                f"{', '.join(protocol_names())}")
+        folder, base = name_or_path.split("/", 1)
+        res = _folder() / folder / f"{base}.json"
+        if not res.is_file():
+            raise HandevalError(f"unknown protocol {name_or_path!r}; choose one of: {', '.join(protocol_names())} "
+                                "(`handeval protocols` lists them), or give a protocol .json file")
+        text, where = res.read_text(), Path(str(res))
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HandevalError(f"{where}: not valid JSON ({exc})") from None
+    validate_spec(spec, where)
+    return Protocol(spec, canonical_hash(spec), where)
+
+
+def validate_spec(spec: dict, where) -> None:
+    """Structural checks with the field at fault named; see data_specs/protocols/README.md."""
+
+    def fail(field: str, msg: str):
+        raise HandevalError(f"{where}: {field}: {msg} (see data_specs/protocols/README.md)")
+
+    if spec.get("schema") != SCHEMA:
+        fail("schema", f"must be {SCHEMA!r}")
+    for key in ("name", "version", "title", "source", "dataset", "quantities", "metrics"):
+        if key not in spec:
+            fail(key, "missing")
+    for key in ("name", "split"):
+        if key not in spec["dataset"]:
+            fail(f"dataset.{key}", "missing")
+    select = spec.get("select", {})
+    for t in select.get("hand_types") or []:
+        if t not in HAND_TYPES:
+            fail("select.hand_types", f"{t!r} is not one of {HAND_TYPES}")
+    if select.get("subset") not in (None,) + SUBSETS:
+        fail("select.subset", f"must be one of {SUBSETS} or null")
+    for qname, q in spec["quantities"].items():
+        kind = q.get("kind")
+        if kind not in QUANTITY_KINDS:
+            fail(f"quantities.{qname}.kind", f"{kind!r} is not one of {QUANTITY_KINDS}")
+        align = q.get("align", "none")
+        if align.split(":")[0] not in ALIGNMENTS:
+            fail(f"quantities.{qname}.align", f"{align!r}: alignments are {ALIGNMENTS} (root and bone_scale take "
+                 "':<joint>', e.g. root:9)")
+        if kind == "points" and q.get("points") not in ("joints", "vertices"):
+            fail(f"quantities.{qname}.points", "must be 'joints' or 'vertices'")
+        if kind == "acceleration" and q.get("points") != "joints":
+            fail(f"quantities.{qname}.points", "acceleration is measured on 'joints'")
+        if kind == "penetration" and q.get("measure") not in PENETRATION_MEASURES:
+            fail(f"quantities.{qname}.measure", f"must be one of {PENETRATION_MEASURES}")
+        if kind == "f_score" and not 0 < float(q.get("threshold", 0)) < 1:
+            fail(f"quantities.{qname}.threshold", "a distance in metres, e.g. 0.005")
+    names = set()
+    for i, m in enumerate(spec["metrics"]):
+        where_m = f"metrics[{i}]"
+        if m.get("name") in names:
+            fail(f"{where_m}.name", f"duplicate metric name {m.get('name')!r}")
+        names.add(m.get("name"))
+        if m.get("quantity") not in spec["quantities"]:
+            fail(f"{where_m}.quantity", f"{m.get('quantity')!r} is not a quantity of this protocol")
+        if m.get("reduce") not in REDUCTIONS:
+            fail(f"{where_m}.reduce", f"{m.get('reduce')!r} is not one of {REDUCTIONS}")
+        if m["reduce"] in ("auc", "pck") and "thresholds" not in m:
+            fail(f"{where_m}.thresholds", "auc and pck need {start, stop, num} in metres")
+        if m["reduce"] == "pck" and "at" not in m:
+            fail(f"{where_m}.at", "pck needs the threshold 'at' (metres) to report")
+        for key in m.get("where", {}):
+            if key not in ("hand_type", "subset", "hand", "fingers"):
+                fail(f"{where_m}.where.{key}", "filters are hand_type, subset, hand, fingers")

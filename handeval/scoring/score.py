@@ -1,0 +1,233 @@
+"""Scoring a submission under a protocol: per-view error table (cached), then the result JSON.
+
+Flow: protocol + converted ground truth + submission -> checks (refuse an invalid
+submission) -> per source shard, views in bounded chunks: ground truth, aligned
+predictions, quantities -> error table (Parquet, resumable, reused when nothing changed)
+-> metrics, bootstrap intervals, curves, breakdowns -> ``RESULT.json`` (schema:
+``data_specs/result.schema.json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from handeval import __version__
+from handeval.atomic import write_text_atomic
+from handeval.errors import HandevalError
+from handeval.protocols import Protocol, load_protocol
+from handeval.scoring import aggregate as agg
+from handeval.scoring.quantities import compute_quantities, temporal_quantities
+from handeval.scoring.table import TableWriter, cached_key, read_table
+from handeval.scoring.truth import TruthBuilder, ViewTruth
+from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
+from handeval.shards.writer import sha256_file
+from handeval.submissions import SubmissionSource, check_submission, ground_truth_views
+
+RESULT_SCHEMA = "handeval-result/1"
+CHUNK_VIEWS = 2048
+
+
+def deviations(ds: ShardDataset, protocol: Protocol, split: str) -> list[str]:
+    """How the data differ from what the protocol pins (a different dataset is an error)."""
+    want, have = protocol.spec["dataset"], ds.info.get("dataset", {})
+    if want["name"] != have.get("name"):
+        raise HandevalError(f"protocol {protocol.name} scores {want['name']}, but {ds.root} holds "
+                            f"{have.get('name')!r}; choose a {have.get('name')} protocol (`handeval protocols`)")
+    out = []
+    if want.get("version") and want["version"] != have.get("version"):
+        out.append(f"dataset version {have.get('version')!r}, protocol pins {want['version']!r}")
+    if want.get("fps") and not str(have.get("variant", "")).startswith(f"{want['fps']} fps"):
+        out.append(f"dataset variant {have.get('variant')!r}, protocol pins {want['fps']} fps")
+    if split != want["split"]:
+        out.append(f"split {split!r}, protocol pins {want['split']!r}")
+    return out
+
+
+def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred: Path, mano_dir: str | None,
+               needs_mano: bool) -> str:
+    parts = {"protocol": protocol.sha256, "submission": sha256_file(pred), "gt": sha256_file(ds.root / INFO_PATH),
+             "split": split, "handeval": __version__}
+    if needs_mano:
+        from handeval.mano import mano_files
+
+        parts["mano"] = {k: sha256_file(v) for k, v in mano_files(mano_dir).items()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _penetration_measure(builder: TruthBuilder, protocol: Protocol):
+    if not any(q["kind"] == "penetration" for q in protocol.quantities.values()):
+        return None
+    from handeval.metrics.penetration import HandPairPenetration
+
+    return HandPairPenetration((builder.meshes.seal(0), builder.meshes.seal(1)))
+
+
+def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source: SubmissionSource, path: Path,
+                        key: str, mano_dir: str | None, progress: bool) -> None:
+    builder = TruthBuilder(ds, protocol, split, mano_dir)
+    penetration = _penetration_measure(builder, protocol)
+    writer = TableWriter(path, key)
+    shards = builder.shards
+    for shard in tqdm(shards, desc=f"score {protocol.name}", unit="shard", disable=not progress):
+        if writer.done(shard["index"]):
+            continue
+        chunks: list[tuple[ViewTruth, dict, np.ndarray]] = []
+        for truth in builder.chunks(shard, CHUNK_VIEWS):
+            sub = source.select(sorted(set(truth.sequence.tolist())))
+            rows = rows_of({"sequence": truth.sequence, "frame": truth.frame, "camera": truth.camera},
+                           {"sequence": sub.sequence, "frame": sub.frame, "camera": sub.camera},
+                           keys=("sequence", "frame", "camera"))
+            if (rows < 0).any():
+                raise HandevalError(f"{source.path}: no prediction for {int((rows < 0).sum())} views of the protocol, "
+                                    f"e.g. {truth.sequence[rows < 0][0]} frame {truth.frame[rows < 0][0]}")
+            pv = None if sub.vertices is None else sub.vertices[rows].astype(np.float64)
+            # IntagHand and InterWild score joints re-regressed from the meshes, the prediction's too.
+            pj = builder.regress(pv) if builder.from_vertices and pv is not None else sub.joints[rows]
+            ps = None if sub.hand_scores is None else sub.hand_scores[rows]
+            cols = compute_quantities(protocol, truth, pj, pv, ps, penetration)
+            truth.vertices = None  # the rest of the shard's pass needs joints only
+            chunks.append((truth, cols, pj))
+        writer.write_part(shard["index"], _shard_table(protocol, chunks))
+    # A quantity is absent (None) when the submission cannot give it, e.g. vertices not submitted.
+    written = set().union(*(pq.read_schema(writer.part_path(s["index"])).names for s in shards))
+    writer.finish([s["index"] for s in shards], {q: _shape_of(spec) if q in written else None
+                                                 for q, spec in protocol.quantities.items()})
+
+
+def _shard_table(protocol: Protocol, chunks: list) -> agg.ErrorTable:
+    if not chunks:
+        return agg.ErrorTable(*(np.zeros(0, dtype=d) for d in (str, np.int64, str, str)), {}, {})
+    cat = (lambda name: np.concatenate([getattr(t, name) for t, _, _ in chunks]))
+    truth = ViewTruth(cat("sequence"), cat("frame"), cat("camera"), cat("hand_type"), cat("present"), cat("joints"),
+                      cat("valid"), None, cat("K"), cat("hand_type_valid"),
+                      {k: np.concatenate([t.labels[k] for t, _, _ in chunks]) for k in chunks[0][0].labels})
+    columns = {}
+    for name in chunks[0][1]:
+        parts = [c[name] for _, c, _ in chunks]
+        columns[name] = None if any(p is None for p in parts) else np.concatenate(parts)
+    columns.update(temporal_quantities(protocol, truth, np.concatenate([pj for _, _, pj in chunks])))
+    return agg.ErrorTable(truth.sequence, truth.frame, truth.camera, truth.hand_type, truth.labels,
+                          {q: columns.get(q) for q in protocol.quantities})
+
+
+def _shape_of(q: dict) -> list[int]:
+    """A quantity's per-view shape (Parquet keeps fixed-size lists flat)."""
+    if q["kind"] in ("points", "acceleration"):
+        if q["points"] == "joints":
+            return [2, 21]
+        return [2, 778] if q.get("per_point") else [2]
+    return [2] if q["kind"] in ("f_score", "miaa") else []
+
+
+def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | Path, name: str | None = None,
+          split: str | None = None, mano_dir: str | None = None, allow_deviation: bool = False,
+          replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True) -> dict:
+    """Score ``pred`` against the converted ground truth under a protocol; write and return the result."""
+    ds = ShardDataset(gt_dir)
+    protocol = load_protocol(protocol_name)
+    split = split or protocol.split
+    if split not in ds.splits:
+        raise HandevalError(f"{ds.root} has no split {split!r} (it has {', '.join(ds.splits)}); the protocol pins "
+                            f"{protocol.split!r}; convert that split, or pass --split with --allow-deviation")
+    devs = deviations(ds, protocol, split)
+    if devs and not allow_deviation:
+        raise HandevalError(f"{ds.root} differs from what {protocol.name} pins: {'; '.join(devs)}. Pass "
+                            "--allow-deviation to score anyway; the result is then marked not comparable")
+    pred, out = Path(pred), Path(out)
+    source = SubmissionSource(pred, ds, split)
+    problems = check_submission(source.all, ground_truth_views(ds, split))
+    blocking = [p for p in problems if p["check"] != "extra"]
+    if blocking:
+        raise HandevalError(f"{pred} is not a valid submission: " + "; ".join(
+            f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in blocking[:3]) +
+            f". Run `handeval check-submission --gt {gt_dir} --pred {pred}` for the full list")
+    table_path = out.with_name(out.stem + ".errors.parquet")
+    builder_needs_mano = protocol.needs_vertices() or protocol.spec.get("ground_truth", {}).get("joints") == \
+        "from_vertices"
+    key = _cache_key(protocol, ds, split, pred, mano_dir, builder_needs_mano)
+    cached = cached_key(table_path) == key
+    if not cached:
+        compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress)
+    table = read_table(table_path)
+    result = summarise(table, protocol, replicates, unit, seed)
+    result.update({
+        "schema": RESULT_SCHEMA,
+        "name": name or pred.stem,
+        "protocol": protocol.summary(),
+        "dataset": {"root": str(ds.root.resolve()), **ds.info.get("dataset", {}), "split": split,
+                    "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
+        "synthetic": _synthetic(ds, builder_needs_mano, mano_dir),
+        "submission": {"path": str(pred.resolve()), "format": source.all.format, "sha256": sha256_file(pred),
+                       "rows": int(len(source.all.frame)), "vertices": source.has_vertices},
+        "deviations": devs,
+        "comparable": not devs,
+        "errors_table": {"path": table_path.name, "sha256": sha256_file(table_path), "cached": cached},
+        "handeval_version": __version__,
+    })
+    result = {k: result[k] for k in _ORDER if k in result}
+    write_text_atomic(out, json.dumps(result, indent=1) + "\n")
+    return result
+
+
+_ORDER = ("schema", "name", "protocol", "dataset", "synthetic", "submission", "deviations", "comparable", "metrics",
+          "bootstrap", "curves", "series", "breakdowns", "errors_table", "handeval_version")
+
+
+def _synthetic(ds: ShardDataset, needs_mano: bool, mano_dir: str | None) -> bool:
+    """Ground truth converted by the demo, or meshes built with the synthetic MANO stand-in."""
+    from handeval.mano.model_file import resolve_mano_dir
+
+    by_demo = ds.info.get("converter", {}).get("command", [])[1:2] == ["demo"]
+    return by_demo or (needs_mano and resolve_mano_dir(mano_dir) is None)
+
+
+def summarise(table: agg.ErrorTable, protocol: Protocol, replicates: int, unit: str, seed: int) -> dict:
+    """Metrics with 95% intervals, PCK curves, the acceleration series and breakdowns, from the table."""
+    n_seq = len(set(table.sequence.tolist()))
+    if unit == "auto":
+        unit = "sequence" if n_seq >= 20 else "frame"
+    metrics, curves, breakdowns = {}, {}, {}
+    for m in protocol.metrics:
+        value, n = agg.metric_value(table, protocol, m)
+        ci = agg.confidence_interval(table, protocol, m, unit, replicates, seed) \
+            if value is not None and replicates > 0 else None
+        metrics[m["name"]] = {"value": value, "unit": m.get("unit", ""), "ci95": ci, "n": n,
+                              "quantity": m["quantity"], "reduce": m["reduce"]}
+        if value is None:
+            metrics[m["name"]]["note"] = "not computable from this submission (vertices or hand scores missing?)"
+        if m["reduce"] == "auc" and value is not None:
+            curves[m["name"]] = agg.pck_curve(table, protocol, m)
+        b = agg.breakdowns(table, protocol, m) if value is not None else {}
+        if b:
+            breakdowns[m["name"]] = b
+    return {"metrics": metrics,
+            "bootstrap": {"unit": unit, "replicates": replicates, "seed": seed,
+                          "clusters": agg.clusters(table, unit)[1], "sequences": n_seq},
+            "curves": curves, "series": _acceleration_series(table, protocol), "breakdowns": breakdowns}
+
+
+def _acceleration_series(table: agg.ErrorTable, protocol: Protocol) -> dict:
+    """Per frame of the longest (sequence, camera) track, the acceleration error averaged over joints."""
+    out = {}
+    for m in protocol.metrics:
+        q = protocol.quantities[m["quantity"]]
+        values = table.columns.get(m["quantity"])
+        if q["kind"] != "acceleration" or values is None or m["quantity"] in {v["quantity"] for v in out.values()}:
+            continue
+        track = np.char.add(np.char.add(table.sequence.astype(str), "|"), table.camera.astype(str))
+        names, counts = np.unique(track, return_counts=True)
+        rows = np.flatnonzero(track == names[np.argmax(counts)])
+        rows = rows[np.argsort(table.frame[rows])]
+        with np.errstate(invalid="ignore"):
+            per_frame = np.nanmean(values[rows].reshape(len(rows), -1), axis=1) * float(m.get("scale", 1))
+        out[m["name"]] = {"quantity": m["quantity"], "sequence": str(table.sequence[rows[0]]),
+                          "camera": str(table.camera[rows[0]]), "frame": table.frame[rows].tolist(),
+                          "value": [None if not np.isfinite(v) else float(v) for v in per_frame],
+                          "unit": m.get("unit", "")}
+    return out

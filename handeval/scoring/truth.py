@@ -1,0 +1,159 @@
+"""The ground truth a protocol scores against, one source shard at a time, per view.
+
+For each view of a shard: the selected frames' joints (and vertices when the protocol
+needs them) in that view's OpenCV camera frame, metres; joint validity by the protocol's
+rule; the annotated hand type; the intrinsics (MIAA); and the labels some protocols
+filter or stratify by (interaction subsets, finger occlusion).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from handeval.conventions import HAND_SIDES, HAND_TYPE_PRESENCE
+from handeval.errors import HandevalError
+from handeval.labels.store import key_features, label_path
+from handeval.protocols import Protocol
+from handeval.shards.reader import SequenceData, ShardDataset, rows_of, to_numpy
+
+_FRAME_COLUMNS = ["sequence", "frame", "hand_type", "hand_present", "joints", "joints_valid", "mano_pose",
+                  "mano_shape", "mano_trans", "mano_valid", "vertices"]
+_MESH_COLUMNS = ("mano_pose", "mano_shape", "mano_trans", "vertices")
+_VIEW_COLUMNS = ["sequence", "frame", "camera", "K", "R", "t", "joints_image_valid", "hand_type_valid"]
+
+
+@dataclass
+class ViewTruth:
+    sequence: np.ndarray      # (V,) str
+    frame: np.ndarray         # (V,) int64
+    camera: np.ndarray        # (V,) str
+    hand_type: np.ndarray     # (V,) str, the annotation's
+    present: np.ndarray       # (V, 2) hand annotated (and selected)
+    joints: np.ndarray        # (V, 2, 21, 3) camera frame, NaN where absent
+    valid: np.ndarray         # (V, 2, 21) joints that count
+    vertices: np.ndarray | None  # (V, 2, 778, 3)
+    K: np.ndarray             # (V, 3, 3)
+    hand_type_valid: np.ndarray  # (V,)
+    labels: dict[str, np.ndarray]  # subsets (V,) bool; fingers_occluded (V, 2, 21) bool
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+class TruthBuilder:
+    """Builds :class:`ViewTruth` per shard of one split under a protocol."""
+
+    def __init__(self, ds: ShardDataset, protocol: Protocol, split: str, mano_dir: str | None = None):
+        self.ds, self.protocol, self.split = ds, protocol, split
+        self.select = protocol.spec.get("select", {})
+        self.gt_spec = protocol.spec.get("ground_truth", {})
+        self.from_vertices = self.gt_spec.get("joints") == "from_vertices"
+        self.need_vertices = protocol.needs_vertices() or self.from_vertices
+        self.meshes = None
+        if self.need_vertices:
+            from handeval.labels.meshes import HandMeshes
+
+            self.meshes = HandMeshes(ds, mano_dir)
+            tips = self.gt_spec.get("tips")
+            self.regressors = np.stack([self.meshes.layers[s].joint_regressor(tips) for s in HAND_SIDES])
+        labels = ds.info.get("labels", {})
+        needed = set(protocol.spec.get("requires_labels", []))
+        if self.select.get("subset"):
+            needed.add("subsets")
+        missing = sorted(n for n in needed if n not in labels)
+        if missing:
+            raise HandevalError(f"protocol {protocol.name} needs the {', '.join(missing)} labels of {ds.root}; "
+                                f"run `handeval labels {' '.join(missing) if len(missing) == 1 else 'all'} {ds.root}`")
+        self.with_subsets = "subsets" in labels
+        self.with_occlusion = "occlusion" in labels
+
+    @property
+    def shards(self) -> list[dict]:
+        return self.ds.info["splits"][self.split]["shards"]
+
+    def regress(self, vertices: np.ndarray) -> np.ndarray:
+        """(..., 2, 778, 3) -> (..., 2, 21, 3) with each side's regressor."""
+        return np.einsum("hjv,...hvc->...hjc", self.regressors, vertices)
+
+    def chunks(self, shard: dict, size: int = 2048):
+        """The shard's selected views as :class:`ViewTruth`, ``size`` views at a time (in shard order),
+        so that vertex arrays stay bounded whatever the shard's size."""
+        root = self.ds.root
+        fcols = _FRAME_COLUMNS if self.need_vertices else [c for c in _FRAME_COLUMNS if c not in _MESH_COLUMNS]
+        frames = to_numpy(pq.read_table(root / shard["files"]["frames"]["path"], columns=fcols), "frames")
+        views = to_numpy(pq.read_table(root / shard["files"]["views"]["path"], columns=_VIEW_COLUMNS), "views")
+        frame_labels = self._labels(shard, "subsets", "frames", ["interacting", "close", "single_hand"],
+                                    len(frames["frame"])) if self.with_subsets else {}
+        if self.with_occlusion:
+            from handeval.labels.occlusion import JOINT_PART
+
+            occ = self._labels(shard, "occlusion", "views", ["part_occluded"], len(views["frame"]))["part_occluded"]
+            views["fingers_occluded"] = occ[:, :, JOINT_PART].astype(bool)
+        keep = np.ones(len(frames["frame"]), dtype=bool)
+        if self.select.get("hand_types"):
+            keep &= np.isin(frames["hand_type"], self.select["hand_types"])
+        if self.select.get("both_hands"):
+            keep &= frames["hand_present"].all(axis=1)
+        if self.select.get("mano"):
+            keep &= (frames["mano_valid"] | ~frames["hand_present"]).all(axis=1)
+        if self.select.get("subset"):
+            keep &= frame_labels[self.select["subset"]]
+        frame_rows = rows_of(views, frames)
+        chosen = np.flatnonzero(keep[frame_rows])
+        for lo in range(0, len(chosen), size):
+            sel = chosen[lo:lo + size]
+            yield self._truth(frames, {k: v[sel] for k, v in views.items()}, frame_rows[sel],
+                              {k: v[frame_rows[sel]] for k, v in frame_labels.items()})
+
+    def _truth(self, frames: dict, views: dict, rows: np.ndarray, labels: dict) -> ViewTruth:
+        present = frames["hand_present"][rows].copy()
+        R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
+        vertices = None
+        if self.need_vertices:
+            # MANO forward once per frame of the chunk, shared by its views.
+            uniq, inverse = np.unique(rows, return_inverse=True)
+            sub = {k: v[uniq] for k, v in frames.items()}
+            world, have = self.meshes.vertices(SequenceData("", self.split, sub, {}))
+            vertices = np.einsum("vij,vhkj->vhki", R, world[inverse]) + t[:, None, None]
+            present &= have[inverse]
+        if self.from_vertices:
+            joints = self.regress(vertices)
+            valid = np.broadcast_to(present[:, :, None], present.shape + (21,)).copy()
+        else:
+            joints = np.einsum("vij,vhkj->vhki", R, frames["joints"][rows].astype(np.float64)) + t[:, None, None]
+            valid = frames["joints_valid"][rows] & present[:, :, None]
+            if self.gt_spec.get("valid") == "image_and_root":
+                # InterNet: data.json's per-image joint_valid, a hand invalid when its root is.
+                img = views["joints_image_valid"]
+                valid &= img & img[:, :, :1]
+        joints = np.where(present[:, :, None, None], joints, np.nan)
+        if vertices is not None:
+            vertices = np.where(present[:, :, None, None], vertices, np.nan)
+        if "fingers_occluded" in views:
+            labels = {**labels, "fingers_occluded": views["fingers_occluded"]}
+        return ViewTruth(views["sequence"], views["frame"], views["camera"], frames["hand_type"][rows], present,
+                         joints, valid, vertices, views["K"].astype(np.float64),
+                         views["hand_type_valid"].astype(bool), labels)
+
+    def _labels(self, shard: dict, name: str, table: str, columns: list[str], rows: int) -> dict[str, np.ndarray]:
+        """A label file mirrors its source shard row for row (``handeval.labels.store``)."""
+        from handeval.labels.occlusion import OCCLUSION
+        from handeval.labels.subsets import SUBSETS
+
+        label = {"subsets": SUBSETS, "occlusion": OCCLUSION}[name]
+        path = label_path(self.ds.root, name, self.split, table, shard["index"])
+        if not path.is_file():
+            raise HandevalError(f"{path} is missing; rerun `handeval labels {name} {self.ds.root}`")
+        arrays = to_numpy(pq.read_table(path, columns=columns), key_features(table) + label.features)
+        if len(arrays[columns[0]]) != rows:
+            raise HandevalError(f"{path} does not match its shard row for row; rerun `handeval labels {name}`")
+        return arrays
+
+
+def hand_presence(hand_type: np.ndarray) -> np.ndarray:
+    """(V,) hand-type names -> (V, 2) presence [right, left] (``HAND_TYPE_PRESENCE``)."""
+    return np.stack([np.isin(hand_type, [k for k, v in HAND_TYPE_PRESENCE.items() if v[h]]) for h in range(2)],
+                    axis=1)
