@@ -24,10 +24,13 @@ def _register() -> None:
     from handeval.cli.convert import convert, info, validate
     from handeval.cli.demo import demo
     from handeval.cli.labels import labels
+    from handeval.cli.leaderboard import leaderboard
     from handeval.cli.mano import mano
+    from handeval.cli.score import compare, protocols, regroup, score
     from handeval.cli.submissions import check_submission
 
-    for command in (demo, mano, convert, info, validate, labels, check_submission):
+    for command in (demo, mano, convert, info, validate, labels, check_submission, protocols, score, compare, regroup,
+                    leaderboard):
         cli.add_command(command)
 
 

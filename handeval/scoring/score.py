@@ -231,3 +231,63 @@ def _acceleration_series(table: agg.ErrorTable, protocol: Protocol) -> dict:
                           "value": [None if not np.isfinite(v) else float(v) for v in per_frame],
                           "unit": m.get("unit", "")}
     return out
+
+
+def load_result(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise HandevalError(f"{path}: not a readable result file ({exc})") from None
+    if result.get("schema") != RESULT_SCHEMA:
+        raise HandevalError(f"{path}: not a handeval result ({RESULT_SCHEMA}); make one with `handeval score`")
+    return result
+
+
+def result_table(path: str | Path, result: dict) -> agg.ErrorTable:
+    """The per-view error table a result was computed from, checked against its recorded hash."""
+    table = Path(path).parent / result["errors_table"]["path"]
+    if not table.is_file():
+        raise HandevalError(f"{table} (the per-view errors of {path}) is missing; rerun `handeval score`")
+    if sha256_file(table) != result["errors_table"]["sha256"]:
+        raise HandevalError(f"{table} changed since {path} was written; rerun `handeval score`")
+    return read_table(table)
+
+
+def compare(path_a: str | Path, path_b: str | Path, replicates: int = 1000, seed: int = 0) -> dict:
+    """Paired bootstrap of every metric: B minus A, over the views both scored."""
+    ra, rb = load_result(path_a), load_result(path_b)
+    if ra["protocol"]["sha256"] != rb["protocol"]["sha256"]:
+        raise HandevalError(f"{path_a} and {path_b} were scored under different protocols "
+                            f"({ra['protocol']['name']} {ra['protocol']['sha256'][:12]} vs "
+                            f"{rb['protocol']['name']} {rb['protocol']['sha256'][:12]}); they cannot be compared")
+    if ra["dataset"]["manifest_sha256"] != rb["dataset"]["manifest_sha256"]:
+        raise HandevalError(f"{path_a} and {path_b} were scored against different ground truth "
+                            "(manifest hashes differ); score both against the same converted dataset")
+    protocol = load_protocol(ra["protocol"]["name"])
+    if protocol.sha256 != ra["protocol"]["sha256"]:
+        raise HandevalError(f"protocol {protocol.name} has changed since these results were made; rescore them")
+    ta, tb = result_table(path_a, ra), result_table(path_b, rb)
+    unit = ra["bootstrap"]["unit"]
+    metrics = {m["name"]: agg.paired_comparison(ta, tb, protocol, m, unit, replicates, seed) for m in protocol.metrics}
+    return {"a": ra["name"], "b": rb["name"], "protocol": protocol.summary(),
+            "bootstrap": {"unit": unit, "replicates": replicates, "seed": seed},
+            "metrics": {k: v for k, v in metrics.items() if v is not None}}
+
+
+def regroup(path: str | Path, by: str) -> dict:
+    """Every metric of a result re-aggregated by ``sequence``, ``camera``, ``hand_type`` or a subset,
+    from the cached error table (no rescoring)."""
+    result = load_result(path)
+    protocol = load_protocol(result["protocol"]["name"])
+    if protocol.sha256 != result["protocol"]["sha256"]:
+        raise HandevalError(f"protocol {protocol.name} has changed since {path} was made; rescore it")
+    table = result_table(path, result)
+    if by in ("sequence", "camera", "hand_type"):
+        labels = getattr(table, by)
+    elif by in table.labels and table.labels[by].ndim == 1:
+        labels = np.where(table.labels[by], by, f"not {by}")
+    else:
+        raise HandevalError(f"--by {by}: choose sequence, camera, hand_type"
+                            + "".join(f", {k}" for k, v in table.labels.items() if v.ndim == 1))
+    return {m["name"]: agg.by_group(table, protocol, m, labels) for m in protocol.metrics}

@@ -1,0 +1,131 @@
+"""`handeval score`, `compare`, `regroup` and `protocols`: pinned metrics for a submission."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from handeval.cli.options import json_option, mano_dir_option
+
+
+def _fmt(v, unit: str = "") -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.4f}" if unit in ("", "px") and abs(v) < 10 else f"{v:.2f}"
+
+
+@click.command()
+@click.option("--gt", "gt_dir", required=True, help="The converted ground-truth dataset (`handeval convert`).")
+@click.option("--pred", "pred_file", required=True, help="Submission: .parquet / .npz (canonical), HO3D pred.json, "
+              "or a Dex-YCB result .txt.")
+@click.option("--protocol", "protocol_name", required=True, help="A protocol name (`handeval protocols`) or a "
+              "protocol .json file.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Result JSON to write; the per-view "
+              "errors go beside it as <name>.errors.parquet.")
+@click.option("--name", default=None, help="Name shown on leaderboards (default: the submission file's stem).")
+@click.option("--split", default=None, help="Score another split than the protocol's (needs --allow-deviation).")
+@click.option("--allow-deviation", is_flag=True, help="Score data that differ from what the protocol pins (version, "
+              "fps, split); the result is marked not comparable.")
+@click.option("--bootstrap", "replicates", type=click.IntRange(0, 100_000), default=1000, show_default=True,
+              help="Bootstrap replicates for the 95% intervals (0: none).")
+@click.option("--bootstrap-unit", type=click.Choice(["auto", "sequence", "frame"]), default="auto", show_default=True,
+              help="What is resampled; auto: whole sequences with at least 20 sequences, else frames.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@mano_dir_option
+@json_option
+def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, replicates, bootstrap_unit, seed,
+          mano_dir, as_json) -> None:
+    """Score a submission under a pinned protocol and write RESULT.json.
+
+    The submission is checked first and refused if invalid. Per-view errors are cached
+    beside the result: a rerun with the same inputs only re-aggregates, and an
+    interrupted run resumes.
+
+    \b
+    Example:
+      handeval score --gt shards/interhand26m --pred preds.parquet \\
+          --protocol interhand26m-5fps-ih/intaghand --out results/mine.json
+    """
+    from handeval.scoring.score import score as run
+
+    result = run(gt_dir, pred_file, protocol_name, out, name=name, split=split, mano_dir=mano_dir,
+                 allow_deviation=allow_deviation, replicates=replicates, unit=bootstrap_unit, seed=seed,
+                 progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    p = result["protocol"]
+    click.echo(f"{result['name']} under {p['name']} v{p['version']} (sha256 {p['sha256'][:12]})"
+               + ("" if result["comparable"] else "  NOT COMPARABLE: " + "; ".join(result["deviations"]))
+               + ("  [synthetic data]" if result["synthetic"] else ""))
+    for metric, m in result["metrics"].items():
+        ci = f"  [{_fmt(m['ci95'][0], m['unit'])}, {_fmt(m['ci95'][1], m['unit'])}]" if m["ci95"] else ""
+        click.echo(f"  {metric:<40} {_fmt(m['value'], m['unit']):>10} {m['unit']}{ci}")
+    click.echo(f"result: {out}\nper-view errors: {result['errors_table']['path']} "
+               f"({'reused' if result['errors_table']['cached'] else 'computed'})")
+
+
+@click.command()
+@click.argument("result_a", type=click.Path(exists=True, dir_okay=False))
+@click.argument("result_b", type=click.Path(exists=True, dir_okay=False))
+@click.option("--bootstrap", "replicates", type=click.IntRange(100, 100_000), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_option
+def compare(result_a, result_b, replicates, seed, as_json) -> None:
+    """Paired bootstrap comparison of two results under the same protocol: B minus A.
+
+    \b
+    Example:
+      handeval compare results/baseline.json results/mine.json
+    """
+    from handeval.scoring.score import compare as run
+
+    out = run(result_a, result_b, replicates, seed)
+    if as_json:
+        click.echo(json.dumps(out, indent=1))
+        return
+    click.echo(f"{out['b']} minus {out['a']} under {out['protocol']['name']} "
+               f"(paired bootstrap over {out['bootstrap']['unit']}s, {replicates} replicates)")
+    for name, m in out["metrics"].items():
+        ci = f"[{m['ci95'][0]:+.4f}, {m['ci95'][1]:+.4f}]" if m["ci95"] else "n/a"
+        p = "n/a" if m["p_value"] is None else f"{m['p_value']:.4f}"
+        click.echo(f"  {name:<40} {m['a']:>10.4f} -> {m['b']:>10.4f}  diff {m['difference']:+.4f}  95% CI {ci}  p {p}")
+
+
+@click.command()
+@click.argument("result", type=click.Path(exists=True, dir_okay=False))
+@click.option("--by", required=True, help="sequence, camera, hand_type, or a subset label (interacting, close, "
+              "single_hand).")
+@json_option
+def regroup(result, by, as_json) -> None:
+    """Re-aggregate a result's metrics by sequence, camera, hand type or subset, from its cached errors.
+
+    \b
+    Example:
+      handeval regroup results/mine.json --by sequence --json
+    """
+    from handeval.scoring.score import regroup as run
+
+    out = run(result, by)
+    if as_json:
+        click.echo(json.dumps(out, indent=1))
+        return
+    for metric, groups in out.items():
+        click.echo(metric)
+        for g, v in groups.items():
+            click.echo(f"  {g:<40} {_fmt(v)}")
+
+
+@click.command()
+@json_option
+def protocols(as_json) -> None:
+    """List the pinned protocols with their versions and content hashes."""
+    from handeval.protocols import load_protocol, protocol_names
+
+    rows = [load_protocol(n).summary() for n in protocol_names()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<42} v{r['version']}  {r['sha256'][:12]}  {r['title']}")
