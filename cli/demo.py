@@ -30,17 +30,25 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     (scene.npz + scene.json + a PNG picture); the scene written in the native layout of
     each supported dataset (raw/); each converted into canonical shards (shards/),
     labelled (penetration, occlusion, interaction subsets, with summary plots) and
-    validated, MANO included.
+    validated, MANO included; three baselines (ground truth with 5 mm noise, the mean
+    pose, the noise smoothed over time) scored under each dataset's protocols
+    (results/); and a leaderboard of them all beside the papers' reported numbers
+    (leaderboard/).
 
     \b
     Example:
       handeval demo --out /tmp/demo --frames 60 --object box --object sphere
     """
+    from handeval.baselines import DEMO_PROTOCOLS, write_baselines
     from handeval.convert import convert
+    from handeval.leaderboard import write_leaderboard
+    from handeval.scoring.score import score
     from handeval.labels.run import run_occlusion, run_penetration, run_subsets
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.mano import mano_files
     from handeval.readers import open_reader
+    from handeval.protocols import load_protocol
+    from handeval.shards import ShardDataset
     from handeval.shards.validate import validate_dataset
     from handeval.synth.native import write_native
     from handeval.synth.picture import scene_picture
@@ -67,12 +75,29 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
                           "labels_plot": str(summary),
                           "frames": sum(s["frames"] for s in info["splits"].values()),
                           "views": sum(s["views"] for s in info["splits"].values())}
+    results = []
+    for name, protocols in DEMO_PROTOCOLS.items():
+        ds = ShardDataset(out_dir / "shards" / name)
+        # Dex-YCB's demo sequences all fall in S0's train split: scored there, marked not comparable.
+        split = "s0_train" if name == "dexycb" else None
+        subs = write_baselines(ds, split or load_protocol(protocols[0]).split, out_dir / "submissions" / name,
+                               mano_dir=mano_dir)
+        for protocol in protocols:
+            for baseline, path in subs.items():
+                out_json = out_dir / "results" / protocol.replace("/", "__") / f"{name}-{baseline}.json"
+                score(ds.root, path, protocol, out_json, name=f"{baseline} (demo)", split=split, mano_dir=mano_dir,
+                      allow_deviation=True, replicates=200, progress=False)
+                results.append(out_json)
+        datasets[name]["results"] = str(out_dir / "results")
+    board = write_leaderboard(results, out_dir / "leaderboard")
     result = {
         "synthetic": True, "synthetic_mano": scene.synthetic_mano,
         "mano_files": {k: str(v) for k, v in files.items()},
         "frames": scene.num_frames, "cameras": scene.cameras.num_cameras,
         "outputs": {"scene_arrays": str(paths["arrays"]), "scene_meta": str(paths["meta"]), "picture": str(picture)},
         "datasets": datasets,
+        "results": [str(r) for r in results],
+        "leaderboard": {k: str(v) for k, v in board.items()},
     }
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -88,3 +113,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
         click.echo(f"{name}: native files {d['raw']}")
         click.echo(f"  shards       : {d['shards']} ({d['frames']} frames, {d['views']} views; {status})")
         click.echo(f"  labels       : penetration, occlusion, subsets; plots {d['labels_plot']}")
+        click.echo(f"  scores       : {', '.join(DEMO_PROTOCOLS[name])} -> {d['results']}")
+    click.echo(f"Leaderboard ({len(results)} scored results + the papers' reported rows):")
+    for kind, path in board.items():
+        click.echo(f"  {kind:<12} : {path}")

@@ -13,9 +13,12 @@ hands ``[right, left]``, NaN for a hand the ground truth lacks.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from handeval.metrics.errors import nanmean
 from handeval.shards.reader import ShardDataset
 from handeval.submissions import Submission
 
@@ -35,8 +38,7 @@ def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None =
         R, t = v["R"].astype(np.float64), v["t"].astype(np.float64)
         joints = np.einsum("vij,vhkj->vhki", R, f["joints"][rows].astype(np.float64)) + t[:, None, None]
         # Joints the annotation lacks are not scored; a prediction still has them: use the hand's centroid.
-        with np.errstate(invalid="ignore"):
-            centroid = np.nanmean(joints, axis=2, keepdims=True)
+        centroid = nanmean(joints, axis=2, keepdims=True)
         joints = np.where(np.isfinite(joints), joints, centroid)
         joints = np.where(f["hand_present"][rows][:, :, None, None], joints, np.nan)
         verts = None
@@ -60,7 +62,7 @@ def mean_pose(gt: Submission) -> Submission:
         if points is None:
             return None
         rel = points - gt.joints[:, :, :1]
-        mean = np.nanmean(rel, axis=0, keepdims=True)  # per side, over every view that has the hand
+        mean = nanmean(rel, axis=0, keepdims=True)  # per side, over every view that has the hand
         return mean + gt.joints[:, :, :1]
 
     return Submission(gt.path, "mean-pose", gt.sequence, gt.frame, gt.camera, placed(gt.joints), placed(gt.vertices))
@@ -79,7 +81,11 @@ def smoothed_noise(gt: Submission, sigma: float, window: int = 5, seed: int = 0)
         out = a.copy()
         for lo, hi in zip(starts, ends):  # one filter call per track, vectorised along it
             rows = order[lo:hi]
-            out[rows] = uniform_filter1d(a[rows], size=window, axis=0, mode="nearest")
+            # A mean over the window's finite values: a running-sum filter would carry a NaN onwards.
+            finite = np.isfinite(a[rows])
+            num = uniform_filter1d(np.where(finite, a[rows], 0.0), size=window, axis=0, mode="nearest")
+            den = uniform_filter1d(finite.astype(np.float64), size=window, axis=0, mode="nearest")
+            out[rows] = np.where(finite, num / np.maximum(den, 1e-12), np.nan)
         return out
 
     return Submission(gt.path, "smoothed-noise", gt.sequence, gt.frame, gt.camera, smooth(noisy.joints),
@@ -91,5 +97,29 @@ def hand_scores_from_truth(gt: Submission) -> np.ndarray:
     return np.isfinite(gt.joints).all(axis=(-1, -2)).astype(np.float64)
 
 
-__all__ = ["BASELINES", "ground_truth_submission", "hand_scores_from_truth", "mean_pose",
-           "oracle_noise", "smoothed_noise"]
+
+
+#: Protocols the demo scores on each of its datasets.
+DEMO_PROTOCOLS = {
+    "interhand26m": ["interhand26m-5fps-ih/intaghand-occlusion", "interhand26m-5fps/official",
+                     "interhand26m-30fps/temporal", "interhand26m/ihmr-inter"],
+    "hic": ["hic/interwild"],
+    "dexycb": ["dexycb-s0/toolkit-occlusion"],
+    "ho3d": ["ho3d-v3/official"],
+}
+
+
+def write_baselines(ds: ShardDataset, split: str, out_dir: Path, sigma: float = 0.005, mano_dir: str | None = None,
+                    seed: int = 0) -> dict[str, Path]:
+    """The three baselines of one split as canonical Parquet submissions (with hand scores)."""
+    from handeval.submissions import write_submission
+
+    gt = ground_truth_submission(ds, split, mano_dir)
+    scores = hand_scores_from_truth(gt)
+    made = {"oracle-noise": oracle_noise(gt, sigma, seed), "mean-pose": mean_pose(gt),
+            "smoothed-noise": smoothed_noise(gt, sigma, seed=seed)}
+    paths = {}
+    for name, sub in made.items():
+        sub.hand_scores = scores
+        paths[name] = write_submission(Path(out_dir) / f"{name}.parquet", sub)
+    return paths

@@ -18,21 +18,29 @@ def point_errors(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = No
     return np.where(bad, np.nan, e)
 
 
+def nanmean(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:
+    """Mean of the finite values along ``axis``; NaN (without a warning) where there are none,
+    which throughout handeval means "nothing counts here"."""
+    finite = np.isfinite(x)
+    n = finite.sum(axis=axis, keepdims=keepdims)
+    total = np.where(finite, x, 0.0).sum(axis=axis, keepdims=keepdims)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
 def mean_per_point(errors: np.ndarray) -> np.ndarray:
     """Average over frames for each point (axis 0), ignoring NaN: (N,)."""
-    with np.errstate(invalid="ignore"):
-        return np.nanmean(errors, axis=0)
+    return nanmean(errors, axis=0)
 
 
 def mpjpe_per_joint_then_mean(errors: np.ndarray) -> float:
     """Mean over frames per joint, then over joints (InterHand2.6M's and the HO3D/Dex-YCB EvalUtil's order)."""
     per = mean_per_point(errors.reshape(errors.shape[0], -1))
-    return float(np.nanmean(per))
+    return float(nanmean(per))
 
 
 def mpjpe_pooled(errors: np.ndarray) -> float:
     """Mean over every valid (frame, joint) pair (mmpose's pooling)."""
-    return float(np.nanmean(errors))
+    return float(nanmean(errors))
 
 
 def pck_curve(errors: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -47,7 +55,7 @@ def pck_curve(errors: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 def auc(pck: np.ndarray, thresholds: np.ndarray) -> float:
     """Trapezoid area under the per-point PCK curves, normalised by the threshold range, averaged over points."""
     area = np.trapezoid(pck, thresholds, axis=-1) / (thresholds[-1] - thresholds[0])
-    return float(np.nanmean(area))
+    return float(nanmean(area))
 
 
 def f_score(pred_points: np.ndarray, gt_points: np.ndarray, threshold: float, chunk: int = 64) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 
 from handeval.conventions import FINGER_JOINTS, FINGERS, JOINT_NAMES
 from handeval.errors import HandevalError
+from handeval.metrics.errors import nanmean
 from handeval.protocols import Protocol
 
 MEAN_RULES = ("pooled", "per_point_then_mean", "hands_pooled_then_mean", "accuracy")
@@ -118,20 +119,15 @@ def value_from_totals(reduce: str, sums: np.ndarray, counts: np.ndarray, hand: n
             return sums.sum(-1) / counts.sum(-1)
         if reduce in ("per_point_then_mean", "pck"):
             per = np.where(counts > 0, sums / counts, np.nan)
-            return _nanmean(per)
+            return nanmean(per, axis=-1)
         if reduce == "hands_pooled_then_mean":
             per_hand = np.stack([sums[..., hand == h].sum(-1) / counts[..., hand == h].sum(-1) for h in (0, 1)], -1)
-            return _nanmean(per_hand)
+            return nanmean(per_hand, axis=-1)
         if reduce == "auc":
             pck = hits / counts[..., None]
             area = np.trapezoid(pck, thresholds, axis=-1) / (thresholds[-1] - thresholds[0])
-            return _nanmean(np.where(counts > 0, area, np.nan))
+            return nanmean(np.where(counts > 0, area, np.nan), axis=-1)
     raise HandevalError(f"unknown reduction {reduce!r}")
-
-
-def _nanmean(x: np.ndarray) -> np.ndarray:
-    n = np.isfinite(x).sum(-1)
-    return np.where(n > 0, np.nansum(x, -1) / np.maximum(n, 1), np.nan)
 
 
 def metric_value(table: ErrorTable, protocol: Protocol, metric: dict, extra: dict | None = None) -> tuple[float | None, int]:
@@ -157,7 +153,7 @@ def pck_curve(table: ErrorTable, protocol: Protocol, metric: dict) -> dict | Non
         return None
     with np.errstate(invalid="ignore", divide="ignore"):
         pck = st.hits[0] / st.counts[0][:, None]
-    return {"thresholds_mm": (th * 1000).round(6).tolist(), "pck": np.nanmean(pck[st.counts[0] > 0], axis=0).tolist()}
+    return {"thresholds_mm": (th * 1000).round(6).tolist(), "pck": nanmean(pck[st.counts[0] > 0], axis=0).tolist()}
 
 
 def clusters(table: ErrorTable, unit: str) -> tuple[np.ndarray, int]:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from handeval.metrics import align as A
-from handeval.metrics.errors import acceleration_error, f_score, handedness_correct, mrrpe, point_errors, project
+from handeval.metrics.errors import (acceleration_error, f_score, handedness_correct, mrrpe, nanmean, point_errors,
+                                     project)
 from handeval.protocols import Protocol
 from handeval.scoring.truth import ViewTruth, hand_presence
 
@@ -78,14 +79,13 @@ def compute_quantities(protocol: Protocol, truth: ViewTruth, pred_joints: np.nda
                 out[name] = point_errors(pts, gt_j, valid).astype(np.float32)
             else:
                 e = point_errors(pts, truth.vertices, vvalid)
-                with np.errstate(invalid="ignore"):
-                    out[name] = (e if q.get("per_point") else np.nanmean(e, axis=-1)).astype(np.float32)
+                out[name] = (e if q.get("per_point") else nanmean(e, axis=-1)).astype(np.float32)
         elif kind == "f_score":
             out[name] = f_score(pts, truth.vertices, float(q["threshold"])).astype(np.float32)
         elif kind == "miaa":
             with np.errstate(invalid="ignore", divide="ignore"):
                 px = np.linalg.norm(project(pts, truth.K[:, None]) - project(truth.vertices, truth.K[:, None]), axis=-1)
-                out[name] = np.nanmean(np.where(vvalid, px, np.nan), axis=-1).astype(np.float32)
+                out[name] = nanmean(np.where(vvalid, px, np.nan), axis=-1).astype(np.float32)
         elif kind == "mrrpe":
             r = int(q.get("root", 0))
             ok = valid[:, 0, r] & valid[:, 1, r]

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from handeval import __version__
 from handeval.atomic import write_text_atomic
 from handeval.errors import HandevalError
+from handeval.metrics.errors import nanmean
 from handeval.protocols import Protocol, load_protocol
 from handeval.scoring import aggregate as agg
 from handeval.scoring.quantities import compute_quantities, temporal_quantities
@@ -224,8 +225,7 @@ def _acceleration_series(table: agg.ErrorTable, protocol: Protocol) -> dict:
         names, counts = np.unique(track, return_counts=True)
         rows = np.flatnonzero(track == names[np.argmax(counts)])
         rows = rows[np.argsort(table.frame[rows])]
-        with np.errstate(invalid="ignore"):
-            per_frame = np.nanmean(values[rows].reshape(len(rows), -1), axis=1) * float(m.get("scale", 1))
+        per_frame = nanmean(values[rows].reshape(len(rows), -1), axis=1) * float(m.get("scale", 1))
         out[m["name"]] = {"quantity": m["quantity"], "sequence": str(table.sequence[rows[0]]),
                           "camera": str(table.camera[rows[0]]), "frame": table.frame[rows].tolist(),
                           "value": [None if not np.isfinite(v) else float(v) for v in per_frame],
