@@ -14,19 +14,24 @@ def root_relative(points: np.ndarray, root: int = 0) -> np.ndarray:
     return points - points[..., root : root + 1, :]
 
 
-def root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Scale 1 and the translation moving the prediction's root joint onto the ground truth's."""
-    return np.ones(pred.shape[:-2]), gt[..., root, :] - pred[..., root, :]
+# Joint-derived alignments are a scale s about an anchor: x -> s (x - a_pred) + a_gt. Writing
+# them this way (not as s x + t) keeps the anchor joint's error exactly 0, as in the official
+# code, so PCK at a threshold of 0 counts it.
+
+def root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scale 1 about the root joints: the prediction's root moves onto the ground truth's."""
+    return np.ones(pred.shape[:-2]), pred[..., root, :], gt[..., root, :]
 
 
 def bone_scale_params(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9,
-                      root: int = 9) -> tuple[np.ndarray, np.ndarray]:
+                      root: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """IntagHand/DIR "MS": ``s = |gt_b - gt_a| / |pred_b - pred_a|`` about ``root``, then root-aligned."""
     s = np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1) / np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1)
-    return s, gt[..., root, :] - s[..., None] * pred[..., root, :]
+    return s, pred[..., root, :], gt[..., root, :]
 
 
-def scale_translation_params(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9) -> tuple[np.ndarray, np.ndarray]:
+def scale_translation_params(pred: np.ndarray, gt: np.ndarray, a: int = 0,
+                             b: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """HO3D's ``align_sc_tr``: scale so |pred_b - pred_a| = |gt_b - gt_a|, then move pred_a onto gt_a.
 
     HO3D's evaluation uses MANO order joints 0 and 4 (wrist, middle MCP): canonical 0 and 9.
@@ -35,20 +40,21 @@ def scale_translation_params(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: in
     bp = np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1)
     bg = np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1)
     s = np.where(bp > 0, bg / np.where(bp > 0, bp, 1.0), bg)
-    return s, gt[..., a, :] - s[..., None] * pred[..., a, :]
+    return s, pred[..., a, :], gt[..., a, :]
 
 
-def right_root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """For (..., 2, N, 3) two-hand arrays: one translation for both hands, from the right hand's root
+def right_root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For (..., 2, N, 3) two-hand arrays: both hands move with the right hand's root
     (InterWild's RRVE places both hands relative to the right wrist)."""
-    t = gt[..., 0, root, :] - pred[..., 0, root, :]
-    return np.ones(pred.shape[:-2]), np.broadcast_to(t[..., None, :], pred.shape[:-2] + (3,))
+    lead = pred.shape[:-2]
+    return (np.ones(lead), np.broadcast_to(pred[..., :1, root, :], lead + (3,)),
+            np.broadcast_to(gt[..., :1, root, :], lead + (3,)))
 
 
-def apply_scale_translation(points: np.ndarray, params: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """``s * x + t`` for points (..., N, 3) with s (...,) and t (..., 3)."""
-    s, t = params
-    return s[..., None, None] * points + t[..., None, :]
+def apply_scale_translation(points: np.ndarray, params: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """``s (x - a_pred) + a_gt`` for points (..., N, 3), with s (...,) and anchors (..., 3)."""
+    s, a_pred, a_gt = params
+    return s[..., None, None] * (points - a_pred[..., None, :]) + a_gt[..., None, :]
 
 
 def align_root(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:

@@ -53,12 +53,19 @@ def deviations(ds: ShardDataset, protocol: Protocol, split: str) -> list[str]:
 def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred: Path, mano_dir: str | None,
                needs_mano: bool) -> str:
     parts = {"protocol": protocol.sha256, "submission": sha256_file(pred), "gt": sha256_file(ds.root / INFO_PATH),
-             "split": split, "handeval": __version__}
+             "split": split, "handeval": __version__, "engine": _engine_fingerprint()}
     if needs_mano:
         from handeval.mano import mano_files
 
         parts["mano"] = {k: sha256_file(v) for k, v in mano_files(mano_dir).items()}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _engine_fingerprint() -> str:
+    """The scoring code itself, so that a cached table never outlives a change to how it is computed."""
+    here = Path(__file__).parent
+    files = sorted(here.glob("*.py")) + sorted((here.parent / "metrics").glob("*.py"))
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
 
 def _penetration_measure(builder: TruthBuilder, protocol: Protocol):
@@ -84,13 +91,17 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
             rows = rows_of({"sequence": truth.sequence, "frame": truth.frame, "camera": truth.camera},
                            {"sequence": sub.sequence, "frame": sub.frame, "camera": sub.camera},
                            keys=("sequence", "frame", "camera"))
-            if (rows < 0).any():
-                raise HandevalError(f"{source.path}: no prediction for {int((rows < 0).sum())} views of the protocol, "
-                                    f"e.g. {truth.sequence[rows < 0][0]} frame {truth.frame[rows < 0][0]}")
-            pv = None if sub.vertices is None else sub.vertices[rows].astype(np.float64)
+            lacking = (rows < 0) & truth.present.any(axis=1)
+            if lacking.any():
+                raise HandevalError(f"{source.path}: no prediction for {int(lacking.sum())} views of the protocol, "
+                                    f"e.g. {truth.sequence[lacking][0]} frame {truth.frame[lacking][0]}")
+            # A view without an annotated hand needs no prediction: it scores nothing.
+            pick = (lambda a: None if a is None else np.where(
+                (rows >= 0).reshape((-1,) + (1,) * (a.ndim - 1)), a[np.maximum(rows, 0)], np.nan))
+            pv = pick(sub.vertices)
             # IntagHand and InterWild score joints re-regressed from the meshes, the prediction's too.
-            pj = builder.regress(pv) if builder.from_vertices and pv is not None else sub.joints[rows]
-            ps = None if sub.hand_scores is None else sub.hand_scores[rows]
+            pj = builder.regress(pv) if builder.from_vertices and pv is not None else pick(sub.joints)
+            ps = pick(sub.hand_scores)
             cols = compute_quantities(protocol, truth, pj, pv, ps, penetration)
             truth.vertices = None  # the rest of the shard's pass needs joints only
             chunks.append((truth, cols, pj))
