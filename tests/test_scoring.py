@@ -1,0 +1,230 @@
+"""Scoring: protocols, closed forms, agreement with per-frame reference loops of the official
+scripts, the cached error table, bootstrap, comparison and re-aggregation."""
+
+import json
+
+import numpy as np
+import pytest
+
+from handeval.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
+from handeval.cli import main
+from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO, canonical_to_interhand42
+from handeval.errors import HandevalError
+from handeval.labels.meshes import HandMeshes
+from handeval.metrics import reference as ref
+from handeval.protocols import canonical_hash, load_protocol, protocol_names, validate_spec
+from handeval.scoring import aggregate as agg
+from handeval.scoring.score import compare, regroup, score
+from handeval.scoring.table import read_table
+from handeval.shards import ShardDataset
+from handeval.submissions import write_submission
+
+SIGMA = 0.004
+
+
+@pytest.fixture(scope="module")
+def demo(standin_dir, tmp_path_factory):
+    """The demo pipeline on a small scene: shards with labels, baselines, results, leaderboard."""
+    out = tmp_path_factory.mktemp("demo")
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--out", str(out), "--frames", "12", "--cameras", "3", "--json"])
+    assert exit_.value.code == 0
+    return out
+
+
+def _write(sub, path, scores=True):
+    if scores:
+        sub.hand_scores = hand_scores_from_truth(sub)
+    return write_submission(path, sub)
+
+
+def test_every_shipped_protocol_loads_and_hashes_canonically():
+    names = protocol_names()
+    for required in ("interhand26m-5fps-ih/intaghand", "interhand26m-5fps/official", "interhand26m-30fps/temporal",
+                     "interhand26m/ihmr-all", "interhand26m/ihmr-inter", "interhand26m/ihmr-close", "hic/interwild",
+                     "dexycb-s0/toolkit", "ho3d-v2/official", "ho3d-v3/official"):
+        assert required in names
+    for n in names:
+        p = load_protocol(n)
+        assert p.sha256 == canonical_hash(json.loads(json.dumps(p.spec, sort_keys=True)))
+    ho3d = load_protocol("ho3d-v3/official")
+    assert [m["name"] for m in ho3d.metrics][:2] == ["xyz_mean3d", "xyz_auc3d"]
+    assert {m["unit"] for m in ho3d.metrics if m["name"].endswith("mean3d")} == {"cm"}
+
+
+def test_protocol_errors_name_the_field(tmp_path):
+    spec = dict(load_protocol("dexycb-s0/toolkit").spec)
+    spec["metrics"] = [dict(spec["metrics"][0], reduce="median")]
+    with pytest.raises(HandevalError, match=r"metrics\[0\]\.reduce"):
+        validate_spec(spec, "x.json")
+    with pytest.raises(HandevalError, match="handeval protocols"):
+        load_protocol("dexycb-s0/nope")
+
+
+def test_ground_truth_scores_zero_and_noise_gives_the_closed_form(demo, tmp_path):
+    ds = ShardDataset(demo / "shards" / "dexycb")
+    gt = ground_truth_submission(ds, "s0_train", vertices=False)
+    r0 = score(ds.root, _write(gt, tmp_path / "gt.parquet"), "dexycb-s0/toolkit", tmp_path / "gt.json",
+               split="s0_train", allow_deviation=True, replicates=0, progress=False)
+    for k in ("absolute/mpjpe", "root-relative/mpjpe", "procrustes/mpjpe"):
+        assert r0["metrics"][k]["value"] < 1e-4  # float32 storage only
+    noisy = oracle_noise(gt, SIGMA, seed=3)
+    r = score(ds.root, _write(noisy, tmp_path / "n.parquet"), "dexycb-s0/toolkit", tmp_path / "n.json",
+              split="s0_train", allow_deviation=True, replicates=200, progress=False)
+    m = r["metrics"]["absolute/mpjpe"]
+    expected = SIGMA * 2 * np.sqrt(2 / np.pi) * 1000
+    assert m["value"] == pytest.approx(expected, rel=0.03)
+    assert m["ci95"][0] < m["value"] < m["ci95"][1]
+    assert r["comparable"] is False and "s0_test" in r["deviations"][0]
+
+
+def test_dexycb_and_ho3d_agree_with_the_official_loops(demo, tmp_path):
+    ds = ShardDataset(demo / "shards" / "dexycb")
+    gt = ground_truth_submission(ds, "s0_train", vertices=False)
+    noisy = oracle_noise(gt, SIGMA, seed=4)
+    noisy.joints[..., 2] += 0.01  # an offset so absolute and root-relative differ
+    r = score(ds.root, _write(noisy, tmp_path / "d.parquet"), "dexycb-s0/toolkit", tmp_path / "d.json",
+              split="s0_train", allow_deviation=True, replicates=0, progress=False)
+    has = np.isfinite(gt.joints).all(axis=(-1, -2))
+    rows, hands = np.nonzero(has)
+    g32 = gt.joints.astype(np.float32).astype(np.float64)  # what the submission and shards store
+    p32 = noisy.joints.astype(np.float32).astype(np.float64)
+    want = ref.dexycb_hpe_eval(g32[rows, hands] * 1000, p32[rows, hands] * 1000)
+    for k, v in want.items():
+        assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+
+    ds = ShardDataset(demo / "shards" / "ho3d")
+    gt = ground_truth_submission(ds, "evaluation")
+    noisy = oracle_noise(gt, SIGMA, seed=5)
+    r = score(ds.root, _write(noisy, tmp_path / "h.parquet"), "ho3d-v3/official", tmp_path / "h.json",
+              replicates=0, progress=False)
+    f32 = (lambda a: a.astype(np.float32).astype(np.float64))
+    to_ho3d = (lambda j: MANO.from_canonical(j @ CV_FROM_GL.T))  # HO3D's own frame and joint order
+    want = ref.ho3d_eval(to_ho3d(f32(gt.joints[:, 0])), f32(gt.vertices[:, 0]) @ CV_FROM_GL.T,
+                         to_ho3d(f32(noisy.joints[:, 0])), f32(noisy.vertices[:, 0]) @ CV_FROM_GL.T)
+    for k, v in want.items():
+        assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6, abs=1e-9), k
+
+
+def test_interhand_official_and_intaghand_agree_with_the_loops(demo, tmp_path):
+    ds = ShardDataset(demo / "shards" / "interhand26m")
+    gt = ground_truth_submission(ds, "test")
+    noisy = oracle_noise(gt, SIGMA, seed=6)
+    noisy.joints[:, 1] += 0.02  # the left hand moved by 2 cm on each axis: MRRPE is about 20 sqrt(3) mm
+    r = score(ds.root, _write(noisy, tmp_path / "o.parquet"), "interhand26m-5fps/official", tmp_path / "o.json",
+              replicates=0, progress=False)
+    views = ds.read("views", "test", columns=["sequence", "frame", "camera", "joints_image_valid"]).to_pandas()
+    frames = ds.read("frames", "test", columns=["sequence", "frame", "hand_type"]).to_pandas()
+    keyed = views.merge(frames, on=["sequence", "frame"])
+    order = {k: i for i, k in enumerate(zip(gt.sequence, gt.frame, gt.camera))}
+    rows = np.array([order[k] for k in zip(keyed.sequence, keyed.frame, keyed.camera)])
+    valid = np.stack(keyed.joints_image_valid.map(lambda v: np.asarray(v, dtype=bool)).to_list()).reshape(-1, 2, 21)
+    f32 = (lambda a: a.astype(np.float32).astype(np.float64))
+    gt42 = canonical_to_interhand42(f32(gt.joints[rows]) * 1000)
+    pred42 = canonical_to_interhand42(f32(noisy.joints[rows]) * 1000)
+    valid42 = canonical_to_interhand42(valid[..., None])[..., 0].astype(float)
+    want = ref.interhand_official(gt42, pred42, valid42, keyed.hand_type.to_numpy())
+    for k, v in want.items():
+        if np.isfinite(v):
+            assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+    assert r["metrics"]["MRRPE"]["value"] == pytest.approx(20 * np.sqrt(3), rel=0.1)
+
+    r = score(ds.root, _write(noisy, tmp_path / "i.parquet"), "interhand26m-5fps-ih/intaghand", tmp_path / "i.json",
+              replicates=0, progress=False)
+    table = read_table(tmp_path / "i.errors.parquet")
+    keep = {k: i for i, k in enumerate(zip(gt.sequence, gt.frame, gt.camera))}
+    rows = np.array([keep[k] for k in zip(table.sequence, table.frame, table.camera)])
+    meshes = HandMeshes(ds)
+    regs = np.stack([meshes.layers[s].joint_regressor("intaghand") for s in HAND_SIDES])
+    want = ref.intaghand_eval(f32(gt.vertices[rows]), f32(noisy.vertices[rows]), regs)
+    for k, v in want.items():
+        assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+
+
+def test_error_table_is_cached_and_results_are_idempotent(demo, tmp_path):
+    ds = ShardDataset(demo / "shards" / "hic")
+    gt = ground_truth_submission(ds, "test")
+    path = _write(oracle_noise(gt, SIGMA), tmp_path / "p.parquet")
+    a = score(ds.root, path, "hic/interwild", tmp_path / "r.json", replicates=50, progress=False)
+    first = (tmp_path / "r.json").read_bytes()
+    b = score(ds.root, path, "hic/interwild", tmp_path / "r.json", replicates=50, progress=False)
+    assert not a["errors_table"]["cached"] and b["errors_table"]["cached"]
+    assert json.loads(first)["metrics"] == b["metrics"]
+    assert not (tmp_path / "r.errors.parquet.parts").exists()
+
+
+def test_compare_and_regroup(demo, tmp_path):
+    ds = ShardDataset(demo / "shards" / "interhand26m")
+    gt = ground_truth_submission(ds, "test")
+    good = _write(oracle_noise(gt, SIGMA), tmp_path / "good.parquet")
+    bad = _write(mean_pose(gt), tmp_path / "bad.parquet")
+    for name, path in (("good", good), ("bad", bad)):
+        score(ds.root, path, "interhand26m/ihmr-all", tmp_path / f"{name}.json", replicates=0, progress=False)
+    same = compare(tmp_path / "good.json", tmp_path / "good.json", replicates=200)
+    assert same["metrics"]["MPJPE"]["difference"] == 0 and same["metrics"]["MPJPE"]["p_value"] == 1.0
+    diff = compare(tmp_path / "good.json", tmp_path / "bad.json", replicates=200)
+    assert diff["metrics"]["MPJPE"]["difference"] > 10 and diff["metrics"]["MPJPE"]["p_value"] < 0.01
+    by_cam = regroup(tmp_path / "good.json", "camera")["MPJPE"]
+    overall = json.loads((tmp_path / "good.json").read_text())["metrics"]["MPJPE"]["value"]
+    assert min(by_cam.values()) <= overall <= max(by_cam.values())
+    with pytest.raises(HandevalError, match="different protocols"):
+        score(ds.root, good, "interhand26m-5fps/official", tmp_path / "other.json", replicates=0, progress=False)
+        compare(tmp_path / "good.json", tmp_path / "other.json")
+
+
+def test_aggregation_rules_from_statistics_match_the_direct_definitions(rng):
+    errors = rng.gamma(2.0, 0.004, (50, 2, 21))
+    errors[rng.random(errors.shape) < 0.2] = np.nan
+    table = agg.ErrorTable(np.array(["s"] * 50), np.arange(50), np.array(["0"] * 50), np.array(["interacting"] * 50),
+                           {}, {"e": errors})
+    protocol = load_protocol("dexycb-s0/toolkit")
+    th = np.linspace(0, 0.05, 100)
+    cases = {
+        "pooled": np.nanmean(errors),
+        "per_point_then_mean": np.nanmean(np.nanmean(errors.reshape(50, -1), axis=0)),
+        "hands_pooled_then_mean": np.mean([np.nanmean(errors[:, h]) for h in (0, 1)]),
+    }
+    for reduce, want in cases.items():
+        got, _ = agg.metric_value(table, protocol, {"name": reduce, "quantity": "e", "reduce": reduce, "scale": 1})
+        assert got == pytest.approx(want, rel=1e-12)
+    from handeval.metrics.errors import auc, pck_curve
+
+    got, _ = agg.metric_value(table, protocol, {"name": "a", "quantity": "e", "reduce": "auc", "scale": 1,
+                                                "thresholds": {"start": 0, "stop": 0.05, "num": 100}})
+    assert got == pytest.approx(auc(pck_curve(errors, th), th), rel=1e-12)
+
+
+def test_score_refuses_bad_submissions_without_a_traceback(demo, tmp_path, capsys):
+    ds = ShardDataset(demo / "shards" / "interhand26m")
+    gt = ground_truth_submission(ds, "test", vertices=False)
+    gt.joints = gt.joints * 1000  # millimetres
+    path = _write(gt, tmp_path / "mm.parquet")
+    with pytest.raises(SystemExit) as exit_:
+        main(["score", "--gt", str(ds.root), "--pred", str(path), "--protocol", "interhand26m/ihmr-all",
+              "--out", str(tmp_path / "r.json")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "units" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as exit_:
+        main(["score", "--gt", str(demo / "shards" / "hic"), "--pred", str(path), "--protocol",
+              "interhand26m/ihmr-all", "--out", str(tmp_path / "r.json")])
+    assert "choose a HIC protocol" in capsys.readouterr().err
+
+
+def test_demo_results_and_cli(demo, capsys):
+    results = sorted((demo / "results").rglob("*.json"))
+    assert len(results) == 21
+    for path in results:
+        r = json.loads(path.read_text())
+        assert r["schema"] == "handeval-result/1" and r["synthetic"] is True
+        assert len(r["protocol"]["sha256"]) == 64
+    temporal = json.loads((demo / "results" / "interhand26m-30fps__temporal" /
+                           "interhand26m-smoothed-noise.json").read_text())
+    noisy = json.loads((demo / "results" / "interhand26m-30fps__temporal" /
+                        "interhand26m-oracle-noise.json").read_text())
+    # Smoothing over time lowers the acceleration error, as it is meant to.
+    assert temporal["metrics"]["Accel_E"]["value"] < noisy["metrics"]["Accel_E"]["value"]
+    assert temporal["series"]["Accel_E"]["frame"]
+    with pytest.raises(SystemExit):
+        main(["protocols", "--json"])
+    assert "ho3d-v3/official" in capsys.readouterr().out
