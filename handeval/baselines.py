@@ -19,7 +19,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from handeval.metrics.errors import nanmean
-from handeval.shards.reader import ShardDataset
+from handeval.shards.reader import ShardDataset, world_to_camera
 from handeval.submissions import Submission
 
 BASELINES = ("oracle-noise", "mean-pose", "smoothed-noise")
@@ -36,7 +36,7 @@ def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None =
         f, v = seq.frames, seq.views
         rows = np.searchsorted(f["frame"], v["frame"])
         R, t = v["R"].astype(np.float64), v["t"].astype(np.float64)
-        joints = np.einsum("vij,vhkj->vhki", R, f["joints"][rows].astype(np.float64)) + t[:, None, None]
+        joints = world_to_camera(f["joints"][rows].astype(np.float64), R, t)
         # Joints the annotation lacks are not scored; a prediction still has them: use the hand's centroid.
         centroid = nanmean(joints, axis=2, keepdims=True)
         joints = np.where(np.isfinite(joints), joints, centroid)
@@ -44,7 +44,7 @@ def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None =
         verts = None
         if meshes is not None:
             world, _ = meshes.vertices(seq)
-            verts = np.einsum("vij,vhkj->vhki", R, world[rows]) + t[:, None, None]
+            verts = world_to_camera(world[rows], R, t)
         parts.append((v["sequence"], v["frame"], v["camera"], joints, verts))
     cat = (lambda i: np.concatenate([p[i] for p in parts]))
     return Submission(ds.root, "ground-truth", cat(0).astype(str), cat(1).astype(np.int64), cat(2).astype(str),
@@ -101,7 +101,7 @@ def hand_scores_from_truth(gt: Submission) -> np.ndarray:
 
 #: Protocols the demo scores on each of its datasets.
 DEMO_PROTOCOLS = {
-    "interhand26m": ["interhand26m-5fps-ih/intaghand-occlusion", "interhand26m-5fps/official",
+    "interhand26m": ["interhand26m-5fps-ih/intaghand-occlusion", "interhand26m-5fps-ih/dir", "interhand26m-5fps/official",
                      "interhand26m-30fps/temporal", "interhand26m/ihmr-inter"],
     "hic": ["hic/interwild"],
     "dexycb": ["dexycb-s0/toolkit-occlusion"],

@@ -17,6 +17,7 @@ Native formats read unchanged (``formats_dexycb_ho3d.md``):
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 
 from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER, MM_PER_M
 from handeval.errors import HandevalError
-from handeval.shards.reader import ShardDataset, rows_of, to_numpy
+from handeval.shards.reader import ShardDataset, rows_of, to_numpy, world_to_camera
 
 
 @dataclass
@@ -59,18 +60,31 @@ class SubmissionSource:
     formats are small and held in memory.
     """
 
-    def __init__(self, path: str | Path, ds: ShardDataset | None = None, split: str | None = None):
+    def __init__(self, path: str | Path, ds: ShardDataset | None = None, split: str | None = None,
+                 keep: int = 2):
         self.path = Path(path)
         self.streaming = self.path.suffix == ".parquet"
         self.all = (_canonical_parquet(self.path, vertices=False) if self.streaming
                     else read_submission(self.path, ds, split))
         self.has_vertices = (self.streaming and "vertices" in pq.read_schema(self.path).names) or \
             self.all.vertices is not None
+        # The last ``keep`` sequences read: scoring asks for a sequence in several chunks in a row.
+        self._recent: dict[str, Submission] = {}
+        self._keep = keep
+        self._lock = threading.Lock()
 
-    def select(self, sequences: list[str]) -> Submission:
-        if self.streaming:
-            return _canonical_parquet(self.path, sequences=sequences)
-        return self.all.subset(np.isin(self.all.sequence, sequences))
+    def select(self, sequences: list[str]) -> list[Submission]:
+        """The rows of ``sequences``, one :class:`Submission` per sequence (no copy is made to join them)."""
+        if not self.streaming:
+            return [self.all.subset(np.isin(self.all.sequence, sequences))]
+        with self._lock:
+            for s in sequences:
+                if s not in self._recent:
+                    self._recent[s] = _canonical_parquet(self.path, sequences=[s])
+            parts = [self._recent[s] for s in sequences]
+            for s in list(self._recent)[:-max(self._keep, len(sequences))]:
+                del self._recent[s]
+        return parts
 
 
 @dataclass
@@ -97,10 +111,10 @@ def ground_truth_views(ds: ShardDataset, split: str, vertices: bool = False) -> 
     rows = rows_of(views, frames)
     R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
     world = frames["joints"][rows].astype(np.float64)
-    cam = np.einsum("vij,vhkj->vhki", R, world) + t[:, None, None]
+    cam = world_to_camera(world, R, t)
     verts = None
     if vertices and np.isfinite(frames["vertices"]).any():
-        verts = np.einsum("vij,vhkj->vhki", R, frames["vertices"][rows].astype(np.float64)) + t[:, None, None]
+        verts = world_to_camera(frames["vertices"][rows].astype(np.float64), R, t)
     return GroundTruthViews(views["sequence"], views["frame"], views["camera"], cam, frames["joints_valid"][rows],
                             frames["hand_present"][rows], verts)
 
@@ -120,21 +134,21 @@ def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] |
                             "joints (2 x 21 x 3 = 126 floats per row) and optionally vertices (4668 per row)")
     n = table.num_rows
     joints = _fixed(table, "joints", n, (2, 21, 3), path)
-    verts = _fixed(table, "vertices", n, (2, 778, 3), path) if "vertices" in table.column_names else None
+    verts = _fixed(table, "vertices", n, (2, 778, 3), path, np.float32) if "vertices" in table.column_names else None
     scores = _fixed(table, "hand_scores", n, (2,), path) if "hand_scores" in table.column_names else None
     return Submission(path, "parquet", np.asarray(table.column("sequence").to_pylist(), dtype=str),
                       np.asarray(table.column("frame").to_pylist(), dtype=np.int64),
                       np.asarray(table.column("camera").to_pylist(), dtype=str), joints, verts, scores)
 
 
-def _fixed(table, name: str, n: int, shape: tuple[int, ...], path: Path) -> np.ndarray:
+def _fixed(table, name: str, n: int, shape: tuple[int, ...], path: Path, dtype=np.float64) -> np.ndarray:
     col = table.column(name).combine_chunks()
     size = int(np.prod(shape))
     values = col.values.to_numpy(zero_copy_only=False) if hasattr(col, "values") else np.zeros(0)
     if len(values) != n * size:
         raise HandevalError(f"{path}: column {name!r} must hold {size} numbers per row ({' x '.join(map(str, shape))}), "
                             f"found {len(values)} for {n} rows")
-    return values.astype(np.float64).reshape((n,) + shape)
+    return values.astype(dtype, copy=False).reshape((n,) + shape)
 
 
 def _canonical_npz(path: Path) -> Submission:

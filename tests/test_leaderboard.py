@@ -83,6 +83,6 @@ def test_page_renders_sorts_loads_images_and_requests_nothing_external(results, 
     assert "<img" not in first  # ...as text, not as an element
     # Every asset of the rendered page is inline, and the hostile name's URL was never fetched
     # (the browser's own background traffic, to google.com, is not the page's).
-    assets = re.findall(r'(?:src|href)="([^"]*)"', dom)
+    assets = re.findall(r'<(?:img|script|link|iframe|source)\b[^>]*?\s(?:src|href)="([^"]*)"', dom)
     assert assets and all(a.startswith("data:") for a in assets), assets
     assert "example.invalid" not in net_log.read_text()

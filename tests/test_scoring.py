@@ -213,7 +213,7 @@ def test_score_refuses_bad_submissions_without_a_traceback(demo, tmp_path, capsy
 
 def test_demo_results_and_cli(demo, capsys):
     results = sorted((demo / "results").rglob("*.json"))
-    assert len(results) == 21
+    assert len(results) == 24  # 8 protocols x 3 baselines
     for path in results:
         r = json.loads(path.read_text())
         assert r["schema"] == "handeval-result/1" and r["synthetic"] is True

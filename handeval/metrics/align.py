@@ -1,4 +1,4 @@
-"""Alignments of predicted to ground-truth points, batched over frames (numpy, float64).
+"""Alignments of predicted to ground-truth points, batched over frames (numpy; float64, or float32 vertices).
 
 Every function takes ``pred`` and ``gt`` shaped (..., N, 3) and returns the aligned
 prediction with the same shape. Formulas and sources: ``data_specs/metrics.md``.
@@ -53,8 +53,11 @@ def right_root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[
 
 def apply_scale_translation(points: np.ndarray, params: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """``s (x - a_pred) + a_gt`` for points (..., N, 3), with s (...,) and anchors (..., 3)."""
-    s, a_pred, a_gt = params
-    return s[..., None, None] * (points - a_pred[..., None, :]) + a_gt[..., None, :]
+    s, a_pred, a_gt = (np.asarray(x, dtype=points.dtype) for x in params)  # float32 vertices stay float32
+    out = points - a_pred[..., None, :]  # in place from here: these arrays can hold millions of vertices
+    out *= s[..., None, None]
+    out += a_gt[..., None, :]
+    return out
 
 
 def align_root(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:
@@ -80,20 +83,28 @@ def align_procrustes(pred: np.ndarray, gt: np.ndarray, allow_reflection: bool = 
     check, so a mirrored hand can align perfectly); False is the SPIN-style proper rotation.
     ``mask`` (..., N) restricts the fit to valid points; every point is then transformed.
     """
-    w = np.ones(pred.shape[:-1]) if mask is None else mask.astype(np.float64)
-    n = np.maximum(w.sum(axis=-1, keepdims=True), 1.0)[..., None]
-    mu_p = (pred * w[..., None]).sum(axis=-2, keepdims=True) / n
-    mu_g = (gt * w[..., None]).sum(axis=-2, keepdims=True) / n
-    p0, g0 = (pred - mu_p) * w[..., None], (gt - mu_g) * w[..., None]
+    if mask is None:
+        w = np.full(pred.shape[-2], 1.0 / pred.shape[-2], dtype=pred.dtype)
+        mu_p, mu_g = (w @ pred)[..., None, :], (w @ gt)[..., None, :]  # a matmul: far faster than .mean(-2)
+        p0, g0 = pred - mu_p, gt - mu_g
+    else:
+        w = mask.astype(np.float64)[..., None]
+        n = np.maximum(w.sum(axis=-2, keepdims=True), 1.0)
+        mu_p, mu_g = (pred * w).sum(axis=-2, keepdims=True) / n, (gt * w).sum(axis=-2, keepdims=True) / n
+        p0, g0 = (pred - mu_p) * w, (gt - mu_g) * w
     cov = np.swapaxes(g0, -1, -2) @ p0                       # (..., 3, 3) = G0^T P0
     u, sig, vt = np.linalg.svd(cov)
     d = np.ones_like(sig)
     if not allow_reflection:
         d[..., -1] = np.sign(np.linalg.det(u @ vt))
     rot = u @ (d[..., :, None] * vt)                         # maps pred directions to gt: g ~ s R p
-    var_p = (p0 ** 2).sum(axis=(-1, -2))
+    var_p = np.einsum("...ij,...ij->...", p0, p0)
     scale = (sig * d).sum(axis=-1) / np.where(var_p > 0, var_p, 1.0)
-    return scale[..., None, None] * ((pred - mu_p) @ np.swapaxes(rot, -1, -2)) + mu_g
+    if mask is not None:
+        p0 = pred - mu_p
+    out = p0 @ (scale[..., None, None] * np.swapaxes(rot, -1, -2)).astype(p0.dtype, copy=False)
+    out += mu_g
+    return out
 
 
 def align_two_hand_scale_translation(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +53,9 @@ def deviations(ds: ShardDataset, protocol: Protocol, split: str) -> list[str]:
     return out
 
 
-def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred: Path, mano_dir: str | None,
+def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred_sha256: str, mano_dir: str | None,
                needs_mano: bool) -> str:
-    parts = {"protocol": protocol.sha256, "submission": sha256_file(pred), "gt": sha256_file(ds.root / INFO_PATH),
+    parts = {"protocol": protocol.sha256, "submission": pred_sha256, "gt": sha256_file(ds.root / INFO_PATH),
              "split": split, "handeval": __version__, "engine": _engine_fingerprint()}
     if needs_mano:
         from handeval.mano import mano_files
@@ -76,36 +79,60 @@ def _penetration_measure(builder: TruthBuilder, protocol: Protocol):
     return HandPairPenetration((builder.meshes.seal(0), builder.meshes.seal(1)))
 
 
+def _gather(parts: list, truth: ViewTruth, name: str, dtype) -> np.ndarray | None:
+    """The predictions of ``truth``'s views, gathered from the per-sequence parts (NaN where a part has none)."""
+    first = getattr(parts[0][0], name)
+    if first is None:
+        return None
+    out = np.full((len(truth),) + first.shape[1:], np.nan, dtype=dtype)
+    for part, rows in parts:
+        hit = rows >= 0
+        out[hit] = getattr(part, name)[rows[hit]]
+    return out
+
+
+def _score_chunk(protocol: Protocol, builder: TruthBuilder, source: SubmissionSource, penetration,
+                 truth: ViewTruth) -> tuple[ViewTruth, dict, np.ndarray]:
+    """One chunk of views: its predictions, row-aligned to the ground truth, and its quantities."""
+    keys = {"sequence": truth.sequence, "frame": truth.frame, "camera": truth.camera}
+    parts = [(part, rows_of(keys, {"sequence": part.sequence, "frame": part.frame, "camera": part.camera},
+                            keys=("sequence", "frame", "camera")))
+             for part in source.select(sorted(set(truth.sequence.tolist())))]
+    found = np.any([rows >= 0 for _, rows in parts], axis=0)
+    lacking = ~found & truth.present.any(axis=1)  # a view without an annotated hand needs no prediction
+    if lacking.any():
+        raise HandevalError(f"{source.path}: no prediction for {int(lacking.sum())} views of the protocol, "
+                            f"e.g. {truth.sequence[lacking][0]} frame {truth.frame[lacking][0]}")
+    pv = _gather(parts, truth, "vertices", builder.vertex_dtype)  # the ground truth's precision
+    # IntagHand and InterWild score joints re-regressed from the meshes, the prediction's too.
+    pj = builder.regress(pv) if builder.from_vertices and pv is not None else \
+        _gather(parts, truth, "joints", np.float64)
+    cols = compute_quantities(protocol, truth, pj, pv, _gather(parts, truth, "hand_scores", np.float64), penetration)
+    truth.vertices = None  # the rest of the shard's pass needs joints only
+    return truth, cols, pj
+
+
 def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source: SubmissionSource, path: Path,
-                        key: str, mano_dir: str | None, progress: bool) -> None:
+                        key: str, mano_dir: str | None, progress: bool, threads: int = 2) -> None:
+    """Per shard, chunks of views scored on ``threads`` threads (numpy releases the GIL in the
+    array work), at most ``threads + 1`` chunks in memory; one part file per shard."""
     builder = TruthBuilder(ds, protocol, split, mano_dir)
     penetration = _penetration_measure(builder, protocol)
     writer = TableWriter(path, key)
     shards = builder.shards
-    for shard in tqdm(shards, desc=f"score {protocol.name}", unit="shard", disable=not progress):
-        if writer.done(shard["index"]):
-            continue
-        chunks: list[tuple[ViewTruth, dict, np.ndarray]] = []
-        for truth in builder.chunks(shard, CHUNK_VIEWS):
-            sub = source.select(sorted(set(truth.sequence.tolist())))
-            rows = rows_of({"sequence": truth.sequence, "frame": truth.frame, "camera": truth.camera},
-                           {"sequence": sub.sequence, "frame": sub.frame, "camera": sub.camera},
-                           keys=("sequence", "frame", "camera"))
-            lacking = (rows < 0) & truth.present.any(axis=1)
-            if lacking.any():
-                raise HandevalError(f"{source.path}: no prediction for {int(lacking.sum())} views of the protocol, "
-                                    f"e.g. {truth.sequence[lacking][0]} frame {truth.frame[lacking][0]}")
-            # A view without an annotated hand needs no prediction: it scores nothing.
-            pick = (lambda a: None if a is None else np.where(
-                (rows >= 0).reshape((-1,) + (1,) * (a.ndim - 1)), a[np.maximum(rows, 0)], np.nan))
-            pv = pick(sub.vertices)
-            # IntagHand and InterWild score joints re-regressed from the meshes, the prediction's too.
-            pj = builder.regress(pv) if builder.from_vertices and pv is not None else pick(sub.joints)
-            ps = pick(sub.hand_scores)
-            cols = compute_quantities(protocol, truth, pj, pv, ps, penetration)
-            truth.vertices = None  # the rest of the shard's pass needs joints only
-            chunks.append((truth, cols, pj))
-        writer.write_part(shard["index"], _shard_table(protocol, chunks))
+    job = partial(_score_chunk, protocol, builder, source, penetration)
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for shard in tqdm(shards, desc=f"score {protocol.name}", unit="shard", disable=not progress):
+            if writer.done(shard["index"]):
+                continue
+            pending: deque = deque()
+            chunks: list[tuple[ViewTruth, dict, np.ndarray]] = []
+            for truth in builder.chunks(shard, CHUNK_VIEWS):
+                pending.append(pool.submit(job, truth))
+                if len(pending) > threads:
+                    chunks.append(pending.popleft().result())
+            chunks.extend(f.result() for f in pending)
+            writer.write_part(shard["index"], _shard_table(protocol, chunks))
     # A quantity is absent (None) when the submission cannot give it, e.g. vertices not submitted.
     written = set().union(*(pq.read_schema(writer.part_path(s["index"])).names for s in shards))
     writer.finish([s["index"] for s in shards], {q: _shape_of(spec) if q in written else None
@@ -139,7 +166,7 @@ def _shape_of(q: dict) -> list[int]:
 
 def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | Path, name: str | None = None,
           split: str | None = None, mano_dir: str | None = None, allow_deviation: bool = False,
-          replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True) -> dict:
+          replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True, threads: int = 2) -> dict:
     """Score ``pred`` against the converted ground truth under a protocol; write and return the result."""
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name)
@@ -162,10 +189,11 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     table_path = out.with_name(out.stem + ".errors.parquet")
     builder_needs_mano = protocol.needs_vertices() or protocol.spec.get("ground_truth", {}).get("joints") == \
         "from_vertices"
-    key = _cache_key(protocol, ds, split, pred, mano_dir, builder_needs_mano)
+    pred_sha256 = sha256_file(pred)
+    key = _cache_key(protocol, ds, split, pred_sha256, mano_dir, builder_needs_mano)
     cached = cached_key(table_path) == key
     if not cached:
-        compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress)
+        compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, threads)
     table = read_table(table_path)
     result = summarise(table, protocol, replicates, unit, seed)
     result.update({
@@ -175,7 +203,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
         "dataset": {"root": str(ds.root.resolve()), **ds.info.get("dataset", {}), "split": split,
                     "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
         "synthetic": _synthetic(ds, builder_needs_mano, mano_dir),
-        "submission": {"path": str(pred.resolve()), "format": source.all.format, "sha256": sha256_file(pred),
+        "submission": {"path": str(pred.resolve()), "format": source.all.format, "sha256": pred_sha256,
                        "rows": int(len(source.all.frame)), "vertices": source.has_vertices},
         "deviations": devs,
         "comparable": not devs,

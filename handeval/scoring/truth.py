@@ -17,7 +17,7 @@ from handeval.conventions import HAND_SIDES, HAND_TYPE_PRESENCE
 from handeval.errors import HandevalError
 from handeval.labels.store import key_features, label_path
 from handeval.protocols import Protocol
-from handeval.shards.reader import SequenceData, ShardDataset, rows_of, to_numpy
+from handeval.shards.reader import SequenceData, ShardDataset, rows_of, to_numpy, world_to_camera
 
 _FRAME_COLUMNS = ["sequence", "frame", "hand_type", "hand_present", "joints", "joints_valid", "mano_pose",
                   "mano_shape", "mano_trans", "mano_valid", "vertices"]
@@ -52,6 +52,7 @@ class TruthBuilder:
         self.gt_spec = protocol.spec.get("ground_truth", {})
         self.from_vertices = self.gt_spec.get("joints") == "from_vertices"
         self.need_vertices = protocol.needs_vertices() or self.from_vertices
+        self.vertex_dtype = protocol.vertex_dtype()
         self.meshes = None
         if self.need_vertices:
             from handeval.labels.meshes import HandMeshes
@@ -76,7 +77,14 @@ class TruthBuilder:
 
     def regress(self, vertices: np.ndarray) -> np.ndarray:
         """(..., 2, 778, 3) -> (..., 2, 21, 3) with each side's regressor."""
-        return np.einsum("hjv,...hvc->...hjc", self.regressors, vertices)
+        if vertices.dtype == np.float64:
+            return self.regressors @ vertices
+        # float32: regress about the hand's first vertex. Each row of the regressor sums to 1, so the
+        # result is the same, and the float32 sums of 778 products then carry ~1e-9 m of rounding
+        # instead of the ~1e-7 m they would carry in camera coordinates.
+        anchor = vertices[..., :1, :]
+        rel = self.regressors.astype(np.float32) @ (vertices - anchor)
+        return rel.astype(np.float64) + anchor.astype(np.float64)
 
     def chunks(self, shard: dict, size: int = 2048):
         """The shard's selected views as :class:`ViewTruth`, ``size`` views at a time (in shard order),
@@ -117,13 +125,13 @@ class TruthBuilder:
             uniq, inverse = np.unique(rows, return_inverse=True)
             sub = {k: v[uniq] for k, v in frames.items()}
             world, have = self.meshes.vertices(SequenceData("", self.split, sub, {}))
-            vertices = np.einsum("vij,vhkj->vhki", R, world[inverse]) + t[:, None, None]
+            vertices = world_to_camera(world[inverse], R, t, self.vertex_dtype)
             present &= have[inverse]
         if self.from_vertices:
             joints = self.regress(vertices)
             valid = np.broadcast_to(present[:, :, None], present.shape + (21,)).copy()
         else:
-            joints = np.einsum("vij,vhkj->vhki", R, frames["joints"][rows].astype(np.float64)) + t[:, None, None]
+            joints = world_to_camera(frames["joints"][rows].astype(np.float64), R, t)
             valid = frames["joints_valid"][rows] & present[:, :, None]
             if self.gt_spec.get("valid") == "image_and_root":
                 # InterNet: data.json's per-image joint_valid, a hand invalid when its root is.

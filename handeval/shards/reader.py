@@ -62,6 +62,19 @@ def rows_of(left: dict, right: dict, keys: tuple[str, ...] = ("sequence", "frame
     return rows.fillna(-1).to_numpy().astype(np.int64)
 
 
+def world_to_camera(points: np.ndarray, R: np.ndarray, t: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Per-view world points (V, ..., N, 3) into each view's camera: ``X_cam = R X + t``.
+
+    A batched matmul: several times faster than the equivalent einsum on vertex arrays.
+    """
+    R = np.asarray(R, dtype=dtype)
+    extra = points.ndim - 3  # axes between the view axis and the points
+    Rt = np.swapaxes(R, -1, -2).reshape(R.shape[:1] + (1,) * extra + (3, 3))
+    out = np.asarray(points, dtype=dtype) @ Rt
+    out += np.asarray(t, dtype=dtype).reshape(R.shape[:1] + (1,) * (extra + 1) + (3,))
+    return out
+
+
 @dataclass
 class SequenceData:
     """One sequence: numpy frame and view columns."""

@@ -1,0 +1,219 @@
+"""Scoring throughput under ``interhand26m-5fps-ih/intaghand``, against a per-frame Python loop.
+
+A synthetic InterHand2.6M test split (two interacting hands in every frame, many cameras per
+frame as in the real release) is written in the native layout and converted; a noisy
+prediction with joints and vertices is written as a canonical Parquet submission, one row
+group per sequence. Then, in a fresh process, ``handeval score`` computes every metric of
+the protocol (joints and vertices; MS, M and PA variants; per hand; AUC) with
+no bootstrap, streaming shard by shard; wall time and peak memory are reported. The loop
+baseline (``handeval.metrics.reference``, written the way the official scripts are) scores
+a sample of views for the same joint and vertex errors (MS, M, PA) and is extrapolated: once as
+the official scripts compute (per sample, per point, errors appended to per-point lists) and once
+vectorised within each frame.
+
+    python benchmarks/bench_score.py                       # 261,000 views (6,525 frames x 40 cameras)
+    python benchmarks/bench_score.py --frames 600 --cameras 10 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROTOCOL = "interhand26m-5fps-ih/intaghand"
+
+
+def _prepare(work: Path, frames: int, cameras: int) -> Path:
+    from handeval.convert import convert
+    from handeval.readers.interhand26m import InterHand26M
+    from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
+    from handeval.synth.scene import make_scene
+
+    out = work / f"shards-{frames}x{cameras}"
+    if (out / "meta" / "info.json").is_file():
+        return out
+    per = 150
+    seqs = [InterHandSequence(make_scene(seed=i, num_frames=min(per, frames - i * per), num_cameras=cameras,
+                                         render=False, image_size=(64, 48)), "test", 0, f"seq{i:04d}")
+            for i in range(-(-frames // per))]
+    raw = work / f"raw-{frames}x{cameras}"
+    write_interhand26m(raw, seqs, images=False)
+    convert(InterHand26M(raw), out, progress=True, target_frames=1500, command=["bench"])
+    return out
+
+
+def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
+    """GT + noise, written sequence by sequence so memory stays bounded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from handeval.labels.meshes import HandMeshes
+    from handeval.shards import ShardDataset
+    from handeval.shards.reader import world_to_camera
+
+    if path.is_file():
+        return path
+    ds = ShardDataset(shards)
+    meshes = HandMeshes(ds)
+    rng = np.random.default_rng(0)
+    writer = None
+    tmp = path.with_suffix(".tmp")
+    for seq in ds.iter_sequences("test"):
+        f, v = seq.frames, seq.views
+        rows = np.searchsorted(f["frame"], v["frame"])
+        world, _ = meshes.vertices(seq)
+        R, t = v["R"].astype(np.float64), v["t"].astype(np.float64)
+        verts = world_to_camera(world[rows], R, t)
+        joints = world_to_camera(f["joints"][rows], R, t)
+        joints = np.where(np.isfinite(joints), joints, 0.0)
+        verts = (verts + rng.normal(0, sigma, verts.shape)).astype(np.float32).reshape(len(rows), -1)
+        joints = (joints + rng.normal(0, sigma, joints.shape)).astype(np.float32).reshape(len(rows), -1)
+        table = pa.table({"sequence": v["sequence"].astype(str), "frame": v["frame"], "camera": v["camera"].astype(str),
+                          "joints": pa.FixedSizeListArray.from_arrays(pa.array(joints.ravel()), 126),
+                          "vertices": pa.FixedSizeListArray.from_arrays(pa.array(verts.ravel()), 4668)})
+        writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
+        writer.write_table(table)
+    writer.close()
+    tmp.rename(path)
+    return path
+
+
+def _score(shards: str, pred: str, out: str, queue) -> None:
+    from handeval.scoring.score import score
+
+    start = time.perf_counter()
+    result = score(shards, pred, PROTOCOL, out, replicates=0, progress=False)
+    wall = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"wall_s": wall, "peak_rss_mib": rss,
+               "metrics": {k: v["value"] for k, v in result["metrics"].items()}})
+
+
+def _procrustes(g: np.ndarray, p: np.ndarray) -> np.ndarray:
+    mg, mp = g.mean(0), p.mean(0)
+    u, sig, vt = np.linalg.svd((g - mg).T @ (p - mp))
+    d = np.sign(np.linalg.det(u @ vt))
+    scale = (sig[0] + sig[1] + d * sig[2]) / np.sum((p - mp) ** 2)
+    return scale * (p - mp) @ (u @ np.diag([1.0, 1.0, d]) @ vt).T + mg
+
+
+def _aligned_variants(gv, pv, reg):
+    """The protocol's alignments of one hand: (name, gt points, aligned pred points) for joints and vertices."""
+    gj, pj = reg @ gv, reg @ pv
+    s = np.linalg.norm(gj[9] - gj[0]) / np.linalg.norm(pj[9] - pj[0])
+    out = []
+    for tag, scale in (("ms", s), ("m", 1.0)):  # middle-MCP root, with and without the bone scale
+        out.append((f"joints_{tag}", gj - gj[9], (pj - pj[9]) * scale))
+        out.append((f"vertices_{tag}", gv - gj[9], (pv - pj[9]) * scale))
+    out.append(("joints_pa", gj, _procrustes(gj, pj)))
+    out.append(("vertices_pa", gv, _procrustes(gv, pv)))
+    return out
+
+
+def _official_style_loop(gt: np.ndarray, pr: np.ndarray, regs: np.ndarray) -> None:
+    """The protocol's joint and vertex errors computed as InterHand2.6M's and HO3D's evaluation
+    scripts compute theirs: per sample, per hand, per point, each error appended to that point's list
+    (InterNet's ``mpjpe[j].append(np.sqrt(np.sum((pred[j] - gt[j]) ** 2)))``), means at the end."""
+    lists: dict = {}
+    for n in range(len(gt)):
+        for h in (0, 1):
+            for name, g, p in _aligned_variants(gt[n, h], pr[n, h], regs[h]):
+                per_point = lists.setdefault((name, h), [[] for _ in range(len(g))])
+                for j in range(len(g)):
+                    per_point[j].append(np.sqrt(np.sum((p[j] - g[j]) ** 2)))
+    {k: np.mean([np.mean(x) for x in v]) for k, v in lists.items()}
+
+
+def _frame_vectorised_loop(gt: np.ndarray, pr: np.ndarray, regs: np.ndarray) -> None:
+    """The same errors, a loop over frames only: numpy over each hand's points."""
+    lists: dict = {}
+    for n in range(len(gt)):
+        for h in (0, 1):
+            for name, g, p in _aligned_variants(gt[n, h], pr[n, h], regs[h]):
+                lists.setdefault((name, h), []).append(np.linalg.norm(p - g, axis=1))
+    {k: np.mean(v) for k, v in lists.items()}
+
+
+def _loop(shards: Path, pred: Path, n_views: int) -> dict:
+    """The per-frame loop on the first ``n_views`` scored views, from the same arrays the engine reads."""
+    import pyarrow.parquet as pq
+
+    from handeval.conventions import HAND_SIDES
+    from handeval.labels.meshes import HandMeshes
+    from handeval.shards import ShardDataset
+    from handeval.shards.reader import world_to_camera
+
+    ds = ShardDataset(shards)
+    meshes = HandMeshes(ds)
+    regs = np.stack([meshes.layers[s].joint_regressor("intaghand") for s in HAND_SIDES])
+    pf = pq.ParquetFile(pred)
+    gts, preds = [], []
+    for g, seq in enumerate(ds.iter_sequences("test")):
+        f, v = seq.frames, seq.views
+        rows = np.searchsorted(f["frame"], v["frame"])
+        world, _ = meshes.vertices(seq)
+        gts.append(world_to_camera(world[rows], v["R"], v["t"]))
+        preds.append(pf.read_row_group(g, columns=["vertices"]).column("vertices").combine_chunks().values
+                     .to_numpy().reshape(-1, 2, 778, 3).astype(np.float64))
+        if sum(len(x) for x in gts) >= 2 * n_views:
+            break
+    gt, pr = np.concatenate(gts), np.concatenate(preds)
+    keep = np.isfinite(gt).all(axis=(1, 2, 3))  # the protocol needs both hands' MANO, as the engine selects
+    gt, pr = gt[keep][:n_views], pr[keep][:n_views]
+    out = {"views": len(gt)}
+    for name, loop, n in (("official_style", _official_style_loop, max(1, len(gt) // 10)),
+                          ("frame_vectorised", _frame_vectorised_loop, len(gt))):
+        start = time.perf_counter()
+        loop(gt[:n], pr[:n], regs)
+        out[name] = {"views": n, "views_per_s": n / (time.perf_counter() - start)}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=6525)
+    ap.add_argument("--cameras", type=int, default=40)
+    ap.add_argument("--loop-views", type=int, default=1000)
+    ap.add_argument("--work", default="/tmp/handeval-bench-score", help="cache for the dataset and submission")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    shards = _prepare(work, args.frames, args.cameras)
+    pred = _submission(shards, work / f"pred-{args.frames}x{args.cameras}.parquet")
+    out = work / "result.json"
+    for stale in (out, out.with_name("result.errors.parquet")):
+        stale.unlink(missing_ok=True)
+    queue = mp.get_context("spawn").Queue()
+    proc = mp.get_context("spawn").Process(target=_score, args=(str(shards), str(pred), str(out), queue))
+    proc.start()
+    engine = queue.get()
+    proc.join()
+    views = args.frames * args.cameras
+    loop = _loop(shards, pred, args.loop_views)
+    report = {"protocol": PROTOCOL, "views": views, "frames": args.frames, "cameras": args.cameras,
+              "engine": {**engine, "views_per_s": views / engine["wall_s"]}, "loops": loop,
+              "submission_mib": pred.stat().st_size / 2**20}
+    for name in ("official_style", "frame_vectorised"):
+        report[f"speedup_vs_{name}"] = report["engine"]["views_per_s"] / loop[name]["views_per_s"]
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return
+    print(f"{PROTOCOL}: {views:,} two-hand views ({args.frames:,} frames x {args.cameras} cameras), "
+          f"submission {report['submission_mib']:.0f} MiB")
+    print(f"  engine : {engine['wall_s']:.1f} s end to end, {report['engine']['views_per_s']:,.0f} views/s, "
+          f"peak RSS {engine['peak_rss_mib']:.0f} MiB")
+    for name in ("official_style", "frame_vectorised"):
+        lp = loop[name]
+        print(f"  loop ({name}): {lp['views_per_s']:,.1f} views/s on {lp['views']} views -> "
+              f"{views / lp['views_per_s'] / 60:.1f} min for the split; engine {report[f'speedup_vs_{name}']:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
