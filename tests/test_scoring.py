@@ -142,6 +142,23 @@ def test_interhand_official_and_intaghand_agree_with_the_loops(demo, tmp_path):
         assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
 
 
+def test_ihmr_agrees_with_the_loop(demo, tmp_path):
+    ds = ShardDataset(demo / "shards" / "interhand26m")
+    gt = ground_truth_submission(ds, "test")
+    noisy = oracle_noise(gt, SIGMA, seed=7)
+    noisy.joints[:, 1] *= 1.05  # the left hand scaled: a relative error I-MPJPE keeps
+    r = score(ds.root, _write(noisy, tmp_path / "p.parquet"), "interhand26m/ihmr-inter", tmp_path / "r.json",
+              replicates=0, progress=False)
+    table = read_table(tmp_path / "r.errors.parquet")
+    index = {k: i for i, k in enumerate(zip(gt.sequence, gt.frame, gt.camera))}
+    rows = np.array([index[k] for k in zip(table.sequence, table.frame, table.camera)])
+    valid = np.isfinite(table.columns["joints_i"])  # the annotated joints of the selected views
+    f32 = (lambda a: a.astype(np.float32).astype(np.float64))
+    want = ref.ihmr_eval(f32(gt.joints[rows]), f32(noisy.joints[rows]), valid)
+    for k, v in want.items():
+        assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+
+
 def test_error_table_is_cached_and_results_are_idempotent(demo, tmp_path):
     ds = ShardDataset(demo / "shards" / "hic")
     gt = ground_truth_submission(ds, "test")

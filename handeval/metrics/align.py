@@ -108,20 +108,19 @@ def align_procrustes(pred: np.ndarray, gt: np.ndarray, allow_reflection: bool = 
 
 
 def align_two_hand_scale_translation(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """IHMR's I-MPJPE alignment: one scale and one translation for both hands together.
+    """IHMR's I-MPJPE alignment (``calc_transform_no_rot``): both hands' valid points together,
+    each axis standardised by the prediction's mean and standard deviation, then given the ground
+    truth's; no rotation.
 
-    ``pred``/``gt`` are (..., 2, N, 3); the least-squares scale and translation of the
-    concatenated 2N points (no rotation) map the prediction onto the ground truth.
+    ``pred``/``gt`` are (..., 2, N, 3); ``mask`` (..., 2, N) marks the points that enter the fit.
     """
     shape = pred.shape
     p = pred.reshape(*shape[:-3], -1, 3)
     g = gt.reshape(*shape[:-3], -1, 3)
-    w = np.ones(p.shape[:-1]) if mask is None else mask.reshape(*shape[:-3], -1).astype(np.float64)
-    n = np.maximum(w.sum(axis=-1, keepdims=True), 1.0)[..., None]
-    mu_p = (p * w[..., None]).sum(axis=-2, keepdims=True) / n
-    mu_g = (g * w[..., None]).sum(axis=-2, keepdims=True) / n
-    p0, g0 = (p - mu_p) * w[..., None], (g - mu_g) * w[..., None]
-    num = (p0 * g0).sum(axis=(-1, -2))
-    den = (p0 * p0).sum(axis=(-1, -2))
-    s = num / np.where(den > 0, den, 1.0)
-    return (s[..., None, None] * (p - mu_p) + mu_g).reshape(shape)
+    w = (np.ones(p.shape[:-1]) if mask is None else mask.reshape(*shape[:-3], -1).astype(np.float64))[..., None]
+    n = np.maximum(w.sum(axis=-2, keepdims=True), 1.0)
+    mu_p, mu_g = (p * w).sum(axis=-2, keepdims=True) / n, (g * w).sum(axis=-2, keepdims=True) / n
+    sd_p = np.sqrt((((p - mu_p) ** 2) * w).sum(axis=-2, keepdims=True) / n)
+    sd_g = np.sqrt((((g - mu_g) ** 2) * w).sum(axis=-2, keepdims=True) / n)
+    scale = np.where(sd_p > 0, sd_g / np.where(sd_p > 0, sd_p, 1.0), 1.0)
+    return ((p - mu_p) * scale + mu_g).reshape(shape)

@@ -160,3 +160,21 @@ def intaghand_eval(gt_verts, pred_verts, regressors) -> dict[str, float]:
         right, left = float(np.mean(err[0])) * 1000, float(np.mean(err[1])) * 1000
         out[name], out[f"{name} (right)"], out[f"{name} (left)"] = (right + left) / 2, right, left
     return out
+
+
+def ihmr_eval(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray) -> dict[str, float]:
+    """IHMR's ``get_single_joints_error`` and ``get_single_pa_inter_joints_error`` (no rotation):
+    ``gt``/``pred`` (N, 2, 21, 3) metres, ``valid`` (N, 2, 21); errors pooled over samples and joints, mm."""
+    single, inter = [], []
+    for n in range(len(gt)):
+        for h in (0, 1):
+            if valid[n, h, 0]:  # a hand counts when its wrist is valid
+                g, p = gt[n, h] - gt[n, h, 0], pred[n, h] - pred[n, h, 0]
+                single.extend(np.linalg.norm(p[j] - g[j]) for j in range(21) if valid[n, h, j])
+        v = valid[n].reshape(-1)
+        if v.sum() < 2:
+            continue
+        g, p = gt[n].reshape(-1, 3)[v], pred[n].reshape(-1, 3)[v]
+        p = (p - p.mean(0)) / p.std(0) * g.std(0) + g.mean(0)
+        inter.extend(np.linalg.norm(p - g, axis=1).tolist())
+    return {"MPJPE": float(np.mean(single)) * 1000, "I-MPJPE": float(np.mean(inter)) * 1000}

@@ -1,0 +1,1 @@
+"""Scoring submissions under protocols: ground truth per view, quantities, error table, aggregation."""
