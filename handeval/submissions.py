@@ -63,6 +63,8 @@ class SubmissionSource:
     def __init__(self, path: str | Path, ds: ShardDataset | None = None, split: str | None = None,
                  keep: int = 2):
         self.path = Path(path)
+        if not self.path.is_file():
+            raise HandevalError(f"submission {self.path} does not exist")
         self.streaming = self.path.suffix == ".parquet"
         self.all = (_canonical_parquet(self.path, vertices=False) if self.streaming
                     else read_submission(self.path, ds, split))
