@@ -249,3 +249,52 @@ def test_demo_results_follow_the_schema(demo, capsys):
     with pytest.raises(SystemExit):
         main(["protocols", "--json"])
     assert "ho3d-v3/official" in capsys.readouterr().out
+
+
+def test_penetration_metrics_agree_with_the_labels_and_gt_scores_zero_pixels(demo, tmp_path):
+    from handeval.labels.store import read_label_arrays
+    from handeval.labels.penetration import PENETRATION
+    from handeval.metrics.penetration import HandPairPenetration
+
+    ds = ShardDataset(demo / "shards" / "interhand26m")
+    gt = ground_truth_submission(ds, "test")
+    first = gt.camera == gt.camera[0]
+    meshes = HandMeshes(ds)
+    measures = HandPairPenetration((meshes.seal(0), meshes.seal(1)))(gt.vertices[first],
+                                                                     np.isfinite(gt.vertices[first]).all(axis=(-1, -2)))
+    labels = read_label_arrays(ds, PENETRATION, ["sequence", "frame", "hh_max_depth", "hh_volume"])
+    index = {k: i for i, k in enumerate(zip(labels["sequence"], labels["frame"]))}
+    rows = np.array([index[k] for k in zip(gt.sequence[first], gt.frame[first])])
+    both = np.isfinite(measures["mmpd"])
+    assert both.sum() > 5 and (measures["mmpd"][both] > 0).any()  # the demo's hands interpenetrate
+    # A rigid change of frame (world -> camera) leaves depths unchanged: the same numbers as the labels.
+    np.testing.assert_allclose(measures["mmpd"][both], labels["hh_max_depth"][rows[both], 0], atol=2e-5)
+    assert (measures["max_p"][both] >= measures["mmpd"][both] - 1e-9).all()
+    assert (measures["ave_p"][both] <= measures["max_p"][both] + 1e-12).all()
+    far = gt.vertices[first].copy()
+    far[:, 1] += np.array([1.0, 0.0, 0.0])  # the left hand a metre away: no collision at all
+    apart = HandPairPenetration((meshes.seal(0), meshes.seal(1)))(far[both][:3], np.ones((3, 2), dtype=bool))
+    for v in apart.values():
+        np.testing.assert_array_equal(v, 0.0)
+    r = score(ds.root, _write(gt, tmp_path / "gt.parquet"), "interhand26m-5fps-ih/dir", tmp_path / "gt.json",
+              replicates=0, progress=False)
+    assert r["metrics"]["MIAA"]["value"] < 1e-3 and r["metrics"]["MRRPE"]["value"] < 1e-3
+
+
+def test_acceleration_tracks_skip_gaps_and_cameras():
+    from handeval.scoring.quantities import _acceleration
+    from handeval.scoring.truth import ViewTruth
+
+    frames = np.array([0, 1, 2, 3, 5, 6, 7] * 2)  # frame 4 missing: frames 3 and 5 are not neighbours
+    cams = np.repeat(["a", "b"], 7)
+    order = np.random.default_rng(0).permutation(14)  # rows in any order
+    t = frames.astype(float)[:, None, None, None]
+    gt = np.broadcast_to(np.zeros(3), (14, 2, 21, 3)).copy()
+    pred = gt + t ** 2 * np.array([0.001, 0, 0])  # acceleration 0.002 per frame^2 where frames are consecutive
+    truth = ViewTruth(np.array(["s"] * 14)[order], frames[order], cams[order], np.array(["interacting"] * 14),
+                      np.ones((14, 2), bool), gt[order], np.ones((14, 2, 21), bool), None, np.zeros((14, 3, 3)),
+                      np.ones(14, bool), {})
+    e = _acceleration(truth, pred[order], gt[order], truth.valid)[:, 0, 0]
+    counted = {(c, f) for c, f, v in zip(cams[order], frames[order], e) if np.isfinite(v)}
+    assert counted == {(c, f) for c in "ab" for f in (1, 2, 6)}
+    np.testing.assert_allclose(e[np.isfinite(e)], 0.002)
