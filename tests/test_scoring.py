@@ -33,6 +33,22 @@ def demo(standin_dir, tmp_path_factory):
     return out
 
 
+def _f32(a):
+    """What the submission file and the shards store."""
+    return a.astype(np.float32).astype(np.float64)
+
+
+def _table_rows(gt, table):
+    """Rows of the ground-truth submission in the order of an error table's views."""
+    index = {k: i for i, k in enumerate(zip(gt.sequence, gt.frame, gt.camera))}
+    return np.array([index[k] for k in zip(table.sequence, table.frame, table.camera)])
+
+
+def _assert_agrees(result, want):
+    for k, v in want.items():
+        assert result["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+
+
 def _write(sub, path, scores=True):
     if scores:
         sub.hand_scores = hand_scores_from_truth(sub)
@@ -88,21 +104,16 @@ def test_dexycb_and_ho3d_agree_with_the_official_loops(demo, tmp_path):
               split="s0_train", allow_deviation=True, replicates=0, progress=False)
     has = np.isfinite(gt.joints).all(axis=(-1, -2))
     rows, hands = np.nonzero(has)
-    g32 = gt.joints.astype(np.float32).astype(np.float64)  # what the submission and shards store
-    p32 = noisy.joints.astype(np.float32).astype(np.float64)
-    want = ref.dexycb_hpe_eval(g32[rows, hands] * 1000, p32[rows, hands] * 1000)
-    for k, v in want.items():
-        assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+    _assert_agrees(r, ref.dexycb_hpe_eval(_f32(gt.joints)[rows, hands] * 1000, _f32(noisy.joints)[rows, hands] * 1000))
 
     ds = ShardDataset(demo / "shards" / "ho3d")
     gt = ground_truth_submission(ds, "evaluation")
     noisy = oracle_noise(gt, SIGMA, seed=5)
     r = score(ds.root, _write(noisy, tmp_path / "h.parquet"), "ho3d-v3/official", tmp_path / "h.json",
               replicates=0, progress=False)
-    f32 = (lambda a: a.astype(np.float32).astype(np.float64))
     to_ho3d = (lambda j: MANO.from_canonical(j @ CV_FROM_GL.T))  # HO3D's own frame and joint order
-    want = ref.ho3d_eval(to_ho3d(f32(gt.joints[:, 0])), f32(gt.vertices[:, 0]) @ CV_FROM_GL.T,
-                         to_ho3d(f32(noisy.joints[:, 0])), f32(noisy.vertices[:, 0]) @ CV_FROM_GL.T)
+    want = ref.ho3d_eval(to_ho3d(_f32(gt.joints[:, 0])), _f32(gt.vertices[:, 0]) @ CV_FROM_GL.T,
+                         to_ho3d(_f32(noisy.joints[:, 0])), _f32(noisy.vertices[:, 0]) @ CV_FROM_GL.T)
     for k, v in want.items():
         assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6, abs=1e-9), k
 
@@ -120,9 +131,8 @@ def test_interhand_official_and_intaghand_agree_with_the_loops(demo, tmp_path):
     order = {k: i for i, k in enumerate(zip(gt.sequence, gt.frame, gt.camera))}
     rows = np.array([order[k] for k in zip(keyed.sequence, keyed.frame, keyed.camera)])
     valid = np.stack(keyed.joints_image_valid.map(lambda v: np.asarray(v, dtype=bool)).to_list()).reshape(-1, 2, 21)
-    f32 = (lambda a: a.astype(np.float32).astype(np.float64))
-    gt42 = canonical_to_interhand42(f32(gt.joints[rows]) * 1000)
-    pred42 = canonical_to_interhand42(f32(noisy.joints[rows]) * 1000)
+    gt42 = canonical_to_interhand42(_f32(gt.joints[rows]) * 1000)
+    pred42 = canonical_to_interhand42(_f32(noisy.joints[rows]) * 1000)
     valid42 = canonical_to_interhand42(valid[..., None])[..., 0].astype(float)
     want = ref.interhand_official(gt42, pred42, valid42, keyed.hand_type.to_numpy())
     for k, v in want.items():
@@ -132,14 +142,10 @@ def test_interhand_official_and_intaghand_agree_with_the_loops(demo, tmp_path):
 
     r = score(ds.root, _write(noisy, tmp_path / "i.parquet"), "interhand26m-5fps-ih/intaghand", tmp_path / "i.json",
               replicates=0, progress=False)
-    table = read_table(tmp_path / "i.errors.parquet")
-    keep = {k: i for i, k in enumerate(zip(gt.sequence, gt.frame, gt.camera))}
-    rows = np.array([keep[k] for k in zip(table.sequence, table.frame, table.camera)])
+    rows = _table_rows(gt, read_table(tmp_path / "i.errors.parquet"))
     meshes = HandMeshes(ds)
     regs = np.stack([meshes.layers[s].joint_regressor("intaghand") for s in HAND_SIDES])
-    want = ref.intaghand_eval(f32(gt.vertices[rows]), f32(noisy.vertices[rows]), regs)
-    for k, v in want.items():
-        assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+    _assert_agrees(r, ref.intaghand_eval(_f32(gt.vertices[rows]), _f32(noisy.vertices[rows]), regs))
 
 
 def test_ihmr_agrees_with_the_loop(demo, tmp_path):
@@ -150,13 +156,9 @@ def test_ihmr_agrees_with_the_loop(demo, tmp_path):
     r = score(ds.root, _write(noisy, tmp_path / "p.parquet"), "interhand26m/ihmr-inter", tmp_path / "r.json",
               replicates=0, progress=False)
     table = read_table(tmp_path / "r.errors.parquet")
-    index = {k: i for i, k in enumerate(zip(gt.sequence, gt.frame, gt.camera))}
-    rows = np.array([index[k] for k in zip(table.sequence, table.frame, table.camera)])
+    rows = _table_rows(gt, table)
     valid = np.isfinite(table.columns["joints_i"])  # the annotated joints of the selected views
-    f32 = (lambda a: a.astype(np.float32).astype(np.float64))
-    want = ref.ihmr_eval(f32(gt.joints[rows]), f32(noisy.joints[rows]), valid)
-    for k, v in want.items():
-        assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6), k
+    _assert_agrees(r, ref.ihmr_eval(_f32(gt.joints[rows]), _f32(noisy.joints[rows]), valid))
 
 
 def test_error_table_is_cached_and_results_are_idempotent(demo, tmp_path):
