@@ -76,6 +76,13 @@ def hand_types(present: np.ndarray) -> list[str]:
     return [names[(bool(r), bool(lft))] for r, lft in np.asarray(present)]
 
 
+def hand_presence(hand_type) -> np.ndarray:
+    """``hand_type`` names (T,) -> (T, 2) presence ``[right, left]``, vectorised (:data:`HAND_TYPE_PRESENCE`)."""
+    hand_type = np.asarray(hand_type)
+    return np.stack([np.isin(hand_type, [k for k, v in HAND_TYPE_PRESENCE.items() if v[h]]) for h in range(2)],
+                    axis=-1)
+
+
 # --- units ----------------------------------------------------------------------
 MM_PER_M = 1000.0
 """Arrays are stored in metres; multiply by this to report millimetres."""

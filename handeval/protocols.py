@@ -58,9 +58,16 @@ class Protocol:
     def metrics(self) -> list[dict]:
         return self.spec["metrics"]
 
+    @property
+    def joints_from_vertices(self) -> bool:
+        """Joints re-regressed from the meshes, ground truth's and prediction's (IntagHand, InterWild)."""
+        return self.spec.get("ground_truth", {}).get("joints") == "from_vertices"
+
     def needs_vertices(self) -> bool:
-        return any(q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
-                   for q in self.quantities.values())
+        """Ground-truth meshes (hence MANO) are needed: a quantity reads vertices, or joints come from them."""
+        return self.joints_from_vertices or any(
+            q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
+            for q in self.quantities.values())
 
     def vertex_dtype(self) -> type:
         """float32 vertex arrays halve the memory traffic that bounds scoring speed, and keep means

@@ -212,6 +212,12 @@ def test_aggregation_rules_from_statistics_match_the_direct_definitions(rng):
     got, _ = agg.metric_value(table, protocol, {"name": "a", "quantity": "e", "reduce": "auc", "scale": 1,
                                                 "thresholds": {"start": 0, "stop": 0.05, "num": 100}})
     assert got == pytest.approx(auc(pck_curve(errors, th), th), rel=1e-12)
+    # A per-vertex AUC over many clusters would need a huge histogram: its interval is skipped, not attempted.
+    verts = agg.ErrorTable(np.array(["s"] * 2000), np.arange(2000), np.array(["0"] * 2000),
+                           np.array(["right"] * 2000), {}, {"v": np.full((2000, 2, 778), 0.01, dtype=np.float32)})
+    vauc = {"name": "v", "quantity": "v", "reduce": "auc", "thresholds": {"start": 0, "stop": 0.05, "num": 100}}
+    assert agg.confidence_interval(verts, protocol, vauc, "frame", 100, 0) is None
+    assert agg.confidence_interval(verts, protocol, {**vauc, "reduce": "pooled"}, "frame", 100, 0) is not None
 
 
 def test_score_refuses_bad_submissions_without_a_traceback(demo, tmp_path, capsys):

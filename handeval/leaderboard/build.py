@@ -87,7 +87,7 @@ def _sort_value(row: Row, metric: str, lower: bool) -> float:
     return 0.0 if v is None else (v if lower else -v)
 
 
-def _cell(m: dict | None) -> str:
+def cell_text(m: dict | None) -> str:
     if not m or m.get("value") is None:
         return "–"
     fmt = "{:.4f}" if m.get("unit", "") in ("", "px") else "{:.2f}"
@@ -112,7 +112,7 @@ def markdown(boards: list[Board]) -> str:
         out.append("| " + " | ".join(_md_escape(h) for h in head) + " |")
         out.append("|" + "---|" * len(head))
         for i, row in enumerate(b.rows, 1):
-            cells = [str(i), _md_escape(row.name), row.kind] + [_cell(row.metrics.get(m)) for m in b.metric_names] + \
+            cells = [str(i), _md_escape(row.name), row.kind] + [cell_text(row.metrics.get(m)) for m in b.metric_names] + \
                 [_md_escape("; ".join(row.flags))]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")

@@ -12,7 +12,7 @@ import base64
 import html
 import io
 
-from handeval.leaderboard.build import Board, _cell
+from handeval.leaderboard.build import Board, cell_text
 from handeval.plots import plt
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -131,7 +131,7 @@ def html_page(boards: list[Board]) -> str:
             for m in b.metric_names:
                 cell = row.metrics.get(m) or {}
                 v = cell.get("value")
-                parts.append(f"<td data-value='{'' if v is None else repr(float(v))}'>{e(_cell(cell))}</td>")
+                parts.append(f"<td data-value='{'' if v is None else repr(float(v))}'>{e(cell_text(cell))}</td>")
             parts.append(f"<td class='notes'><span class='flag'>{e('; '.join(row.flags))}</span></td></tr>")
         parts.append("</tbody></table>")
         for title, uri in _plots(b):

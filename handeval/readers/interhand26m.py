@@ -25,7 +25,7 @@ import ijson
 import numpy as np
 from tqdm import tqdm
 
-from handeval.conventions import HAND_TYPE_PRESENCE, MM_PER_M, interhand42_to_canonical
+from handeval.conventions import MM_PER_M, hand_presence, interhand42_to_canonical
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.shards.records import SequenceRecords
@@ -345,7 +345,7 @@ class InterHand26M:
         frame_of_row = np.searchsorted(frames, im.frame_idx[rows])
         first_row = rows[np.r_[0, np.flatnonzero(np.diff(frame_of_row)) + 1]]
         hand_type = [t if t else _HAND_TYPES[im.hand_type[r]] for t, r in zip(types, first_row)]
-        present = np.array([HAND_TYPE_PRESENCE[t] for t in hand_type], dtype=bool)
+        present = hand_presence(hand_type)
 
         frame_cols = {"frame": frames, "source_frame": [str(int(f)) for f in frames], "hand_type": hand_type,
                       "hand_present": present, "joints": joints, "joints_valid": joints_valid}

@@ -86,6 +86,21 @@ class Stats:
     hand: np.ndarray            # (S,)
 
 
+def _thresholds(protocol: Protocol, metric: dict) -> np.ndarray | None:
+    """The threshold grid an AUC metric needs its hit counts on (None for the other rules)."""
+    return protocol.thresholds(metric) if metric["reduce"] == "auc" else None
+
+
+def _bootstrappable(table: ErrorTable, metric: dict, n_groups: int, thresholds: np.ndarray | None) -> bool:
+    """An AUC bootstrap needs per-group hit counts (groups x slots x thresholds); above
+    MAX_HISTOGRAM_CELLS it is skipped before anything that large is allocated."""
+    values = table.columns.get(metric["quantity"])
+    if values is None or n_groups < 2:
+        return False
+    slots = values[0].size if values.ndim > 1 else 1
+    return thresholds is None or n_groups * slots * len(thresholds) <= MAX_HISTOGRAM_CELLS
+
+
 def group_stats(table: ErrorTable, metric: dict, groups: np.ndarray, n_groups: int,
                 thresholds: np.ndarray | None = None, extra: dict | None = None) -> Stats | None:
     """Statistics of ``metric`` per group (``groups`` (R,) in 0..n_groups-1); None if the quantity is absent."""
@@ -132,7 +147,7 @@ def value_from_totals(reduce: str, sums: np.ndarray, counts: np.ndarray, hand: n
 
 def metric_value(table: ErrorTable, protocol: Protocol, metric: dict, extra: dict | None = None) -> tuple[float | None, int]:
     """The metric over the whole table (in its unit) and the number of values it averages."""
-    th = protocol.thresholds(metric) if metric["reduce"] == "auc" else None
+    th = _thresholds(protocol, metric)
     st = group_stats(table, metric, np.zeros(len(table), dtype=np.int64), 1, th, extra)
     if st is None:
         return None, 0
@@ -176,11 +191,9 @@ def bootstrap_weights(n_groups: int, replicates: int, seed: int, chunk: int = 64
 
 
 def bootstrap_replicates(stats: list[Stats], metric: dict, thresholds, n_groups: int, replicates: int,
-                         seed: int) -> list[np.ndarray] | None:
+                         seed: int) -> list[np.ndarray]:
     """Replicate values of a metric for each of several tables resampled with the same weights
     (one table: a confidence interval; two row-aligned tables: a paired comparison)."""
-    if metric["reduce"] == "auc" and n_groups * stats[0].hits[0].size > MAX_HISTOGRAM_CELLS:
-        return None
     out = [[] for _ in stats]
     for w in bootstrap_weights(n_groups, replicates, seed):
         for i, st in enumerate(stats):
@@ -193,13 +206,10 @@ def confidence_interval(table: ErrorTable, protocol: Protocol, metric: dict, uni
                         seed: int) -> list[float] | None:
     """Percentile bootstrap 95% interval over resampled ``unit`` clusters."""
     groups, G = clusters(table, unit)
-    th = protocol.thresholds(metric) if metric["reduce"] == "auc" else None
-    st = group_stats(table, metric, groups, G, th)
-    if st is None or G < 2:
+    th = _thresholds(protocol, metric)
+    if not _bootstrappable(table, metric, G, th):
         return None
-    reps = bootstrap_replicates([st], metric, th, G, replicates, seed)
-    if reps is None:
-        return None
+    reps = bootstrap_replicates([group_stats(table, metric, groups, G, th)], metric, th, G, replicates, seed)
     r = reps[0][np.isfinite(reps[0])]
     return None if len(r) == 0 else [float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))]
 
@@ -209,7 +219,7 @@ def by_group(table: ErrorTable, protocol: Protocol, metric: dict, labels: np.nda
     import pandas as pd
 
     codes, uniques = pd.factorize(labels, sort=True)
-    th = protocol.thresholds(metric) if metric["reduce"] == "auc" else None
+    th = _thresholds(protocol, metric)
     st = group_stats(table, metric, codes.astype(np.int64), len(uniques), th)
     if st is None:
         return {}
@@ -259,19 +269,15 @@ def paired_comparison(a: ErrorTable, b: ErrorTable, protocol: Protocol, metric: 
     if j.empty:
         return None
     ta, tb = a.take(j["ra"].to_numpy()), b.take(j["rb"].to_numpy())
-    groups, G = clusters(ta, unit)
-    th = protocol.thresholds(metric) if metric["reduce"] == "auc" else None
-    sa, sb = group_stats(ta, metric, groups, G, th), group_stats(tb, metric, groups, G, th)
-    if sa is None or sb is None:
+    va, vb = metric_value(ta, protocol, metric)[0], metric_value(tb, protocol, metric)[0]
+    if va is None or vb is None:
         return None
-    va = value_from_totals(metric["reduce"], sa.sums.sum(0), sa.counts.sum(0), sa.hand,
-                           None if sa.hits is None else sa.hits.sum(0), th) * _scale(metric)
-    vb = value_from_totals(metric["reduce"], sb.sums.sum(0), sb.counts.sum(0), sb.hand,
-                           None if sb.hits is None else sb.hits.sum(0), th) * _scale(metric)
-    out = {"a": float(va), "b": float(vb), "difference": float(vb - va), "views": len(j), "clusters": G,
-           "ci95": None, "p_value": None}
-    reps = bootstrap_replicates([sa, sb], metric, th, G, replicates, seed) if G >= 2 else None
-    if reps is not None:
+    groups, G = clusters(ta, unit)
+    out = {"a": va, "b": vb, "difference": vb - va, "views": len(j), "clusters": G, "ci95": None, "p_value": None}
+    th = _thresholds(protocol, metric)
+    if _bootstrappable(ta, metric, G, th):
+        reps = bootstrap_replicates([group_stats(t, metric, groups, G, th) for t in (ta, tb)], metric, th, G,
+                                    replicates, seed)
         d = reps[1] - reps[0]
         d = d[np.isfinite(d)]
         if len(d):

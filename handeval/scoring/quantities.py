@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from handeval.conventions import hand_presence
 from handeval.metrics import align as A
 from handeval.metrics.errors import (acceleration_error, f_score, handedness_correct, mrrpe, nanmean, point_errors,
                                      project)
 from handeval.protocols import Protocol
-from handeval.scoring.truth import ViewTruth, hand_presence
+from handeval.scoring.truth import ViewTruth
 
 # Alignments whose transform (a scale and a translation per hand) comes from the joints and
 # is applied to the vertices too; the others are fitted on whichever points are scored.
@@ -38,8 +39,11 @@ def _clean(x: np.ndarray) -> np.ndarray:
 
 
 def aligned(align: str, pred_j: np.ndarray, gt_j: np.ndarray, valid: np.ndarray,
-            pred_pts: np.ndarray, gt_pts: np.ndarray, pts_valid: np.ndarray) -> np.ndarray:
-    """The scored points (joints or vertices) of the prediction under ``align``, (V, 2, N, 3)."""
+            pred_pts: np.ndarray, gt_pts: np.ndarray, pts_valid: np.ndarray, whole_hands: bool = False) -> np.ndarray:
+    """The scored points (joints or vertices) of the prediction under ``align``, (V, 2, N, 3).
+
+    ``whole_hands``: each hand's points are all valid or all absent (vertices), so a fit needs no weights.
+    """
     kind, arg = _parse(align)
     if kind == "none":
         return pred_pts
@@ -48,9 +52,9 @@ def aligned(align: str, pred_j: np.ndarray, gt_j: np.ndarray, valid: np.ndarray,
             return A.apply_scale_translation(pred_pts, _FROM_JOINTS[kind](pred_j, gt_j, arg))
     if kind == "procrustes" or kind == "procrustes_proper":
         reflect = kind == "procrustes"
-        if pts_valid.shape[-1] == 778:
-            # Vertices: a hand is whole or absent (NaN throughout), so its first vertex tells, and the
-            # fit needs no weights; this path carries most of the scoring time.
+        if whole_hands:
+            # A hand's first point tells whether it is there, and the fit needs no weights: this
+            # path carries most of the scoring time.
             ok = np.isfinite(pred_pts[..., 0, :]).all(-1) & np.isfinite(gt_pts[..., 0, :]).all(-1) & pts_valid[..., 0]
             if ok.all():
                 return A.align_procrustes(pred_pts, gt_pts, allow_reflection=reflect)
@@ -82,7 +86,7 @@ def compute_quantities(protocol: Protocol, truth: ViewTruth, pred_joints: np.nda
             if pred_vertices is None:
                 out[name] = None  # the submission has no vertices: the metric is reported as null
                 continue
-            pts = aligned(align, pred_joints, gt_j, valid, pred_vertices, truth.vertices, vvalid)
+            pts = aligned(align, pred_joints, gt_j, valid, pred_vertices, truth.vertices, vvalid, whole_hands=True)
         elif kind == "points":
             pts = aligned(align, pred_joints, gt_j, valid, pred_joints, gt_j, valid)
         if kind == "points":

@@ -53,11 +53,10 @@ def deviations(ds: ShardDataset, protocol: Protocol, split: str) -> list[str]:
     return out
 
 
-def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred_sha256: str, mano_dir: str | None,
-               needs_mano: bool) -> str:
+def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred_sha256: str, mano_dir: str | None) -> str:
     parts = {"protocol": protocol.sha256, "submission": pred_sha256, "gt": sha256_file(ds.root / INFO_PATH),
              "split": split, "handeval": __version__, "engine": _engine_fingerprint()}
-    if needs_mano:
+    if protocol.needs_vertices():
         from handeval.mano import mano_files
 
         parts["mano"] = {k: sha256_file(v) for k, v in mano_files(mano_dir).items()}
@@ -187,10 +186,8 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
             f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in blocking[:3]) +
             f". Run `handeval check-submission --gt {gt_dir} --pred {pred}` for the full list")
     table_path = out.with_name(out.stem + ".errors.parquet")
-    builder_needs_mano = protocol.needs_vertices() or protocol.spec.get("ground_truth", {}).get("joints") == \
-        "from_vertices"
     pred_sha256 = sha256_file(pred)
-    key = _cache_key(protocol, ds, split, pred_sha256, mano_dir, builder_needs_mano)
+    key = _cache_key(protocol, ds, split, pred_sha256, mano_dir)
     cached = cached_key(table_path) == key
     if not cached:
         compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, threads)
@@ -202,7 +199,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
         "protocol": protocol.summary(),
         "dataset": {"root": str(ds.root.resolve()), **ds.info.get("dataset", {}), "split": split,
                     "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
-        "synthetic": _synthetic(ds, builder_needs_mano, mano_dir),
+        "synthetic": _synthetic(ds, protocol.needs_vertices(), mano_dir),
         "submission": {"path": str(pred.resolve()), "format": source.all.format, "sha256": pred_sha256,
                        "rows": int(len(source.all.frame)), "vertices": source.has_vertices},
         "deviations": devs,
@@ -284,6 +281,14 @@ def load_result(path: str | Path) -> dict:
     return result
 
 
+def _result_protocol(path: str | Path, result: dict) -> Protocol:
+    """The protocol a result was scored under, refused if its definition has changed since."""
+    protocol = load_protocol(result["protocol"]["name"])
+    if protocol.sha256 != result["protocol"]["sha256"]:
+        raise HandevalError(f"protocol {protocol.name} has changed since {path} was made; rescore it")
+    return protocol
+
+
 def result_table(path: str | Path, result: dict) -> agg.ErrorTable:
     """The per-view error table a result was computed from, checked against its recorded hash."""
     table = Path(path).parent / result["errors_table"]["path"]
@@ -304,9 +309,7 @@ def compare(path_a: str | Path, path_b: str | Path, replicates: int = 1000, seed
     if ra["dataset"]["manifest_sha256"] != rb["dataset"]["manifest_sha256"]:
         raise HandevalError(f"{path_a} and {path_b} were scored against different ground truth "
                             "(manifest hashes differ); score both against the same converted dataset")
-    protocol = load_protocol(ra["protocol"]["name"])
-    if protocol.sha256 != ra["protocol"]["sha256"]:
-        raise HandevalError(f"protocol {protocol.name} has changed since these results were made; rescore them")
+    protocol = _result_protocol(path_a, ra)
     ta, tb = result_table(path_a, ra), result_table(path_b, rb)
     unit = ra["bootstrap"]["unit"]
     metrics = {m["name"]: agg.paired_comparison(ta, tb, protocol, m, unit, replicates, seed) for m in protocol.metrics}
@@ -319,9 +322,7 @@ def regroup(path: str | Path, by: str) -> dict:
     """Every metric of a result re-aggregated by ``sequence``, ``camera``, ``hand_type`` or a subset,
     from the cached error table (no rescoring)."""
     result = load_result(path)
-    protocol = load_protocol(result["protocol"]["name"])
-    if protocol.sha256 != result["protocol"]["sha256"]:
-        raise HandevalError(f"protocol {protocol.name} has changed since {path} was made; rescore it")
+    protocol = _result_protocol(path, result)
     table = result_table(path, result)
     if by in ("sequence", "camera", "hand_type"):
         labels = getattr(table, by)

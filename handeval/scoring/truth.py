@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.parquet as pq
 
-from handeval.conventions import HAND_SIDES, HAND_TYPE_PRESENCE
+from handeval.conventions import HAND_SIDES
 from handeval.errors import HandevalError
 from handeval.labels.store import key_features, label_path
 from handeval.protocols import Protocol
@@ -50,8 +50,8 @@ class TruthBuilder:
         self.ds, self.protocol, self.split = ds, protocol, split
         self.select = protocol.spec.get("select", {})
         self.gt_spec = protocol.spec.get("ground_truth", {})
-        self.from_vertices = self.gt_spec.get("joints") == "from_vertices"
-        self.need_vertices = protocol.needs_vertices() or self.from_vertices
+        self.from_vertices = protocol.joints_from_vertices
+        self.need_vertices = protocol.needs_vertices()
         self.vertex_dtype = protocol.vertex_dtype()
         self.meshes = None
         if self.need_vertices:
@@ -160,8 +160,3 @@ class TruthBuilder:
             raise HandevalError(f"{path} does not match its shard row for row; rerun `handeval labels {name}`")
         return arrays
 
-
-def hand_presence(hand_type: np.ndarray) -> np.ndarray:
-    """(V,) hand-type names -> (V, 2) presence [right, left] (``HAND_TYPE_PRESENCE``)."""
-    return np.stack([np.isin(hand_type, [k for k, v in HAND_TYPE_PRESENCE.items() if v[h]]) for h in range(2)],
-                    axis=1)
