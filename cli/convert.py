@@ -40,7 +40,7 @@ def convert(dataset, root, out, splits, variant, workers, resume, skip_bad, targ
     info = run(reader, out, splits=list(splits) or None, target_frames=target_frames, chunk_frames=chunk_frames,
                workers=workers, resume=resume, skip_bad=skip_bad, progress=not as_json,
                command=["handeval", *sys.argv[1:]])
-    summary = {split: {k: v for k, v in meta.items() if k in ("frames", "views", "sequences", "skipped")}
+    summary = {split: {k: v for k, v in meta.items() if k in ("frames", "views", "sequences", "skipped", "left_out")}
                for split, meta in info["splits"].items()}
     if as_json:
         click.echo(json.dumps({"out": out, "splits": summary}, indent=2))
@@ -48,6 +48,10 @@ def convert(dataset, root, out, splits, variant, workers, resume, skip_bad, targ
     for split, s in summary.items():
         skipped = f", {len(s['skipped'])} skipped" if s["skipped"] else ""
         click.echo(f"{split}: {s['sequences']} sequences, {s['frames']} frames, {s['views']} views{skipped}")
+        for item in s["left_out"][:10]:
+            click.echo(f"  left out: {item}")
+        if len(s["left_out"]) > 10:
+            click.echo(f"  ... and {len(s['left_out']) - 10} more left out (meta/info.json splits.{split}.left_out)")
     click.echo(f"written to {out}")
 
 

@@ -73,18 +73,19 @@ def occlusion(directory, resume, workers, mano_dir, objects, preset, as_json):
 @click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True)
 @json_option
 def all_(directory, resume, workers, mano_dir, objects, preset, as_json):
-    """Penetration, occlusion and subsets, with default parameters.
+    """Penetration, occlusion, subsets and image statistics, with default parameters.
 
     \b
     Example:
       handeval labels all ih5 --mano-dir ~/mano
     """
-    from handeval.labels.run import run_occlusion, run_penetration, run_subsets
+    from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
 
     kw = dict(resume=resume, progress=not as_json, workers=workers)
     _report("subsets", run_subsets(directory, **kw), as_json)
     _report("penetration", run_penetration(directory, mano_dir, objects, **kw), as_json)
     _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, **kw), as_json)
+    _report("images", run_images(directory, **kw), as_json)
 
 
 @labels.command()
@@ -147,6 +148,24 @@ def subsets(directory, resume, workers, as_json):
     from handeval.labels.run import run_subsets
 
     _report("subsets", run_subsets(directory, resume=resume, progress=not as_json, workers=workers), as_json)
+
+
+@labels.command()
+@_common
+@json_option
+def images(directory, resume, workers, as_json):
+    """Per-image statistics from the source images (mean intensity: IntagHand's dark-image filter).
+
+    Reads every image once (a progress bar per shard); protocols that select by them then
+    need no second pass.
+
+    \b
+    Example:
+      handeval labels images ih5
+    """
+    from handeval.labels.run import run_images
+
+    _report("images", run_images(directory, resume=resume, progress=not as_json, workers=workers), as_json)
 
 
 def _report(name: str, entry: dict, as_json: bool) -> None:

@@ -32,13 +32,17 @@ def _fmt(v, unit: str = "") -> str:
 @click.option("--bootstrap-unit", type=click.Choice(["auto", "sequence", "frame"]), default="auto", show_default=True,
               help="What is resampled; auto: whole sequences with at least 20 sequences, else frames.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Refuse a submission with warnings too (a likely hand swap or camera-"
+              "frame flip); by default they are printed, recorded in the result and flagged on leaderboards.")
 @mano_dir_option
 @json_option
 def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, replicates, bootstrap_unit, seed,
-          mano_dir, as_json) -> None:
+          strict, mano_dir, as_json) -> None:
     """Score a submission under a pinned protocol and write RESULT.json.
 
-    The submission is checked first and refused if invalid. Per-view errors are cached
+    The submission is checked first and refused if invalid (errors: keys, shapes, units,
+    missing or misplaced hands, NaN); warnings (heuristics) are printed and recorded, and
+    the submission is scored anyway unless --strict. Per-view errors are cached
     beside the result: a rerun with the same inputs only re-aggregates, and an
     interrupted run resumes.
 
@@ -51,7 +55,12 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
 
     result = run(gt_dir, pred_file, protocol_name, out, name=name, split=split, mano_dir=mano_dir,
                  allow_deviation=allow_deviation, replicates=replicates, unit=bootstrap_unit, seed=seed,
-                 progress=not as_json)
+                 progress=not as_json, strict=strict)
+    for w in result["warnings"]:
+        click.echo(f"Warning: [{w['check']}] {w['message']} (check: {w['fix']})", err=True)
+    for d in result["deviations"]:
+        if "stand-in" in d:
+            click.echo(f"Warning: {d}; pass --mano-dir or set HANDEVAL_MANO_DIR", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -120,7 +129,10 @@ def regroup(result, by, as_json) -> None:
 @click.command()
 @json_option
 def protocols(as_json) -> None:
-    """List the pinned protocols with their versions and content hashes."""
+    """List the pinned protocols: versions, content hashes, and the fields a submission needs.
+
+    `--json` also says which fields are optional (e.g. vertices for the mesh metrics).
+    """
     from handeval.protocols import load_protocol, protocol_names
 
     rows = [load_protocol(n).summary() for n in protocol_names()]
@@ -128,4 +140,5 @@ def protocols(as_json) -> None:
         click.echo(json.dumps(rows, indent=1))
         return
     for r in rows:
-        click.echo(f"{r['name']:<42} v{r['version']}  {r['sha256'][:12]}  {r['title']}")
+        need = "+".join(k for k, v in r["submission"].items() if v == "required")
+        click.echo(f"{r['name']:<42} v{r['version']}  {r['sha256'][:12]}  needs {need:<9} {r['title']}")

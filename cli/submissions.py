@@ -14,36 +14,59 @@ from handeval.cli.options import json_option
 @click.option("--gt", "gt_dir", required=True, help="The converted ground-truth dataset.")
 @click.option("--pred", "pred_file", required=True, help="Submission: .parquet / .npz (canonical), HO3D pred.json, "
               "or a Dex-YCB result .txt.")
-@click.option("--split", default=None, help="Split to check against (default: the dataset's only split).")
+@click.option("--split", default=None, help="Split to check against (default: the protocol's, else the dataset's "
+              "only split).")
+@click.option("--protocol", "protocol_name", default=None, help="Also check the fields this protocol needs (e.g. "
+              "joints, where it does not derive them from vertices).")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, as `score --strict` refuses them.")
 @json_option
-def check_submission(gt_dir: str, pred_file: str, split: str | None, as_json: bool) -> None:
-    """Check a submission: keys (missing, extra, duplicate), values, units, camera frame, hand order.
+def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_name: str | None, strict: bool,
+                     as_json: bool) -> None:
+    """Check a submission: keys (missing, extra, duplicate), shapes, values, units, camera frame, hand order.
 
-    Every problem is listed with its fix; the exit status is 1 if there is any.
+    Errors are facts that make scores wrong (keys, shapes, units off by 10x or more, a hand
+    missing or in the wrong slot, NaN or inf in a predicted hand): `score` refuses them.
+    Warnings are heuristics a poor model can trip (a likely hand swap or OpenGL/OpenCV
+    flip): `score` records them and scores anyway. Each is listed with its fix; the exit
+    status is 1 if there is an error (or, with --strict, a warning).
 
     \b
     Example:
       handeval check-submission --gt ho3d --pred pred.json --split evaluation
+      handeval check-submission --gt ih5 --pred preds.parquet --protocol interhand26m-5fps-ih/intaghand
     """
     from handeval.errors import HandevalError
     from handeval.shards import ShardDataset
     from handeval.submissions import check_submission as check
-    from handeval.submissions import ground_truth_views, read_submission
+    from handeval.submissions import ground_truth_views
+
+    from handeval.protocols import load_protocol
+    from handeval.submissions import SubmissionSource
 
     ds = ShardDataset(gt_dir)
+    protocol = load_protocol(protocol_name) if protocol_name else None
+    if split is None and protocol is not None and protocol.split in ds.splits:
+        split = protocol.split
     if split is None:
         if len(ds.splits) != 1:
             raise HandevalError(f"{gt_dir} has splits {', '.join(ds.splits)}: choose one with --split")
         split = ds.splits[0]
-    sub = read_submission(pred_file, ds, split)
-    problems = check(sub, ground_truth_views(ds, split))
+    source = SubmissionSource(pred_file, ds, split)
+    sub = source.all
+    problems = check(sub, ground_truth_views(ds, split), protocol, source.vertex_batches())
+    errors = [p for p in problems if p["severity"] == "error"]
+    failed = bool(errors) or (strict and bool(problems))
     if as_json:
-        click.echo(json.dumps({"ok": not problems, "format": sub.format, "rows": len(sub.frame),
-                               "problems": problems}, indent=2))
+        click.echo(json.dumps({"ok": not failed, "format": sub.format, "rows": len(sub.frame), "errors": len(errors),
+                               "warnings": len(problems) - len(errors), "problems": problems}, indent=2))
     else:
-        click.echo(f"{pred_file}: {sub.format}, {len(sub.frame)} rows against {split}")
+        click.echo(f"{pred_file}: {sub.format}, {len(sub.frame)} rows against {split}"
+                   + ("" if sub.has_joints else " (vertices only)"))
         for p in problems:
-            click.echo(f"PROBLEM [{p['check']}] {p['message']}. Fix: {p['fix']}")
-        click.echo("OK" if not problems else f"{len(problems)} problem(s)")
-    if problems:
+            click.echo(f"{'ERROR' if p['severity'] == 'error' else 'WARNING'} [{p['check']}] {p['message']}. "
+                       f"Fix: {p['fix']}")
+        click.echo("OK" if not problems else f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
+                   + ("" if errors else (": refused under --strict" if strict else ": `score` scores it and records "
+                                         "the warnings")))
+    if failed:
         sys.exit(1)

@@ -43,6 +43,7 @@ class DatasetReader(Protocol):
     def sequence_lengths(self, split: str) -> list[tuple[str, int]]: ...
     def read_sequence(self, split: str, name: str) -> SequenceRecords: ...
     def missing(self, split: str) -> dict[str, str]: ...
+    def left_out(self, split: str) -> list[str]: ...  # source items not converted, and why
 
 
 _READER: DatasetReader | None = None  # the forked workers' reader (shared copy-on-write)
@@ -136,6 +137,7 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
             "sequences": sum(len(s["sequences"]) for s in shards),
             "skipped": [k for s in shards for k in s.pop("skipped", [])],
             "missing": reader.missing(split),
+            "left_out": reader.left_out(split),
             "shards": [s for s in shards if s["files"]],
         }
     info = {

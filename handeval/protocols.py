@@ -29,6 +29,8 @@ QUANTITY_KINDS = ("points", "f_score", "mrrpe", "acceleration", "miaa", "handedn
 PENETRATION_MEASURES = ("mmpd", "ave_p", "max_p", "volume")
 REDUCTIONS = ("per_point_then_mean", "pooled", "hands_pooled_then_mean", "auc", "pck", "accuracy")
 SUBSETS = ("interacting", "close", "single_hand")
+#: Per-view selections (data_specs/protocols/README.md).
+SELECT_KEYS = ("hand_types", "hand_type_valid", "both_hands", "mano", "subset", "min_image_mean")
 HAND_TYPES = ("right", "left", "interacting", "none")
 
 
@@ -83,9 +85,18 @@ class Protocol:
         t = metric["thresholds"]
         return np.linspace(t["start"], t["stop"], t["num"])
 
+    def needs(self) -> dict[str, str]:
+        """What a submission must hold: ``required``, ``optional`` or ``unused``, per field."""
+        reads_vertices = any(q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
+                             for q in self.quantities.values())
+        return {"joints": "optional" if self.joints_from_vertices else "required",
+                "vertices": "required" if self.joints_from_vertices else ("optional" if reads_vertices else "unused"),
+                "hand_scores": "optional" if any(q["kind"] == "handedness" for q in self.quantities.values())
+                else "unused"}
+
     def summary(self) -> dict:
         return {"name": self.name, "version": self.version, "sha256": self.sha256, "title": self.spec["title"],
-                "dataset": self.spec["dataset"]}
+                "dataset": self.spec["dataset"], "submission": self.needs()}
 
 
 def _folder():
@@ -147,6 +158,11 @@ def validate_spec(spec: dict, where) -> None:
             fail("select.hand_types", f"{t!r} is not one of {HAND_TYPES}")
     if select.get("subset") not in (None,) + SUBSETS:
         fail("select.subset", f"must be one of {SUBSETS} or null")
+    for key in select:
+        if key not in SELECT_KEYS:
+            fail(f"select.{key}", f"unknown; selections are {SELECT_KEYS}")
+    if "min_image_mean" in select and "images" not in spec.get("requires_labels", []):
+        fail("requires_labels", "select.min_image_mean reads the 'images' labels: list them")
     for qname, q in spec["quantities"].items():
         kind = q.get("kind")
         if kind not in QUANTITY_KINDS:

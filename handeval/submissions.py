@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER, MM_PER_M
+from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO as MANO_ORDER, MM_PER_M
 from handeval.errors import HandevalError
+from handeval.metrics.errors import nanmean
 from handeval.shards.reader import ShardDataset, rows_of, to_numpy, world_to_camera
 
 
@@ -37,9 +39,12 @@ class Submission:
     sequence: np.ndarray   # (N,) str
     frame: np.ndarray      # (N,) int64
     camera: np.ndarray     # (N,) str
-    joints: np.ndarray     # (N, 2, 21, 3) float64, camera frame, metres
+    joints: np.ndarray     # (N, 2, 21, 3) float64, camera frame, metres; all NaN when not submitted
     vertices: np.ndarray | None = None  # (N, 2, 778, 3)
     hand_scores: np.ndarray | None = None  # (N, 2) presence probabilities [right, left]
+    has_joints: bool = True  # False: a vertex-only submission (joints derived from the meshes)
+    #: Structural facts the reader found (duplicate ids, a wrong vertex count): refusals.
+    problems: list = field(default_factory=list)
 
     def keys(self) -> list[tuple[str, int, str]]:
         return list(zip(self.sequence.tolist(), self.frame.tolist(), self.camera.tolist()))
@@ -47,17 +52,18 @@ class Submission:
     def subset(self, rows: np.ndarray) -> "Submission":
         pick = (lambda a: None if a is None else a[rows])
         return Submission(self.path, self.format, self.sequence[rows], self.frame[rows], self.camera[rows],
-                          self.joints[rows], pick(self.vertices), pick(self.hand_scores))
+                          self.joints[rows], pick(self.vertices), pick(self.hand_scores), self.has_joints)
 
 
 class SubmissionSource:
     """A submission read in pieces, so scoring stays within bounded memory.
 
     Keys, joints and hand scores are read at once (``all``: what ``check_submission``
-    needs); ``select(sequences)`` gives the rows of some sequences with their vertices.
-    A canonical Parquet file is read per selection with a filter on ``sequence`` (row
-    groups are skipped by their statistics when the file is sorted by sequence); the other
-    formats are small and held in memory.
+    needs); ``select(sequences)`` gives the rows of some sequences with their vertices;
+    ``vertex_batches()`` streams every row's vertices for the checks. A canonical Parquet
+    file is read per selection with a filter on ``sequence`` (row groups are skipped by
+    their statistics when the file is sorted by sequence); the other formats are small
+    and held in memory.
     """
 
     def __init__(self, path: str | Path, ds: ShardDataset | None = None, split: str | None = None,
@@ -88,6 +94,20 @@ class SubmissionSource:
                 del self._recent[s]
         return parts
 
+    def vertex_batches(self):
+        """(first row, vertices (n, 2, 778, 3) float32) over every row, in file order."""
+        if not self.has_vertices:
+            return
+        if not self.streaming:
+            yield 0, self.all.vertices
+            return
+        first = 0
+        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=4096, columns=["vertices"]):
+            col = batch.column(0)
+            verts = _fixed_values(col, "vertices", len(col), (2, 778, 3), self.path, np.float32)
+            yield first, verts
+            first += len(col)
+
 
 @dataclass
 class GroundTruthViews:
@@ -98,7 +118,7 @@ class GroundTruthViews:
     camera: np.ndarray
     joints: np.ndarray    # (V, 2, 21, 3) camera frame
     valid: np.ndarray     # (V, 2, 21)
-    present: np.ndarray   # (V, 2)
+    present: np.ndarray   # (V, 2) hand annotated in this view
     vertices: np.ndarray | None
 
     def keys(self) -> list[tuple[str, int, str]]:
@@ -107,18 +127,25 @@ class GroundTruthViews:
 
 def ground_truth_views(ds: ShardDataset, split: str, vertices: bool = False) -> GroundTruthViews:
     """Every view's joints in its camera frame (and, on request, the source's own vertices)."""
-    views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera", "R", "t"]), "views")
-    frames = to_numpy(ds.read("frames", split, columns=["sequence", "frame", "joints", "joints_valid", "hand_present"]
+    views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera", "R", "t", "hand_present"]),
+                     "views")
+    frames = to_numpy(ds.read("frames", split, columns=["sequence", "frame", "joints", "joints_valid"]
                               + (["vertices"] if vertices else [])), "frames")
     rows = rows_of(views, frames)
     R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
-    world = frames["joints"][rows].astype(np.float64)
-    cam = world_to_camera(world, R, t)
+    present = views["hand_present"]
+    cam = world_to_camera(frames["joints"][rows].astype(np.float64), R, t)
+    cam = np.where(present[:, :, None, None], cam, np.nan)
     verts = None
     if vertices and np.isfinite(frames["vertices"]).any():
         verts = world_to_camera(frames["vertices"][rows].astype(np.float64), R, t)
-    return GroundTruthViews(views["sequence"], views["frame"], views["camera"], cam, frames["joints_valid"][rows],
-                            frames["hand_present"][rows], verts)
+    return GroundTruthViews(views["sequence"], views["frame"], views["camera"], cam,
+                            frames["joints_valid"][rows] & present[:, :, None], present, verts)
+
+
+_SHAPES = {"joints": (2, 21, 3), "vertices": (2, 778, 3), "hand_scores": (2,)}
+_HELP = ("a submission needs sequence, frame, camera and joints (2 x 21 x 3 = 126 floats per row) and/or "
+         "vertices (2 x 778 x 3 = 4668 per row; enough alone under protocols that derive joints from the meshes)")
 
 
 def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] | None = None) -> Submission:
@@ -129,24 +156,37 @@ def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] |
         table = pq.read_table(path, columns=columns, filters=filters)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise HandevalError(f"{path}: not a readable Parquet file ({exc})") from None
-    need = {"sequence", "frame", "camera", "joints"}
-    missing = need - set(table.column_names)
-    if missing:
-        raise HandevalError(f"{path}: missing column(s) {sorted(missing)}; a submission needs sequence, frame, camera, "
-                            "joints (2 x 21 x 3 = 126 floats per row) and optionally vertices (4668 per row)")
+    missing = {"sequence", "frame", "camera"} - set(names)
+    if missing or not {"joints", "vertices"} & set(names):
+        raise HandevalError(f"{path}: missing column(s) {sorted(missing) or ['joints or vertices']}; {_HELP}")
     n = table.num_rows
-    joints = _fixed(table, "joints", n, (2, 21, 3), path)
-    verts = _fixed(table, "vertices", n, (2, 778, 3), path, np.float32) if "vertices" in table.column_names else None
-    scores = _fixed(table, "hand_scores", n, (2,), path) if "hand_scores" in table.column_names else None
-    return Submission(path, "parquet", np.asarray(table.column("sequence").to_pylist(), dtype=str),
-                      np.asarray(table.column("frame").to_pylist(), dtype=np.int64),
-                      np.asarray(table.column("camera").to_pylist(), dtype=str), joints, verts, scores)
+    arrays = {k: _fixed_values(table.column(k), k, n, shape, path, np.float32 if k == "vertices" else np.float64)
+              for k, shape in _SHAPES.items() if k in table.column_names}
+    return _submission(path, "parquet", table.column("sequence").to_pylist(), table.column("frame").to_pylist(),
+                       table.column("camera").to_pylist(), arrays)
 
 
-def _fixed(table, name: str, n: int, shape: tuple[int, ...], path: Path, dtype=np.float64) -> np.ndarray:
-    col = table.column(name).combine_chunks()
+def _submission(path: Path, fmt: str, sequence, frame, camera, arrays: dict) -> Submission:
+    n = len(sequence)
+    joints = arrays.get("joints")
+    return Submission(path, fmt, np.asarray(sequence, dtype=str), np.asarray(frame, dtype=np.int64),
+                      np.asarray(camera, dtype=str), np.full((n, 2, 21, 3), np.nan) if joints is None else joints,
+                      arrays.get("vertices"), arrays.get("hand_scores"), has_joints=joints is not None)
+
+
+def _fixed_values(col, name: str, n: int, shape: tuple[int, ...], path: Path, dtype=np.float64) -> np.ndarray:
+    """A list column as (n, *shape); every row must hold exactly prod(shape) numbers."""
+    col = col.combine_chunks() if hasattr(col, "combine_chunks") else col
     size = int(np.prod(shape))
-    values = col.values.to_numpy(zero_copy_only=False) if hasattr(col, "values") else np.zeros(0)
+    if not hasattr(col, "values"):
+        raise HandevalError(f"{path}: column {name!r} must be a list of {size} numbers per row")
+    if not hasattr(col.type, "list_size"):  # variable-length lists: every row must have the size
+        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(lengths != size)
+        if len(bad):
+            raise HandevalError(f"{path}: column {name!r} row {bad[0]} holds {lengths[bad[0]]} numbers, expected "
+                                f"{size} ({' x '.join(map(str, shape))}); every row must have the same shape")
+    values = col.values.to_numpy(zero_copy_only=False) if len(col) else np.zeros(0)
     if len(values) != n * size:
         raise HandevalError(f"{path}: column {name!r} must hold {size} numbers per row ({' x '.join(map(str, shape))}), "
                             f"found {len(values)} for {n} rows")
@@ -162,24 +202,20 @@ def _canonical_npz(path: Path) -> Submission:
                             "strings (np.array(names, dtype=str)), not Python objects") from None
     except (OSError, EOFError) as exc:
         raise HandevalError(f"{path}: not a readable .npz file ({exc})") from None
-    for key in ("sequence", "frame", "camera", "joints"):
+    for key in ("sequence", "frame", "camera"):
         if key not in data:
-            raise HandevalError(f"{path}: array {key!r} is missing; a submission needs sequence, frame, camera, joints")
+            raise HandevalError(f"{path}: array {key!r} is missing; {_HELP}")
+    if "joints" not in data and "vertices" not in data:
+        raise HandevalError(f"{path}: neither 'joints' nor 'vertices'; {_HELP}")
     n = len(data["sequence"])
-    joints = np.asarray(data["joints"], dtype=np.float64)
-    if joints.shape != (n, 2, 21, 3):
-        raise HandevalError(f"{path}: 'joints' has shape {joints.shape}, expected ({n}, 2, 21, 3): per view, "
-                            "[right, left] hands x 21 canonical joints x xyz in metres")
-    verts = data.get("vertices")
-    if verts is not None and verts.shape != (n, 2, 778, 3):
-        raise HandevalError(f"{path}: 'vertices' has shape {verts.shape}, expected ({n}, 2, 778, 3)")
-    scores = data.get("hand_scores")
-    if scores is not None and scores.shape != (n, 2):
-        raise HandevalError(f"{path}: 'hand_scores' has shape {scores.shape}, expected ({n}, 2): presence "
-                            "probabilities [right, left]")
-    return Submission(path, "npz", data["sequence"].astype(str), data["frame"].astype(np.int64),
-                      data["camera"].astype(str), joints, None if verts is None else verts.astype(np.float64),
-                      None if scores is None else scores.astype(np.float64))
+    arrays = {}
+    for key, shape in _SHAPES.items():
+        if key in data:
+            if data[key].shape != (n,) + shape:
+                raise HandevalError(f"{path}: {key!r} has shape {data[key].shape}, expected {(n,) + shape}: per view, "
+                                    "[right, left] hands, canonical joint order, metres")
+            arrays[key] = data[key].astype(np.float64)
+    return _submission(path, "npz", data["sequence"].astype(str), data["frame"], data["camera"].astype(str), arrays)
 
 
 def _ho3d_json(path: Path, ds: ShardDataset, split: str) -> Submission:
@@ -191,23 +227,42 @@ def _ho3d_json(path: Path, ds: ShardDataset, split: str) -> Submission:
     if len(xyz) != len(order) or len(verts) != len(order):
         raise HandevalError(f"{path}: {len(xyz)} joint and {len(verts)} vertex entries; evaluation.txt lists "
                             f"{len(order)} frames, and pred.json must follow its order exactly")
-    try:
-        xyz = np.asarray(xyz, dtype=np.float64)
-        verts = np.asarray(verts, dtype=np.float64)
-    except ValueError:
-        raise HandevalError(f"{path}: every entry must be 21 x 3 joints and V x 3 vertices") from None
-    if xyz.shape[1:] != (21, 3):
-        raise HandevalError(f"{path}: joint entries have shape {xyz.shape[1:]}, expected (21, 3)")
     n = len(order)
     joints = np.full((n, 2, 21, 3), np.nan)
-    joints[:, 0] = MANO_ORDER.to_canonical(xyz @ CV_FROM_GL.T)  # OpenGL -> OpenCV, MANO -> canonical
+    joints[:, 0] = MANO_ORDER.to_canonical(_ragged(xyz, (21, 3), path, "joint") @ CV_FROM_GL.T)
+    counts = np.array([len(v) if isinstance(v, list) else -1 for v in verts])
+    problems = []
     vout = None
-    if verts.ndim == 3 and verts.shape[1:] == (778, 3):
+    if (counts != 778).any():
+        i = int(np.flatnonzero(counts != 778)[0])
+        problems.append({"check": "shapes", "severity": "error",
+                         "message": f"{int((counts != 778).sum())} vertex entries do not hold 778 vertices (entry {i} "
+                                    f"holds {counts[i]})",
+                         "fix": "give the 778 MANO vertices of every frame, or [] for none in every frame"})
+    elif n:
         vout = np.full((n, 2, 778, 3), np.nan)
-        vout[:, 0] = verts @ CV_FROM_GL.T
-    seq, frame = zip(*order)
-    return Submission(path, "ho3d-pred-json", np.asarray(seq, dtype=str), np.asarray(frame, dtype=np.int64),
-                      np.full(n, "0"), joints, vout)
+        vout[:, 0] = _ragged(verts, (778, 3), path, "vertex") @ CV_FROM_GL.T
+    if (counts == 0).all():
+        problems = []  # no vertices at all: the joint metrics only
+    seq, frame = zip(*order) if n else ((), ())
+    sub = _submission(path, "ho3d-pred-json", seq, frame, ["0"] * n, {"joints": joints})
+    sub.vertices, sub.problems = vout, problems
+    return sub
+
+
+def _ragged(entries: list, shape: tuple[int, ...], path: Path, what: str) -> np.ndarray:
+    """A list of equally shaped nested lists as one array; the first odd entry is named."""
+    try:
+        return np.asarray(entries, dtype=np.float64).reshape((len(entries),) + shape)
+    except (ValueError, TypeError):
+        for i, e in enumerate(entries):
+            try:
+                if np.asarray(e, dtype=np.float64).shape != shape:
+                    raise ValueError
+            except (ValueError, TypeError):
+                raise HandevalError(f"{path}: {what} entry {i} is not {' x '.join(map(str, shape))} numbers "
+                                    "(a ragged or malformed list)") from None
+        raise HandevalError(f"{path}: {what} entries are not {' x '.join(map(str, shape))} numbers") from None
 
 
 def _ho3d_order(ds: ShardDataset, split: str) -> list[tuple[str, int]]:
@@ -222,22 +277,20 @@ def _ho3d_order(ds: ShardDataset, split: str) -> list[tuple[str, int]]:
 
 
 def _dexycb_txt(path: Path, ds: ShardDataset, split: str) -> Submission:
+    """The toolkit's result file, keyed by its sample index. As in ``hpe_eval``, a line for a
+    view without a hand (its label file all -1) is ignored, whatever it holds (zeros, say)."""
     from handeval.readers.dexycb import SERIALS, _cameras
 
     # The toolkit's sample index: sequences in split order, then cameras in split order, then frames.
     setup, part = split.split("_")
     cam_order = [SERIALS[c] for c in _cameras(setup, part)]
-    views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera"]), "views")
-    frames = to_numpy(ds.read("frames", split, columns=["sequence", "frame", "hand_present"]), "frames")
-    side = {}
-    for s, p in zip(frames["sequence"], frames["hand_present"]):
-        if p.any():
-            side.setdefault(s, int(np.argmax(p)))
+    views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera", "hand_present"]), "views")
     seq_pos = {name: i for i, name in enumerate(ds.sequences(split))}
     cam_pos = {serial: i for i, serial in enumerate(cam_order)}
-    keys = sorted(zip(views["sequence"].tolist(), views["camera"].tolist(), views["frame"].tolist()),
-                  key=lambda k: (seq_pos[k[0]], cam_pos[k[1]], k[2]))
-    rows: dict[int, np.ndarray] = {}
+    order = sorted(range(len(views["frame"])), key=lambda i: (seq_pos[views["sequence"][i]],
+                                                                cam_pos[views["camera"][i]], views["frame"][i]))
+    ids, values, lines = [], [], {}
+    problems = []
     for lineno, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
             continue
@@ -245,21 +298,29 @@ def _dexycb_txt(path: Path, ds: ShardDataset, split: str) -> Submission:
         if len(fields) != 64:
             raise HandevalError(f"{path}:{lineno}: {len(fields)} fields, expected 64 (image_id, then 21 x y z in mm)")
         try:
-            rows[int(fields[0])] = np.asarray(fields[1:], dtype=np.float64).reshape(21, 3)
+            image_id = int(fields[0])
+            values.append(np.asarray(fields[1:], dtype=np.float64).reshape(21, 3))
         except ValueError:
             raise HandevalError(f"{path}:{lineno}: fields must be an integer id and 63 numbers") from None
-    bad = [i for i in rows if not 0 <= i < len(keys)]
+        if image_id in lines:
+            problems.append({"check": "duplicates", "severity": "error",
+                             "message": f"image_id {image_id} is on lines {lines[image_id]} and {lineno}",
+                             "fix": "write one line per image id (the toolkit would silently keep the last)"})
+        lines.setdefault(image_id, lineno)
+        ids.append(image_id)
+    bad = [i for i in ids if not 0 <= i < len(order)]
     if bad:
-        raise HandevalError(f"{path}: image_id {bad[0]} is outside the split's {len(keys)} samples (0..{len(keys) - 1})")
-    ids = sorted(rows)
-    joints = np.full((len(ids), 2, 21, 3), np.nan)
-    seqs, cams, frs = [], [], []
-    for k, i in enumerate(ids):
-        s, c, f = keys[i]
-        joints[k, side.get(s, 0)] = rows[i] / MM_PER_M
-        seqs.append(s), cams.append(c), frs.append(f)
-    return Submission(path, "dexycb-txt", np.asarray(seqs, dtype=str), np.asarray(frs, dtype=np.int64),
-                      np.asarray(cams, dtype=str), joints)
+        raise HandevalError(f"{path}: image_id {bad[0]} is outside the split's {len(order)} samples "
+                            f"(0..{len(order) - 1})")
+    rows = np.asarray(order, dtype=np.int64)[np.asarray(ids, dtype=np.int64)] if ids else np.zeros(0, np.int64)
+    present = views["hand_present"][rows]                                # (n, 2): the sequence's one hand
+    joints = np.full((len(rows), 2, 21, 3), np.nan)
+    mm = np.stack(values) / MM_PER_M if values else np.zeros((0, 21, 3))
+    joints[:] = np.where(present[:, :, None, None], mm[:, None], np.nan)
+    sub = _submission(path, "dexycb-txt", views["sequence"][rows], views["frame"][rows], views["camera"][rows],
+                      {"joints": joints})
+    sub.problems = problems
+    return sub
 
 
 def read_submission(path: str | Path, ds: ShardDataset | None = None, split: str | None = None) -> Submission:
@@ -281,61 +342,154 @@ def read_submission(path: str | Path, ds: ShardDataset | None = None, split: str
                         "Dex-YCB's result .txt")
 
 
-def check_submission(sub: Submission, gt: GroundTruthViews) -> list[dict]:
-    """Every problem found, each with what was expected and how to fix it."""
-    problems: list[dict] = []
+#: What one number in each format's file is, in metres, and the unit's name there.
+_FILE_UNIT = {"dexycb-txt": (1e-3, "millimetres")}
+_UNIT_NAMES = {1.0: "metres", 1e-1: "decimetres", 1e-2: "centimetres", 1e-3: "millimetres", 1e-4: "tenths of a mm"}
+#: HO3D's pred.json is in the OpenGL frame, the other formats in OpenCV's.
+_FRAME_FIX = {"ho3d-pred-json": "negate y and z (x, -y, -z): pred.json is in the OpenGL camera frame (hand at -z)"}
 
-    def problem(check: str, message: str, fix: str) -> None:
-        problems.append({"check": check, "message": message, "fix": fix})
+
+def _spread(points: np.ndarray) -> np.ndarray:
+    """(..., P, 3) -> (...) root-mean-square distance of the finite points from their centroid."""
+    c = nanmean(points, axis=-2, keepdims=True)
+    return np.sqrt(nanmean(np.sum((points - c) ** 2, axis=-1), axis=-1))
+
+
+def check_submission(sub: Submission, gt: GroundTruthViews, protocol=None, vertex_batches=None) -> list[dict]:
+    """Every problem found, each ``{check, severity, message, fix}``.
+
+    Severity ``error``: a fact that makes the scores wrong (keys, shapes, a hand missing or in the
+    wrong slot, NaN or inf inside a predicted hand, units off by 10x or more); ``score`` refuses.
+    Severity ``warning``: a heuristic a poor model can trip (a likely left/right swap, a likely
+    OpenGL/OpenCV flip); ``score`` records it and scores anyway (``--strict`` refuses).
+    ``vertex_batches``: an iterator of (first row, vertices), for submissions too large to hold.
+    """
+    problems: list[dict] = list(sub.problems)
+
+    def problem(check: str, message: str, fix: str, severity: str = "error") -> None:
+        problems.append({"check": check, "severity": severity, "message": message, "fix": fix})
 
     keys = sub.keys()
-    seen, dup = set(), []
-    for k in keys:
-        if k in seen:
-            dup.append(k)
-        seen.add(k)
+    counts = Counter(keys)
+    dup = [k for k, c in counts.items() if c > 1]
     if dup:
         problem("duplicates", f"{len(dup)} duplicate keys, e.g. {dup[0]}", "keep one row per (sequence, frame, camera)")
     all_keys = gt.keys()
+    index = {k: i for i, k in enumerate(all_keys)}
     # Views without an annotated hand need no prediction (Dex-YCB's evaluator skips them too).
     want = {k for k, p in zip(all_keys, gt.present.any(axis=1)) if p}
-    missing, extra = want - seen, seen - set(all_keys)
+    missing, extra = want - counts.keys(), counts.keys() - index.keys()
     if missing:
         problem("missing", f"{len(missing)} of {len(want)} ground-truth views with a hand have no prediction, e.g. "
                 f"{sorted(missing)[0]}", "predict every view of the split (see `handeval info`)")
     if extra:
         problem("extra", f"{len(extra)} keys are not in the ground truth, e.g. {sorted(extra)[0]}",
-                "key rows by the converted dataset's sequence, frame and camera")
-    finite = np.isfinite(sub.joints)
-    predicted = finite.all(axis=(-1, -2))  # (N, 2) hands predicted
-    partial = finite.any(axis=(-1, -2)) & ~predicted
-    if partial.any() or np.isinf(sub.joints).any():
-        problem("finite", f"{int(partial.any(axis=1).sum())} rows hold NaN or inf inside a predicted hand",
-                "predict all 21 joints of a hand, or leave the whole hand NaN")
-    index = {k: i for i, k in enumerate(gt.keys())}
-    rows = np.array([index.get(k, -1) for k in keys])
-    both = rows >= 0
-    if not both.any():
+                "key rows by the converted dataset's sequence, frame and camera, and leave out other splits")
+    if protocol is not None and not sub.has_joints and not protocol.joints_from_vertices:
+        problem("fields", f"no joints: protocol {protocol.name} scores the annotated joints",
+                "submit joints; vertex-only submissions suit protocols that derive joints from the meshes "
+                "(`handeval protocols` lists what each needs)")
+    if not sub.has_joints and sub.vertices is None and vertex_batches is None:
+        problem("fields", "neither joints nor vertices", _HELP)
+    rows = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
+
+    # Which hands the submission predicts, and whether a predicted hand holds NaN or inf.
+    predicted = np.zeros((len(keys), 2), dtype=bool)
+    sample = []  # vertex rows kept for the units and frame checks
+    if sub.has_joints:
+        finite = np.isfinite(sub.joints)
+        predicted = finite.any(axis=(-1, -2))
+        bad = predicted & ~finite.all(axis=(-1, -2))
+        if bad.any():
+            problem("finite", f"{int(bad.any(axis=1).sum())} rows hold NaN or inf inside a predicted hand's joints, "
+                    f"e.g. {keys[int(np.flatnonzero(bad.any(axis=1))[0])]}",
+                    "predict all 21 joints of a hand, or leave the whole hand NaN")
+    batches = vertex_batches if vertex_batches is not None else ([(0, sub.vertices)] if sub.vertices is not None else [])
+    bad_rows, vert_predicted = 0, np.zeros((len(keys), 2), dtype=bool)
+    first_bad = None
+    for first, verts in batches:
+        finite = np.isfinite(verts)
+        pv = finite.any(axis=(-1, -2))
+        vert_predicted[first:first + len(verts)] = pv
+        bad = (pv & ~finite.all(axis=(-1, -2))).any(axis=1)
+        if bad.any() and first_bad is None:
+            first_bad = keys[first + int(np.flatnonzero(bad)[0])]
+        bad_rows += int(bad.sum())
+        if sum(len(s[1]) for s in sample) < 2048:
+            sample.append((first, verts[:2048]))
+    if bad_rows:
+        problem("finite", f"{bad_rows} rows hold NaN or inf inside a predicted hand's vertices, e.g. {first_bad}",
+                "predict all 778 vertices of a hand, or leave the whole hand NaN")
+    if not sub.has_joints:
+        predicted = vert_predicted
+
+    known = rows >= 0
+    if not known.any():
         return problems
-    p, g = sub.joints[both], gt.joints[rows[both]]
-    ok = predicted[both] & gt.present[rows[both]]
-    if ok.any():
-        depth = np.nanmedian(p[..., 2][ok])
-        bone = np.nanmedian(np.linalg.norm(p[:, :, 9] - p[:, :, 0], axis=-1)[ok])
-        if depth > 20 or bone > 1.0:
-            problem("units", f"predictions look like millimetres (median depth {depth:.1f}, wrist-to-middle-MCP "
-                    f"{bone:.1f})", "divide by 1000: submissions are in metres")
-        elif depth < 0 and np.nanmedian(g[..., 2][ok]) > 0:
-            problem("frame", "most predicted joints have z < 0: this looks like the OpenGL camera frame",
-                    "negate y and z (x, -y, -z): submissions are in the OpenCV frame")
-        two = ok.all(axis=1)
-        if two.any():  # frames where both hands are predicted and annotated
-            straight = np.nanmedian(np.linalg.norm(p[two] - g[two], axis=-1))
-            swapped = np.nanmedian(np.linalg.norm(p[two][:, ::-1] - g[two], axis=-1))
-            if swapped < 0.5 * straight:
-                problem("hands", "predicted hands match the ground truth better when swapped",
-                        "put the right hand first: hands are ordered [right, left]")
+    gp = gt.present[rows[known]]
+    pp = predicted[known]
+    lacking = gp & ~pp
+    if lacking.any():
+        wrong_slot = (lacking & pp[:, ::-1] & ~gp[:, ::-1]).any(axis=1)
+        k = np.flatnonzero(known)
+        if wrong_slot.any():
+            i = int(np.flatnonzero(wrong_slot)[0])
+            side = HAND_SIDES[int(np.argmax(lacking[i]))]
+            problem("hands", f"{int(wrong_slot.sum())} views predict only the other hand where only the {side} hand is "
+                    f"annotated, e.g. {keys[k[i]]}", "hands are ordered [right, left]: put each hand in its own slot")
+        rest = lacking.any(axis=1) & ~wrong_slot
+        if rest.any():
+            i = int(np.flatnonzero(rest)[0])
+            problem("missing", f"{int(rest.sum())} views leave an annotated hand unpredicted (NaN), e.g. {keys[k[i]]} "
+                    f"{HAND_SIDES[int(np.argmax(lacking[i]))]} hand", "predict every annotated hand of every view")
+    _check_scale(sub, gt, rows, predicted, sample, problem)
     return problems
+
+
+def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predicted: np.ndarray, sample: list,
+                 problem) -> None:
+    """Units (a fact when 10x or more off), then the heuristics: camera frame and hand order."""
+    unit, unit_name = _FILE_UNIT.get(sub.format, (1.0, "metres"))
+    measured = []
+    if sub.has_joints:
+        measured.append(("joints", np.arange(len(rows)), sub.joints))
+    for first, verts in sample:
+        measured.append(("vertices", np.arange(first, first + len(verts)), verts))
+    for what, at, points in measured:
+        r = rows[at]
+        ok = (r >= 0) & predicted[at].any(axis=1)
+        if not ok.any():
+            continue
+        both = predicted[at][ok] & gt.present[r[ok]]
+        size_p = _spread(points[ok].astype(np.float64))
+        size_g = _spread(gt.joints[r[ok]])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.nanmedian(np.where(both & (size_g > 0), size_p / size_g, np.nan))
+        if not np.isfinite(ratio) or ratio <= 0:
+            continue
+        k = int(np.round(np.log10(ratio)))
+        if k != 0:
+            looks = _UNIT_NAMES.get(round(unit / 10.0 ** k, 10), f"{unit / 10.0 ** k:g} m")
+            problem("units", f"predicted {what} are {ratio:.3g}x the size of the ground truth's hands: the file looks "
+                    f"like {looks}", f"multiply every coordinate by {10.0 ** -k:g}: {sub.format} submissions are in "
+                    f"{unit_name}")
+            return
+        z_p = np.nanmedian(points[ok][..., 2][np.repeat(both[:, :, None], points.shape[2], axis=2)]) \
+            if both.any() else np.nan
+        z_g = np.nanmedian(gt.joints[r[ok]][..., 2][np.repeat(both[:, :, None], 21, axis=2)]) if both.any() else np.nan
+        if z_p < 0 < z_g:
+            problem("frame", f"most predicted {what} have z < 0 while the hands are in front of the camera: this looks "
+                    "like the OpenGL camera frame", _FRAME_FIX.get(sub.format, "negate y and z (x, -y, -z): "
+                    "submissions are in the OpenCV camera frame (z forward)"), severity="warning")
+        two = both.all(axis=1)
+        if two.any() and what == measured[0][0]:
+            cp = nanmean(points[ok][two].astype(np.float64), axis=-2)     # (n, 2, 3) hand centres
+            cg = nanmean(gt.joints[r[ok]][two], axis=-2)
+            straight = np.nanmedian(np.linalg.norm(cp - cg, axis=-1))
+            swapped = np.nanmedian(np.linalg.norm(cp[:, ::-1] - cg, axis=-1))
+            if swapped < 0.5 * straight:
+                problem("hands", "predicted hands lie closer to the ground truth's when swapped (a likely left/right "
+                        "swap)", "check the hand order: hands are ordered [right, left]", severity="warning")
 
 
 def write_submission(path: str | Path, sub: Submission, rows_per_group: int = 4096) -> Path:

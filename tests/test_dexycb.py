@@ -98,10 +98,34 @@ def test_validate_with_mano(converted, standin_dir):
     assert problems == [] and "mano" in checked
 
 
-def test_toolkit_hpe_variant_drops_no_hand_frames(raw, tmp_path):
+def test_presence_is_per_view_as_the_official_evaluator_decides(converted, raw, tmp_path):
+    # Frame 2's master-camera label file says "no hand"; the other 7 views of frame 2 have it.
+    seq = converted.sequence("s0_val/20200709-subject-01/20200700_140004")
+    v = seq.views
+    at = (v["frame"] == 2) & (v["camera"] == SERIALS[0])
+    assert not v["hand_present"][at].any() and v["hand_type"][at].tolist() == ["none"]
+    others = (v["frame"] == 2) & ~at
+    assert v["hand_present"][others, 1].all() and (v["hand_type"][others] == "left").all()
+    assert seq.frames["hand_present"][2, 1]  # the frame's hand comes from a view that has it
+    assert np.nanmax(v["joints_deviation"]) < 1e-5  # the views agree (float32 storage)
+    # A view whose own 3D joints disagree with the frame's by 5 mm is flagged by validate.
+    import shutil
+
+    root = tmp_path / "raw"
+    shutil.copytree(raw, root)
+    label = root / "20200709-subject-01/20200700_140004" / SERIALS[3] / "labels_000003.npz"
+    data = dict(np.load(label))
+    data["joint_3d"] = data["joint_3d"] + np.float32(0.005)
+    np.savez_compressed(label, **data)
+    convert(DexYCB(root), tmp_path / "o", splits=["s0_val"], progress=False, command=["t"])
+    problems, _ = validate_dataset(tmp_path / "o")
+    assert [p["check"] for p in problems] == ["views"] and SERIALS[3] in problems[0]["where"]
+
+
+def test_toolkit_hpe_variant_drops_no_hand_frames_and_views(raw, tmp_path):
     reader = open_reader("dexycb", raw, "toolkit-hpe")
     info = convert(reader, tmp_path / "o", splits=["s0_val"], progress=False, command=["t"])
-    assert info["splits"]["s0_val"]["frames"] == 4 and info["splits"]["s0_val"]["views"] == 32
+    assert info["splits"]["s0_val"]["frames"] == 4 and info["splits"]["s0_val"]["views"] == 31
     with pytest.raises(HandevalError, match="toolkit-hpe"):
         open_reader("dexycb", raw, "hpe")
 

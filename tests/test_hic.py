@@ -59,6 +59,23 @@ def test_sequence_kinds_and_validation(converted, standin_dir):
     assert problems == [] and "mano" in checked
 
 
+def test_hic_json_defines_the_frames(scene, tmp_path):
+    """InterWild's HIC.json: its frames, hand types and null meshes; what it leaves out is reported."""
+    seqs = [HICSequence(scene, 3, no_fit=((2, "left"),), unlisted=(9,), extra_image=True),
+            HICSequence(scene, 8, hands=("right",))]
+    write_hic(tmp_path / "raw", seqs, images=True)
+    info = convert(open_reader("hic", tmp_path / "raw"), tmp_path / "out", progress=False, command=["t"])
+    left_out = info["splits"]["test"]["left_out"]
+    assert "03/1/rgb/011.png: an image HIC.json does not list" in left_out
+    assert sum("009.ply: a fit HIC.json does not list" in x for x in left_out) == 2
+    ds = ShardDataset(tmp_path / "out")
+    s03, s08 = ds.sequence("test/03"), ds.sequence("test/08")
+    assert 9 not in s03.frames["frame"] and len(s03.frames["frame"]) == 10
+    i = int(np.flatnonzero(s03.frames["frame"] == 2)[0])
+    assert s03.frames["hand_present"][i].tolist() == [True, False] and s03.views["hand_type"][i] == "interacting"
+    assert (s08.views["hand_type"] == "right").all() and not s08.frames["hand_present"][:, 1].any()
+
+
 def test_missing_hand_and_bad_files(converted, tmp_path):
     import shutil
 
@@ -66,7 +83,15 @@ def test_missing_hand_and_bad_files(converted, tmp_path):
     root = tmp_path / "raw"
     shutil.copytree(raw, root)
     fits = root / "IJCV16___Results_MANO___parms_for___joints21"
-    (fits / "IJCV16___fakeGT___IJCV___02___Model_Hand_L___ncomps45" / "004.pkl").unlink()
+    left = fits / "IJCV16___fakeGT___IJCV___02___Model_Hand_L___ncomps45"
+    # HIC.json names 004.ply: without it the annotation cannot be scored, and is reported, not dropped silently.
+    (left / "004.ply").unlink()
+    info = convert(HIC(root), tmp_path / "o0", progress=False, command=["t"])
+    assert any("004.ply is missing" in x for x in info["splits"]["test"]["left_out"])
+    assert 4 not in ShardDataset(tmp_path / "o0").sequence("test/02").frames["frame"]
+    # The raw layout without HIC.json: every image is a frame, hands are the fits present.
+    (root / "HIC.json").unlink()
+    (left / "004.pkl").unlink()
     convert(HIC(root), tmp_path / "o1", progress=False, command=["t"])
     got = ShardDataset(tmp_path / "o1").sequence("test/02")
     assert got.frames["hand_type"][4] == "right" and not got.frames["joints_valid"][4, 1].any()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from handeval.labels.images import IMAGES, ImageStats
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
 from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, OcclusionLabeler
 from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabeler
@@ -28,6 +29,17 @@ def _occlusion(directory, mano_dir, objects, preset, delta):
     ds = ShardDataset(directory)
     masks = Masks(ds.info.get("source_root"), ds.info["conventions"].get("segmentation"))
     return OcclusionLabeler(HandMeshes(ds, mano_dir), ObjectMeshes(objects), masks, preset, delta)
+
+
+def _images(directory):
+    return ImageStats(ShardDataset(directory).info.get("source_root"))
+
+
+def run_images(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
+    ds = ShardDataset(directory)
+    _images(directory)  # fail fast without the source images
+    return write_labels(ds, IMAGES, {}, partial(_images, str(ds.root)), resume=resume, progress=progress,
+                        workers=workers)
 
 
 def run_subsets(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> dict:

@@ -29,6 +29,13 @@ class Row:
     flags: list[str] = field(default_factory=list)
     source: str = ""
     result: dict | None = None     # the full result (scored rows)
+    comparable: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The name with its markers: † not comparable, ⚠ scored with warnings."""
+        return self.name + ("" if self.comparable else " †") + (" ⚠" if self.warnings else "")
 
 
 @dataclass
@@ -63,11 +70,15 @@ def build_boards(paths: list[str | Path], reported: bool = True) -> list[Board]:
                                 {m["name"]: m.get("unit", "") for m in metrics},
                                 {m["name"]: not _higher_is_better(m) for m in metrics}, [])
         flags = []
+        warnings = [f"[{w['check']}] {w['message']}" for w in r.get("warnings", [])]
         if not r["comparable"]:
             flags.append("not comparable: " + "; ".join(r["deviations"]))
+        if warnings:
+            flags.append("warnings: " + "; ".join(warnings))
         if r["synthetic"]:
             flags.append("synthetic data")
-        boards[key].rows.append(Row(r["name"], "scored", r["metrics"], flags, r["submission"]["path"], r))
+        boards[key].rows.append(Row(r["name"], "scored", r["metrics"], flags, r["submission"]["path"], r,
+                                    r["comparable"], warnings))
     if reported:
         for board in boards.values():
             for rep in reported_rows():
@@ -104,7 +115,8 @@ def _md_escape(text: str) -> str:
 def markdown(boards: list[Board]) -> str:
     out = ["# handeval leaderboard", "",
            "Scored rows were computed by `handeval score` (95% bootstrap intervals in brackets); *reported* rows are "
-           "the papers' printed numbers, not reproduced.", ""]
+           "the papers' printed numbers, not reproduced. † not comparable (the data or the MANO model differ from "
+           "what the protocol pins); ⚠ scored with warnings (a likely hand swap or camera-frame flip).", ""]
     for b in boards:
         p = b.protocol
         out += [f"## {p['name']} (v{p['version']}, sha256 {p['sha256'][:12]})", "", p["title"], ""]
@@ -112,7 +124,7 @@ def markdown(boards: list[Board]) -> str:
         out.append("| " + " | ".join(_md_escape(h) for h in head) + " |")
         out.append("|" + "---|" * len(head))
         for i, row in enumerate(b.rows, 1):
-            cells = [str(i), _md_escape(row.name), row.kind] + [cell_text(row.metrics.get(m)) for m in b.metric_names] + \
+            cells = [str(i), _md_escape(row.label), row.kind] + [cell_text(row.metrics.get(m)) for m in b.metric_names] + \
                 [_md_escape("; ".join(row.flags))]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
@@ -123,7 +135,7 @@ def csv_text(boards: list[Board]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["protocol", "protocol_version", "protocol_sha256", "method", "kind", "metric", "value", "unit",
-                "ci95_low", "ci95_high", "comparable", "synthetic", "source"])
+                "ci95_low", "ci95_high", "comparable", "warnings", "synthetic", "source"])
     for b in boards:
         for row in b.rows:
             for m in b.metric_names:
@@ -132,8 +144,7 @@ def csv_text(boards: list[Board]) -> str:
                     continue
                 ci = cell.get("ci95") or [None, None]
                 w.writerow([b.protocol["name"], b.protocol["version"], b.protocol["sha256"], row.name, row.kind, m,
-                            cell["value"], b.units[m], ci[0], ci[1],
-                            not any(f.startswith("not comparable") for f in row.flags),
+                            cell["value"], b.units[m], ci[0], ci[1], row.comparable, "; ".join(row.warnings),
                             "synthetic data" in row.flags, row.source])
     return buf.getvalue()
 

@@ -24,6 +24,8 @@ th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f3f3f3;cursor:pointer;user-select:none}
 td.name,th.name,td.notes{text-align:left}
 tr.reported td{color:#666;font-style:italic}
+tr.not-comparable td{background:#f7f7f7}
+tr.warned td.name{color:#a60}
 .flag{color:#a33}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}
 """
@@ -114,7 +116,9 @@ def html_page(boards: list[Board]) -> str:
              "<title>handeval leaderboard</title>", f"<style>{_STYLE}</style></head><body>",
              "<h1>handeval leaderboard</h1>",
              "<p>Scored rows were computed by <code>handeval score</code>, with 95% bootstrap intervals in brackets. "
-             "<i>Reported</i> rows are numbers printed in the papers, not reproduced. Click a header to sort.</p>"]
+             "<i>Reported</i> rows are numbers printed in the papers, not reproduced. † not comparable (the data or the "
+             "MANO model differ from what the protocol pins); ⚠ scored with warnings (a likely hand swap or "
+             "camera-frame flip). Click a header to sort.</p>"]
     for i, b in enumerate(boards):
         p = b.protocol
         parts.append(f"<h2 id='board-{i}'>{e(p['name'])} <small>v{e(str(p['version']))}, "
@@ -127,7 +131,9 @@ def html_page(boards: list[Board]) -> str:
             parts.append(f"<th title='{'lower' if b.lower_is_better[m] else 'higher'} is better'>{e(m)}{unit} {arrow}</th>")
         parts.append("<th class='name'>notes</th></tr></thead><tbody>")
         for row in b.rows:
-            parts.append(f"<tr class='{row.kind}'><td class='name'>{e(row.name)}</td><td class='name'>{row.kind}</td>")
+            marks = ("" if row.comparable else " not-comparable") + (" warned" if row.warnings else "")
+            parts.append(f"<tr class='{row.kind}{marks}'><td class='name'>{e(row.label)}</td>"
+                         f"<td class='name'>{row.kind}</td>")
             for m in b.metric_names:
                 cell = row.metrics.get(m) or {}
                 v = cell.get("value")

@@ -47,7 +47,7 @@ def _ho3d(root: Path, variant: str | None, progress: bool):
     tokens = _tokens(variant)
     if len(tokens) > 1 or (tokens and tokens[0] not in ("v2", "v3")):
         raise HandevalError(f"HO3D variant must be v2 or v3, not {variant!r}")
-    return HO3D(root, version=tokens[0] if tokens else "v3")
+    return HO3D(root, version=tokens[0] if tokens else None)  # None: detected from the tree
 
 
 def _hic(root: Path, variant: str | None, progress: bool):

@@ -2,11 +2,14 @@
 
 Layout and conventions: ``formats_dexycb_ho3d.md`` §1. The world frame is the master
 camera's; extrinsics give camera -> world, so a view's ``R, t`` are their inverse.
-Frames carry the 3D joints of the sequence's one hand, taken from the first camera's
-``labels`` and moved to the world frame, and the world-frame MANO of ``pose.npz``
-(45 PCA coefficients, ``flat_hand_mean=False``, no left-shapedirs fix). A frame whose
-labels are all -1 is kept and marked invalid; the variant token ``toolkit-hpe`` drops it
-instead, as the official HPE evaluator does. Splits ``s0..s3 x train/val/test`` are
+Hand presence is per label file, that is per camera view, because the official HPE
+evaluator decides it per label file (a view whose ``joint_3d`` is all -1 is not scored,
+whatever the other views of the frame hold). Frames carry the 3D joints of the
+sequence's one hand, taken from the first view (in camera order) that has them and moved
+to the world frame, with each view's deviation from them recorded (``validate`` flags
+views that disagree), and the world-frame MANO of ``pose.npz`` (45 PCA coefficients,
+``flat_hand_mean=False``, no left-shapedirs fix). A frame no view annotates is kept and
+marked absent; the variant token ``toolkit-hpe`` drops it and every view without a hand. Splits ``s0..s3 x train/val/test`` are
 the toolkit's (§1.11); sequence ids are prefixed with the split, because the same
 recording belongs to several setups.
 """
@@ -145,6 +148,9 @@ class DexYCB:
     def source_files(self, split: str) -> list[Path]:
         return sorted(self.root.glob("calibration/**/*.yml"))
 
+    def left_out(self, split: str) -> list[str]:
+        return []
+
     def missing(self, split: str) -> dict[str, str]:
         return {"hands_bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg",
                 "bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg"}
@@ -185,11 +191,19 @@ class DexYCB:
             size[serial] = (w, hh)
 
         labels = {s: [_npz(seq_dir / s / f"labels_{f:06d}.npz") for f in range(T)] for s in serials}
-        first = serials[0]
-        j3d = np.stack([lab["joint_3d"][0] for lab in labels[first]]).astype(np.float64)  # (T, 21, 3) camera frame
-        hand = ~np.all(j3d == -1, axis=(1, 2))
+        # Presence is per label file, i.e. per view, as the official evaluator decides it; the
+        # frame's world-frame hand comes from the first view (in split camera order) that has one.
+        cam = np.stack([np.stack([lab["joint_3d"][0] for lab in labels[s]]) for s in serials]).astype(np.float64)
+        view_hand = ~np.all(cam == -1, axis=(2, 3))                      # (C, T)
+        Rs, ts = np.stack([R[s] for s in serials]), np.stack([t[s] for s in serials])
+        world_views = np.einsum("ctjk,ckl->ctjl", cam - ts[:, None, None, :], Rs)  # R^T (x - t), row form
+        hand = view_hand.any(axis=0)
+        source = np.argmax(view_hand, axis=0)                            # first view with a hand
+        world = world_views[source, np.arange(T)]                        # (T, 21, 3)
+        deviation = np.linalg.norm(world_views - world[None], axis=-1).max(axis=-1)
+        deviation[~view_hand] = np.nan
         joints = np.full((T, 2, 21, 3), np.nan)
-        joints[hand, h] = (j3d[hand] - t[first]) @ R[first]  # camera -> world: R^T (x - t)
+        joints[hand, h] = world[hand]
         valid = np.zeros((T, 2, 21), dtype=bool)
         valid[hand, h] = True
         present = np.zeros((T, 2), dtype=bool)
@@ -217,22 +231,30 @@ class DexYCB:
             "object_poses": [p.ravel().tolist() for p in poses],
         }
         keep = hand if self.toolkit_hpe else np.ones(T, dtype=bool)
-        views = self._views(sequence, serials, labels, K, R, t, size, h, keep)
+        views = self._views(sequence, serials, labels, K, R, t, size, h, keep, view_hand, deviation)
         if self.toolkit_hpe:
             frames = {k: (np.asarray(v)[keep] if isinstance(v, np.ndarray) else [x for x, k_ in zip(v, keep) if k_])
                       for k, v in frames.items()}
         return SequenceRecords(sequence=sequence, frames=frames, views=views)
 
-    def _views(self, sequence, serials, labels, K, R, t, size, h, keep) -> dict:
+    def _views(self, sequence, serials, labels, K, R, t, size, h, keep, view_hand, deviation) -> dict:
+        """Views sorted by (frame, camera); with ``toolkit-hpe``, only the views that have a hand."""
         _, subject, name = sequence.split("/")
-        rows = [(f, s) for f in np.flatnonzero(keep) for s in serials]
-        j2d = np.full((len(rows), 2, 21, 2), np.nan)
+        rows = [(f, s) for f in np.flatnonzero(keep) for c, s in enumerate(serials)
+                if view_hand[c, f] or not self.toolkit_hpe]
+        cam_index = {s: c for c, s in enumerate(serials)}
+        ci = np.array([cam_index[s] for _, s in rows], dtype=np.int64)
+        fi = np.array([f for f, _ in rows], dtype=np.int64)
+        present = np.zeros((len(rows), 2), dtype=bool)
+        present[:, h] = view_hand[ci, fi]
+        dev = np.full((len(rows), 2), np.nan)
+        dev[:, h] = deviation[ci, fi]
+        uv = np.stack([np.stack([lab["joint_2d"][0] for lab in labels[s]]) for s in serials]).astype(np.float64)
+        uv = uv[ci, fi]                                                  # (V, 21, 2)
         jvalid = np.zeros((len(rows), 2, 21), dtype=bool)
-        for i, (f, s) in enumerate(rows):
-            uv = labels[s][f]["joint_2d"][0].astype(np.float64)
-            ok = ~np.all(uv == -1, axis=-1)
-            j2d[i, h][ok] = uv[ok]
-            jvalid[i, h] = ok
+        jvalid[:, h] = ~np.all(uv == -1, axis=-1)
+        j2d = np.full((len(rows), 2, 21, 2), np.nan)
+        j2d[:, h] = np.where(jvalid[:, h, :, None], uv, np.nan)
         return {
             "frame": np.array([f for f, _ in rows], dtype=np.int64), "camera": [s for _, s in rows],
             "image_path": [f"{subject}/{name}/{s}/color_{f:06d}.jpg" for f, s in rows],
@@ -240,6 +262,6 @@ class DexYCB:
             "height": np.array([size[s][1] for _, s in rows], dtype=np.int32),
             "K": np.stack([K[s] for _, s in rows]), "R": np.stack([R[s] for _, s in rows]),
             "t": np.stack([t[s] for _, s in rows]),
-            "joints_2d": j2d, "joints_image_valid": jvalid,
+            "joints_2d": j2d, "joints_image_valid": jvalid, "hand_present": present, "joints_deviation": dev,
             "segmentation_path": [f"{subject}/{name}/{s}/labels_{f:06d}.npz#seg" for f, s in rows],
         }

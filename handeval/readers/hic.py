@@ -8,14 +8,23 @@ a sequence folder ``NN/1/rgb`` is a frame; hands are those with a MANO fit in th
 missing joints. The camera is fixed (f = 525, c = (319.5, 239.5)) and the camera frame is
 the world frame. Sequences 01-14 come from the hand-hand download, 15-21 from the
 hand-object one; the sequence index records which. HIC is test-only.
+
+Where InterWild's ``HIC.json`` lies in the root (``format_hic_interwild.md`` §2), it defines
+the test frames, as InterWild's loader does: its annotations, their ``hand_type``, and the
+``.ply`` meshes they name (null: no ground truth for that hand), which are the ground-truth
+vertices InterWild scores. An annotation without any mesh or whose mesh file does not
+exist, an image it does not list and a fitted frame it does not list are reported (``left_out`` in the manifest and
+``handeval convert``'s output), never dropped in silence.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import numpy as np
+import trimesh
 
 from handeval import safe_pickle
 from handeval.conventions import HAND_SIDES, MANO as MANO_ORDER, hand_types, hic28_to_canonical
@@ -26,11 +35,24 @@ from handeval.shards.records import SequenceRecords
 HIC_CAMERA = {"focal": 525.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}
 ANNOTATION_STEP = 5
 FITS_ROOT = "IJCV16___Results_MANO___parms_for___joints21"
+INDEX_FILE = "HIC.json"
 FIT_FOLDER = "IJCV16___fakeGT___IJCV___{nn}___Model_Hand_{side}___ncomps45"
 #: The fits' pose convention is undocumented (format_hic_interwild.md): assumed axis-angle
 #: relative to the mean pose with the original (unfixed) left model; ``v`` is the ground truth.
 MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, fix_left_shapedirs=False,
                                  tips="manopth")
+
+
+def _read_ply(path: Path) -> np.ndarray:
+    """The 778 vertices of a fit's .ply (ascii or binary; faces ignored, as InterWild reads them)."""
+    try:
+        mesh = trimesh.load(path, process=False, force="mesh")
+        verts = np.asarray(mesh.vertices, dtype=np.float64)
+    except Exception as exc:  # trimesh raises many types on a bad file
+        raise HandevalError(f"{path}: cannot read the mesh ({type(exc).__name__}: {exc})") from None
+    if verts.shape != (778, 3):
+        raise HandevalError(f"{path}: {len(verts)} vertices, expected MANO's 778")
+    return verts
 
 
 def _read_2d(path: Path) -> np.ndarray:
@@ -59,8 +81,69 @@ class HIC:
         if not self._numbers:
             raise HandevalError(f"{self.root} is not a HIC root: expected sequence folders NN/1/rgb (01..21) and "
                                 f"{FITS_ROOT}/ as unpacked from the official download")
+        self._index, self._left_out = self._read_index(self.root / INDEX_FILE)
 
-    variant = "raw download"
+    @property
+    def variant(self) -> str:
+        return "InterWild's HIC.json frames" if self._index is not None else "raw download (every frame)"
+
+    def _read_index(self, path: Path):
+        """HIC.json -> {NN: [(fff, hand_type, right .ply or None, left .ply or None)]} in file order, and
+        what it leaves out (None when there is no HIC.json)."""
+        if not path.is_file():
+            return None, []
+        try:
+            data = json.loads(path.read_text())
+            images = {im["id"]: im["file_name"] for im in data["images"]}
+            anns = data["annotations"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise HandevalError(f"{path}: not InterWild's HIC.json (COCO images[] with id/file_name and "
+                                f"annotations[] with image_id/hand_type/right_mano_path/left_mano_path): {exc}") from None
+        index: dict[str, list] = {}
+        left_out = []
+        for i, ann in enumerate(anns):
+            try:
+                name = images[ann["image_id"]]
+                nn, _, _, file = name.split("/")
+                fff = file.rsplit(".", 1)[0]
+                paths = [ann[f"{side}_mano_path"] for side in HAND_SIDES]
+                hand_type = ann["hand_type"]
+            except (KeyError, ValueError) as exc:
+                raise HandevalError(f"{path}: annotations[{i}] is malformed ({type(exc).__name__}: {exc}); expected "
+                                    "image_id of an image NN/1/rgb/fff.png, hand_type, right/left_mano_path") from None
+            if hand_type not in ("right", "left", "interacting"):
+                raise HandevalError(f"{path}: annotations[{i}] hand_type {hand_type!r}; expected right, left or "
+                                    "interacting")
+            missing = [p for p in paths if p is not None and not (self.root / p).is_file()]
+            if missing:
+                left_out.append(f"{name}: its mesh {missing[0]} is missing")
+                continue
+            if all(p is None for p in paths):
+                left_out.append(f"{name}: listed in HIC.json without any mesh")
+                continue
+            index.setdefault(nn, []).append((fff, hand_type, *paths))
+        for nn in self._numbers:
+            listed = {f for f, *_ in index.get(nn, [])}
+            left_out += [f"{nn}/1/rgb/{f}.png: an image HIC.json does not list" for f in sorted(self._images(nn) - listed)]
+            left_out += [f"{p}: a fit HIC.json does not list" for p in self._fits(nn, listed)]
+        self._numbers = [nn for nn in self._numbers if nn in index]
+        return index, left_out
+
+    def _images(self, nn: str) -> set[str]:
+        return {p.stem for p in (self.root / nn / "1" / "rgb").glob("*.png")}
+
+    def _fits(self, nn: str, frames: set[str]) -> list[str]:
+        """The fits (.ply) of sequence ``nn`` whose frame is not in ``frames``."""
+        out = []
+        for side in ("R", "L"):
+            folder = self.root / FITS_ROOT / FIT_FOLDER.format(nn=nn, side=side)
+            out += [str(p.relative_to(self.root)) for p in sorted(folder.glob("*.ply")) if p.stem not in frames]
+        return sorted(out)
+
+    def left_out(self, split: str) -> list[str]:
+        if self._index is None:  # raw layout: every image is a frame; a fit without its image is reported
+            return [f"{p}: a fit without an image" for nn in self._numbers for p in self._fits(nn, self._images(nn))]
+        return self._left_out
 
     @property
     def conventions(self) -> dict:
@@ -74,13 +157,15 @@ class HIC:
         return self.splits()
 
     def source_files(self, split: str) -> list[Path]:
-        return []
+        return [self.root / INDEX_FILE] if self._index is not None else []
 
     def missing(self, split: str) -> dict[str, str]:
         return {"joints_2d": f"only every {ANNOTATION_STEP}th frame has 2D joints", "bbox": "HIC gives no boxes",
                 "segmentation_path": "HIC has no segmentation masks"}
 
     def _frames(self, nn: str) -> list[str]:
+        if self._index is not None:
+            return sorted((f for f, *_ in self._index[nn]), key=int)
         return sorted(p.stem for p in (self.root / nn / "1" / "rgb").glob("*.png"))
 
     def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
@@ -93,25 +178,34 @@ class HIC:
         joints = np.full((T, 2, 21, 3), np.nan)
         verts = np.full((T, 2, 778, 3), np.nan)
         pose, shape, trans = (np.full((T, 2, n), np.nan) for n in (48, 10, 3))
+        listed = {f: rest for f, *rest in self._index[nn]} if self._index is not None else None
         for h, side in enumerate(HAND_SIDES):
             folder = self.root / FITS_ROOT / FIT_FOLDER.format(nn=nn, side="R" if side == "right" else "L")
             for f, fid in enumerate(fids):
                 path = folder / f"{fid}.pkl"
+                if listed is not None:  # HIC.json: its .ply is the ground truth; the fit beside it gives joints
+                    ply = listed[fid][1 + h]
+                    if ply is None:
+                        continue
+                    verts[f, h] = _read_ply(self.root / ply)
+                    path = (self.root / ply).with_suffix(".pkl")
                 if not path.is_file():
                     continue
                 try:
                     fit, _ = safe_pickle.load(path)
-                    verts[f, h] = np.asarray(fit["v"], dtype=np.float64).reshape(778, 3)
+                    if listed is None:
+                        verts[f, h] = np.asarray(fit["v"], dtype=np.float64).reshape(778, 3)
                     joints[f, h] = MANO_ORDER.to_canonical(np.asarray(fit["J_transformed___j21"], dtype=np.float64))
                     pose[f, h], shape[f, h], trans[f, h] = fit["pose"], fit["betas"], fit["trans"]
                 except Exception as exc:  # unreadable or malformed fit
                     raise HandevalError(f"{path}: cannot read the MANO fit ({type(exc).__name__}: {exc})") from None
-        present = np.isfinite(joints).all(axis=(-1, -2))
+        present = np.isfinite(verts).all(axis=(-1, -2))
         hand_type = hand_types(present)
         frames = {
             "frame": np.array([int(x) for x in fids], dtype=np.int64), "source_frame": fids, "hand_type": hand_type,
-            "hand_present": present, "joints": joints, "joints_valid": np.repeat(present[..., None], 21, axis=-1),
-            "mano_pose": pose, "mano_shape": shape, "mano_trans": trans, "mano_valid": present, "vertices": verts,
+            "hand_present": present, "joints": joints, "joints_valid": np.isfinite(joints).all(axis=-1),
+            "mano_pose": pose, "mano_shape": shape, "mano_trans": trans, "mano_valid": np.isfinite(pose).all(axis=-1),
+            "vertices": verts,
         }
         j2d = np.full((T, 2, 21, 2), np.nan)
         for f, fid in enumerate(fids):
@@ -128,5 +222,7 @@ class HIC:
             "K": np.tile(K, (T, 1, 1)), "R": np.tile(np.eye(3), (T, 1, 1)), "t": np.zeros((T, 3)),
             "joints_2d": j2d, "joints_image_valid": image_valid,
         }
+        if listed is not None:  # the annotation's hand type, which InterWild groups its errors by
+            views["hand_type"] = [listed[fid][0] for fid in fids]
         kind = "hand-hand" if int(nn) <= 14 else "hand-object"
         return SequenceRecords(sequence=sequence, frames=frames, views=views, meta={"interaction": kind})

@@ -46,25 +46,74 @@ def _meta(path: Path) -> dict:
     return data
 
 
+#: Keys only v3's training meta files have (per-vertex contact with the object).
+V3_META_KEYS = ("handVertContact", "handVertDist", "handVertIntersec", "handVertObjSurfProj")
+
+
+def detect_release(root: Path) -> tuple[str | None, list[str]]:
+    """HO3D v2 or v3, from the tree itself, and the evidence (formats_dexycb_ho3d.md §2.1, §2.9).
+
+    v2 stores RGB as .png, v3 as .jpg; only v3 ships ``calibration/`` and
+    ``manual_annotations/``, and only v3's training meta files hold the contact fields.
+    Returns (None, evidence) when the tree says nothing either way or contradicts itself.
+    """
+    votes: dict[str, list[str]] = {"v2": [], "v3": []}
+    for folder in ("calibration", "manual_annotations"):
+        if (root / folder).is_dir():
+            votes["v3"].append(f"{folder}/ exists (v3 only)")
+    for split in SPLITS:
+        txt = root / f"{split}.txt"
+        if not txt.is_file():
+            continue
+        first = next((ln.strip() for ln in txt.read_text().splitlines() if ln.strip()), None)
+        if first is None or "/" not in first:
+            continue
+        seq, fid = first.split("/", 1)
+        for ext, version in (("png", "v2"), ("jpg", "v3")):
+            if (root / split / seq / "rgb" / f"{fid}.{ext}").is_file():
+                votes[version].append(f"{split}/{seq}/rgb/{fid}.{ext} ({'PNG' if ext == 'png' else 'JPEG'} RGB: "
+                                      f"{version})")
+        if split == "train" and (root / split / seq / "meta" / f"{fid}.pkl").is_file():
+            meta = _meta(root / split / seq / "meta" / f"{fid}.pkl")
+            has = [k for k in V3_META_KEYS if k in meta]
+            votes["v3" if has else "v2"].append(f"train/{seq}/meta/{fid}.pkl {'has' if has else 'lacks'} the v3 "
+                                                "contact fields")
+    found = [v for v in votes if votes[v]]
+    evidence = [e for v in found for e in votes[v]]
+    return (found[0] if len(found) == 1 else None), evidence
+
+
 class HO3D:
-    """Reader of an HO3D v2 or v3 root."""
+    """Reader of an HO3D v2 or v3 root; the release is detected from the tree unless given."""
 
     name = "HO3D"
 
-    def __init__(self, root: str | Path, version: str = "v3"):
+    def __init__(self, root: str | Path, version: str | None = None):
         self.root = Path(root)
-        if version not in ("v2", "v3"):
+        if version not in (None, "v2", "v3"):
             raise HandevalError(f"HO3D version must be v2 or v3, not {version!r}")
         if not any((self.root / f"{s}.txt").is_file() for s in SPLITS):
             raise HandevalError(f"{self.root} is not an HO3D root: expected train.txt and/or evaluation.txt "
                                 "beside train/ and evaluation/ as in the official download")
+        detected, evidence = detect_release(self.root)
+        if version is None:
+            if detected is None:
+                raise HandevalError(f"{self.root}: cannot tell HO3D v2 from v3 ("
+                                    + ("; ".join(evidence) + ": contradictory" if evidence else
+                                       "no RGB images, calibration/ or training meta to go by")
+                                    + "); pass --variant v2 or --variant v3")
+            version = detected
+        elif detected is not None and detected != version:
+            raise HandevalError(f"{self.root} looks like HO3D {detected}, not {version}: {'; '.join(evidence)}. "
+                                f"Pass --variant {detected}, or leave --variant out to use the detected release")
         self.version = version
+        self.evidence = evidence
         self._lists: dict[str, list[tuple[str, str]]] = {}
         self._eval_gt = None
 
     @property
     def variant(self) -> str:
-        return "right hand + object"
+        return f"{self.version}, right hand + object"
 
     @property
     def conventions(self) -> dict:
@@ -97,6 +146,9 @@ class HO3D:
         for seq, _ in self._list(split):
             counts[seq] = counts.get(seq, 0) + 1
         return [(f"{split}/{seq}", n) for seq, n in counts.items()]
+
+    def left_out(self, split: str) -> list[str]:
+        return []
 
     def missing(self, split: str) -> dict[str, str]:
         out = {"joints_2d": "HO3D gives no 2D joints; project the 3D joints", "hands_bbox": "per-hand bbox only"}

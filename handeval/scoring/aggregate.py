@@ -228,14 +228,18 @@ def by_group(table: ErrorTable, protocol: Protocol, metric: dict, labels: np.nda
 
 
 def breakdowns(table: ErrorTable, protocol: Protocol, metric: dict) -> dict:
-    """The metric by hand type, interaction subset, finger occlusion, joint and finger."""
+    """The metric by hand type, hand side, interaction subset, finger occlusion, joint and finger."""
     if metric["reduce"] not in MEAN_RULES or table.columns.get(metric["quantity"]) is None:
         return {}
     out: dict = {"hand_type": by_group(table, protocol, metric, table.hand_type)}
+    values = table.columns[metric["quantity"]]
+    if values.ndim > 1 and values.shape[1] == 2 and "hand" not in metric.get("where", {}):
+        # Every per-hand metric by hand side, under the metric's own rule (e.g. the official
+        # per-joint mean over one hand's 21 joints).
+        out["hand"] = {side: metric_value(table, protocol, metric, {"hand": side})[0] for side in ("right", "left")}
     for subset in ("interacting", "close", "single_hand"):
         if subset in table.labels:
             out.setdefault("subset", {})[subset] = metric_value(table, protocol, metric, {"subset": subset})[0]
-    values = table.columns[metric["quantity"]]
     if values.ndim == 3 and values.shape[1:] == (2, 21):
         if "fingers_occluded" in table.labels:
             out["fingers"] = {f: metric_value(table, protocol, metric, {"fingers": f})[0]

@@ -105,8 +105,15 @@ def compute_quantities(protocol: Protocol, truth: ViewTruth, pred_joints: np.nda
                 out[name] = nanmean(np.where(vvalid, px, np.nan), axis=-1).astype(np.float32)
         elif kind == "mrrpe":
             r = int(q.get("root", 0))
-            ok = valid[:, 0, r] & valid[:, 1, r]
-            out[name] = np.where(ok, mrrpe(pred_joints, gt_j, r), np.nan).astype(np.float32)
+            if q.get("absent_root") == "origin":
+                # InterWild's HIC evaluate: a hand without ground truth is a zero mesh, so its root is the
+                # origin, and every interacting annotation counts.
+                g = np.where(pres[:, :, None, None], gt_j, 0.0)
+                ok = np.isfinite(pred_joints[:, :, r]).all(axis=(-1, -2)) & pres.any(axis=1)
+                out[name] = np.where(ok, mrrpe(pred_joints, g, r), np.nan).astype(np.float32)
+            else:
+                ok = valid[:, 0, r] & valid[:, 1, r]
+                out[name] = np.where(ok, mrrpe(pred_joints, gt_j, r), np.nan).astype(np.float32)
         elif kind == "handedness":
             out[name] = None if hand_scores is None else np.where(
                 truth.hand_type_valid, handedness_correct(hand_scores, hand_presence(truth.hand_type)),
@@ -118,6 +125,8 @@ def compute_quantities(protocol: Protocol, truth: ViewTruth, pred_joints: np.nda
             if pen_cache is None:
                 pen_cache = penetration(pred_vertices, pres)
             out[name] = pen_cache[q["measure"]].astype(np.float32)
+        if q.get("both_hands") and out.get(name) is not None:  # e.g. InterWild's RRVE: both meshes needed
+            out[name][~pres.all(axis=1)] = np.nan
     return out
 
 

@@ -165,8 +165,13 @@ def _shape_of(q: dict) -> list[int]:
 
 def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | Path, name: str | None = None,
           split: str | None = None, mano_dir: str | None = None, allow_deviation: bool = False,
-          replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True, threads: int = 2) -> dict:
-    """Score ``pred`` against the converted ground truth under a protocol; write and return the result."""
+          replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True, threads: int = 2,
+          strict: bool = False) -> dict:
+    """Score ``pred`` against the converted ground truth under a protocol; write and return the result.
+
+    The submission's errors refuse it; its warnings (heuristics) are recorded in the result
+    and scoring goes on, unless ``strict``. Ground truth built with the synthetic MANO
+    stand-in is a deviation: the result is marked not comparable."""
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name)
     split = split or protocol.split
@@ -177,14 +182,19 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     if devs and not allow_deviation:
         raise HandevalError(f"{ds.root} differs from what {protocol.name} pins: {'; '.join(devs)}. Pass "
                             "--allow-deviation to score anyway; the result is then marked not comparable")
+    stand_in = _uses_stand_in(protocol, mano_dir)
+    devs += [stand_in] if stand_in else []  # scored, but never comparable with real MANO's numbers
     pred, out = Path(pred), Path(out)
     source = SubmissionSource(pred, ds, split)
-    problems = check_submission(source.all, ground_truth_views(ds, split))
-    blocking = [p for p in problems if p["check"] != "extra"]
-    if blocking:
+    problems = check_submission(source.all, ground_truth_views(ds, split), protocol, source.vertex_batches())
+    refused = [p for p in problems if p["severity"] == "error" or strict]
+    if refused:
         raise HandevalError(f"{pred} is not a valid submission: " + "; ".join(
-            f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in blocking[:3]) +
-            f". Run `handeval check-submission --gt {gt_dir} --pred {pred}` for the full list")
+            f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in refused[:3]) +
+            f". Run `handeval check-submission --gt {gt_dir} --pred {pred} --protocol {protocol.name}` for the full "
+            "list" + ("" if len(refused) == sum(p["severity"] == "error" for p in refused) else
+                      " (--strict refuses warnings too)"))
+    warnings = [p for p in problems if p["severity"] == "warning"]
     table_path = out.with_name(out.stem + ".errors.parquet")
     pred_sha256 = sha256_file(pred)
     key = _cache_key(protocol, ds, split, pred_sha256, mano_dir)
@@ -204,6 +214,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
                        "rows": int(len(source.all.frame)), "vertices": source.has_vertices},
         "deviations": devs,
         "comparable": not devs,
+        "warnings": warnings,
         "errors_table": {"path": table_path.name, "sha256": sha256_file(table_path), "cached": cached},
         "handeval_version": __version__,
     })
@@ -212,8 +223,19 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     return result
 
 
-_ORDER = ("schema", "name", "protocol", "dataset", "synthetic", "submission", "deviations", "comparable", "metrics",
+_ORDER = ("schema", "name", "protocol", "dataset", "synthetic", "submission", "deviations", "comparable", "warnings",
+          "metrics",
           "bootstrap", "curves", "series", "breakdowns", "errors_table", "handeval_version")
+
+
+def _uses_stand_in(protocol: Protocol, mano_dir: str | None) -> str | None:
+    """The deviation to record when the protocol builds ground truth with MANO and no MANO files were given."""
+    from handeval.mano.model_file import resolve_mano_dir
+
+    if protocol.needs_vertices() and resolve_mano_dir(mano_dir) is None:
+        return ("ground-truth meshes built with the synthetic MANO stand-in (no --mano-dir or $HANDEVAL_MANO_DIR): "
+                "numbers are not MANO's")
+    return None
 
 
 def _synthetic(ds: ShardDataset, needs_mano: bool, mano_dir: str | None) -> bool:

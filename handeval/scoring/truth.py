@@ -22,7 +22,8 @@ from handeval.shards.reader import SequenceData, ShardDataset, rows_of, to_numpy
 _FRAME_COLUMNS = ["sequence", "frame", "hand_type", "hand_present", "joints", "joints_valid", "mano_pose",
                   "mano_shape", "mano_trans", "mano_valid", "vertices"]
 _MESH_COLUMNS = ("mano_pose", "mano_shape", "mano_trans", "vertices")
-_VIEW_COLUMNS = ["sequence", "frame", "camera", "K", "R", "t", "joints_image_valid", "hand_type_valid"]
+_VIEW_COLUMNS = ["sequence", "frame", "camera", "K", "R", "t", "joints_image_valid", "hand_type_valid", "hand_present",
+                 "hand_type"]
 
 
 @dataclass
@@ -30,8 +31,8 @@ class ViewTruth:
     sequence: np.ndarray      # (V,) str
     frame: np.ndarray         # (V,) int64
     camera: np.ndarray        # (V,) str
-    hand_type: np.ndarray     # (V,) str, the annotation's
-    present: np.ndarray       # (V, 2) hand annotated (and selected)
+    hand_type: np.ndarray     # (V,) str, the annotation's for this image
+    present: np.ndarray       # (V, 2) hand annotated in this view (and selected)
     joints: np.ndarray        # (V, 2, 21, 3) camera frame, NaN where absent
     valid: np.ndarray         # (V, 2, 21) joints that count
     vertices: np.ndarray | None  # (V, 2, 778, 3)
@@ -59,11 +60,15 @@ class TruthBuilder:
 
             self.meshes = HandMeshes(ds, mano_dir)
             tips = self.gt_spec.get("tips")
-            self.regressors = np.stack([self.meshes.layers[s].joint_regressor(tips) for s in HAND_SIDES])
+            # InterWild regresses both hands with the right model's J_regressor ("same for both hands").
+            sides = [self.gt_spec["regressor"]] * 2 if "regressor" in self.gt_spec else HAND_SIDES
+            self.regressors = np.stack([self.meshes.layers[s].joint_regressor(tips) for s in sides])
         labels = ds.info.get("labels", {})
         needed = set(protocol.spec.get("requires_labels", []))
         if self.select.get("subset"):
             needed.add("subsets")
+        if "min_image_mean" in self.select:
+            needed.add("images")
         missing = sorted(n for n in needed if n not in labels)
         if missing:
             raise HandevalError(f"protocol {protocol.name} needs the {', '.join(missing)} labels of {ds.root}; "
@@ -100,24 +105,31 @@ class TruthBuilder:
 
             occ = self._labels(shard, "occlusion", "views", ["part_occluded"], len(views["frame"]))["part_occluded"]
             views["fingers_occluded"] = occ[:, :, JOINT_PART].astype(bool)
-        keep = np.ones(len(frames["frame"]), dtype=bool)
-        if self.select.get("hand_types"):
-            keep &= np.isin(frames["hand_type"], self.select["hand_types"])
-        if self.select.get("both_hands"):
-            keep &= frames["hand_present"].all(axis=1)
-        if self.select.get("mano"):
-            keep &= (frames["mano_valid"] | ~frames["hand_present"]).all(axis=1)
-        if self.select.get("subset"):
-            keep &= frame_labels[self.select["subset"]]
         frame_rows = rows_of(views, frames)
-        chosen = np.flatnonzero(keep[frame_rows])
+        # Selection is per view: presence, hand type and hand-type validity are the image's.
+        keep = np.ones(len(views["frame"]), dtype=bool)
+        sel = self.select
+        if sel.get("hand_types"):
+            keep &= np.isin(views["hand_type"], sel["hand_types"])
+        if sel.get("hand_type_valid"):
+            keep &= views["hand_type_valid"].astype(bool)
+        if sel.get("both_hands"):
+            keep &= views["hand_present"].all(axis=1)
+        if sel.get("mano"):
+            keep &= (frames["mano_valid"][frame_rows] | ~views["hand_present"]).all(axis=1)
+        if sel.get("subset"):
+            keep &= frame_labels[sel["subset"]][frame_rows]
+        if "min_image_mean" in sel:
+            stats = self._labels(shard, "images", "views", ["mean_intensity"], len(views["frame"]))
+            keep &= stats["mean_intensity"] >= float(sel["min_image_mean"])
+        chosen = np.flatnonzero(keep)
         for lo in range(0, len(chosen), size):
             sel = chosen[lo:lo + size]
             yield self._truth(frames, {k: v[sel] for k, v in views.items()}, frame_rows[sel],
                               {k: v[frame_rows[sel]] for k, v in frame_labels.items()})
 
     def _truth(self, frames: dict, views: dict, rows: np.ndarray, labels: dict) -> ViewTruth:
-        present = frames["hand_present"][rows].copy()
+        present = views["hand_present"].copy()
         R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
         vertices = None
         if self.need_vertices:
@@ -142,16 +154,17 @@ class TruthBuilder:
             vertices = np.where(present[:, :, None, None], vertices, np.nan)
         if "fingers_occluded" in views:
             labels = {**labels, "fingers_occluded": views["fingers_occluded"]}
-        return ViewTruth(views["sequence"], views["frame"], views["camera"], frames["hand_type"][rows], present,
+        return ViewTruth(views["sequence"], views["frame"], views["camera"], views["hand_type"], present,
                          joints, valid, vertices, views["K"].astype(np.float64),
                          views["hand_type_valid"].astype(bool), labels)
 
     def _labels(self, shard: dict, name: str, table: str, columns: list[str], rows: int) -> dict[str, np.ndarray]:
         """A label file mirrors its source shard row for row (``handeval.labels.store``)."""
+        from handeval.labels.images import IMAGES
         from handeval.labels.occlusion import OCCLUSION
         from handeval.labels.subsets import SUBSETS
 
-        label = {"subsets": SUBSETS, "occlusion": OCCLUSION}[name]
+        label = {"subsets": SUBSETS, "occlusion": OCCLUSION, "images": IMAGES}[name]
         path = label_path(self.ds.root, name, self.split, table, shard["index"])
         if not path.is_file():
             raise HandevalError(f"{path} is missing; rerun `handeval labels {name} {self.ds.root}`")

@@ -75,6 +75,18 @@ def world_to_camera(points: np.ndarray, R: np.ndarray, t: np.ndarray, dtype=np.f
     return out
 
 
+def read_rgb(path: Path) -> np.ndarray:
+    """A source image as (H, W, 3) uint8 RGB (grey images replicated, as OpenCV's imread gives them)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except OSError as exc:
+        raise HandevalError(f"cannot read image {path} ({exc}); check the dataset root recorded in "
+                            "meta/info.json (source_root) and that the images were extracted") from None
+
+
 @dataclass
 class SequenceData:
     """One sequence: numpy frame and view columns."""
@@ -100,8 +112,11 @@ class ShardDataset:
             raise HandevalError(f"{path} is not valid JSON ({exc})") from None
         major = str(self.info.get("format_version", "")).split(".")[0]
         if major != FORMAT_VERSION.split(".")[0]:
+            command = self.info.get("converter", {}).get("command")
+            again = " ".join(command) if isinstance(command, list) else command or "handeval convert ..."
             raise HandevalError(f"{path}: format version {self.info.get('format_version')!r}; this handeval reads "
-                                f"{FORMAT_VERSION}. Re-convert the dataset with this version.")
+                                f"{FORMAT_VERSION} (2.0 added per-view hand presence, hand type and joint deviation). "
+                                f"Re-convert from the source files with this version: {again}")
         self._index = {s["sequence"]: (split, shard, s) for split, meta in self.info["splits"].items()
                        for shard in meta["shards"] for s in shard["sequences"]}
 

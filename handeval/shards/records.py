@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from handeval.conventions import hand_types
 from handeval.shards.schema import FRAME_FEATURES, VIEW_FEATURES, Feature, arrow_schema
 
 @dataclass
@@ -32,7 +33,18 @@ class SequenceRecords:
         return _table(FRAME_FEATURES, self.frames, self.sequence)
 
     def view_table(self) -> pa.Table:
-        return _table(VIEW_FEATURES, self.views, self.sequence)
+        return _table(VIEW_FEATURES, self._complete_views(), self.sequence)
+
+    def _complete_views(self) -> dict:
+        """Per-view presence and hand type default to the frame's presence, for sources that
+        annotate hands once per frame; a reader that knows them per view sets them."""
+        views = dict(self.views)
+        if "hand_present" not in views:
+            rows = np.searchsorted(np.asarray(self.frames["frame"]), np.asarray(views["frame"]))
+            views["hand_present"] = np.asarray(self.frames["hand_present"], dtype=bool)[rows]
+        if "hand_type" not in views:
+            views["hand_type"] = hand_types(views["hand_present"])
+        return views
 
 
 def _null_rows(feature: Feature, value, n: int) -> np.ndarray | None:

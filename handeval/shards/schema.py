@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import pyarrow as pa
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "2.0"
 _ARROW = {"float32": pa.float32(), "float64": pa.float64(), "int32": pa.int32(), "int64": pa.int64(),
           "bool": pa.bool_(), "string": pa.string(), "uint8": pa.uint8()}
 
@@ -64,7 +64,7 @@ KEY_FRAMES = (
 FRAME_FEATURES: tuple[Feature, ...] = KEY_FRAMES + (
     _f("source_frame", "string", (), "", "the source's own frame key (e.g. InterHand frame_idx)"),
     _f("hand_type", "string", (), "", "right, left, interacting or none"),
-    _f("hand_present", "bool", (2,), "", "hand annotated in this frame, [right, left]"),
+    _f("hand_present", "bool", (2,), "", "hand annotated in this frame (in at least one of its views), [right, left]"),
     _f("joints", "float32", (2, 21, 3), "m", "3D joints, world frame, canonical order; NaN where not valid"),
     _f("joints_valid", "bool", (2, 21), "", "3D joint annotation valid (source's 3D validity)"),
     _f("mano_pose", "float32", (2, 48), "rad or PCA coefficient", "global orientation (3) + hand pose (45) in the dataset's MANO "
@@ -98,6 +98,13 @@ VIEW_FEATURES: tuple[Feature, ...] = KEY_VIEWS + (
     _f("joints_image_valid", "bool", (2, 21), "", "per-image joint validity given by the source: annotated and "
        "inside the image (InterHand data.json joint_valid; finite 2D joints elsewhere)", nullable=True),
     _f("hand_type_valid", "bool", (), "", "the source's per-image hand-type validity (InterHand)", nullable=True),
+    _f("hand_present", "bool", (2,), "", "hand annotated in this view, [right, left]: Dex-YCB decides per label "
+       "file (camera view); elsewhere the frame's hand_present"),
+    _f("hand_type", "string", (), "", "the annotation's hand type for this image: InterHand2.6M data.json's "
+       "per-image hand_type; elsewhere derived from the view's hand_present"),
+    _f("joints_deviation", "float32", (2,), "m", "largest distance between this view's own 3D joints, moved to the "
+       "world frame, and the frame's joints (Dex-YCB annotates 3D per view); NaN where the source annotates 3D "
+       "once per frame or the view has no hand", nullable=True),
     _f("segmentation_path", "string", (), "", "segmentation image path relative to the dataset root",
        nullable=True),
 )

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from handeval.errors import HandevalError
-from handeval.shards.reader import ShardDataset, to_numpy
+from handeval.shards.reader import ShardDataset, read_rgb, to_numpy
 
 DEFAULT_FRAME_COLUMNS = ["sequence", "frame", "joints", "joints_valid", "hand_present", "mano_pose", "mano_shape",
                          "mano_trans", "mano_valid"]
@@ -77,10 +77,4 @@ class HandFrames(Dataset):
 
 
 def _load_image(path: Path) -> torch.Tensor:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return torch.from_numpy(np.array(im.convert("RGB"))).permute(2, 0, 1).contiguous()
-    except OSError as exc:
-        raise HandevalError(f"cannot read image {path} ({exc})") from None
+    return torch.from_numpy(read_rgb(path).copy()).permute(2, 0, 1).contiguous()

@@ -14,8 +14,16 @@ from handeval.shards.writer import sha256_file
 
 
 
+#: Views of one frame whose own 3D joints differ by more than this are flagged (Dex-YCB annotates per view).
+VIEW_TOLERANCE_MM = 2.0
+
+
 def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) -> tuple[list[dict], list[str]]:
-    """Return (problems, names of the checks run)."""
+    """Return (problems, names of the checks run). MANO agreement is checked against ``mano_dir``,
+    else ``$HANDEVAL_MANO_DIR``; with neither, that check is skipped (the stand-in says nothing
+    about real fits)."""
+    from handeval.mano.model_file import resolve_mano_dir
+
     problems: list[dict] = []
 
     def problem(check, where, message):
@@ -25,7 +33,7 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
         ds = ShardDataset(directory)
     except HandevalError as exc:
         return [{"check": "manifest", "where": str(directory), "message": str(exc)}], ["manifest"]
-    checked = ["manifest", "schema", "checksums", "frames", "values", "validity"]
+    checked = ["manifest", "schema", "checksums", "frames", "values", "validity", "views"]
     for meta in ds.info["splits"].values():
         for shard in meta["shards"]:
             for kind, f in shard["files"].items():
@@ -54,6 +62,7 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
         for name, rel in stale_labels(ds):
             problem("labels", rel, f"{name} labels are stale: their source shard changed or is missing; "
                     f"run `handeval labels {name} {ds.root}` again")
+    mano_dir = resolve_mano_dir(mano_dir)
     layers = _mano_layers(ds, mano_dir) if mano_dir else None
     if layers is not None:
         checked.append("mano")
@@ -94,6 +103,22 @@ def _check_sequence(seq, problem) -> None:
         problem("values", seq.name, f"unknown hand_type {unknown[0]!r}; expected one of {sorted(HAND_TYPE_PRESENCE)}")
     elif hand_types(present) != list(f["hand_type"]):
         problem("validity", seq.name, "hand_type disagrees with hand_present")
+    rows = np.searchsorted(frames, v["frame"]).clip(0, max(len(frames) - 1, 0))
+    if "hand_present" in v and len(frames):
+        seen = np.zeros_like(present)
+        np.logical_or.at(seen, rows, v["hand_present"])
+        if (seen != present).any():
+            t = int(np.argwhere(seen != present)[0, 0])
+            problem("validity", f"{seq.name} frame {frames[t]}", "the frame's hand_present is not the union of its "
+                    "views' hand_present")
+    if "joints_deviation" in v:
+        dev = np.nan_to_num(v["joints_deviation"], nan=0.0) * MM_PER_M
+        if (dev > VIEW_TOLERANCE_MM).any():
+            i = int(np.argmax(dev.max(axis=1)))
+            problem("views", f"{seq.name} frame {v['frame'][i]} camera {v['camera'][i]}",
+                    f"{int((dev > VIEW_TOLERANCE_MM).any(axis=1).sum())} views' own 3D joints disagree with their "
+                    f"frame's by more than {VIEW_TOLERANCE_MM:g} mm (worst {dev.max():.1f} mm): the source's per-view "
+                    "annotations are inconsistent; scores in those views use the frame's joints")
     for key in ("K", "R", "t"):
         if not np.isfinite(v[key]).all():
             problem("values", seq.name, f"camera {key} is not finite")

@@ -4,7 +4,8 @@ Quirks reproduced (``formats_dexycb_ho3d.md`` §1): one hand per sequence; the w
 the master camera's frame and extrinsics map camera -> world as ``!!python/tuple`` 3x4
 rows; per-view ``labels_%06d.npz`` in that camera's OpenCV frame, metres, with ``pose_m``
 as 3 global axis-angle + 45 PCA coefficients + a translation that is *not* the wrist,
-``joint_3d``/``joint_2d`` all -1 and ``pose_m`` all 0 when the hand is absent; ``seg``
+``joint_3d``/``joint_2d`` all -1 and ``pose_m`` all 0 in a label file (one camera view)
+without the hand, which may happen in some views of a frame only, the master's included; ``seg``
 with 255 for hand pixels and the YCB class id for objects; depth as uint16 millimetres;
 per-sequence ``pose.npz`` in the world frame with "no pose" quaternions.
 """
@@ -40,12 +41,19 @@ class DexYCBSequence:
     subject: int            # index into SUBJECTS
     name: str               # sequence folder, e.g. 20200709_141754
     side: str = "right"
-    no_hand_frames: tuple[int, ...] = (1,)  # frames whose labels say "no hand"
+    no_hand_frames: tuple[int, ...] = (1,)  # frames whose labels say "no hand" in every view
+    #: (frame, camera) label files that say "no hand" while other views of the frame have one;
+    #: camera 0 is the master camera. The toolkit promises no agreement between views.
+    no_hand_views: tuple[tuple[int, int], ...] = ((2, 0),)
 
 
 def _no_hand(seq: DexYCBSequence) -> np.ndarray:
-    mask = np.zeros(seq.scene.num_frames, dtype=bool)
+    """(T, C): label files without a hand."""
+    mask = np.zeros((seq.scene.num_frames, seq.scene.cameras.num_cameras), dtype=bool)
     mask[[f for f in seq.no_hand_frames if f < len(mask)]] = True
+    for f, c in seq.no_hand_views:
+        if f < mask.shape[0] and c < mask.shape[1]:
+            mask[f, c] = True
     return mask
 
 
@@ -120,7 +128,7 @@ def _write_sequence(root: Path, seq: DexYCBSequence, layers, images: bool) -> No
     g_world = Rotation.from_matrix(R0[None] @ Rotation.from_rotvec(pose48[:, :3]).as_matrix()).as_rotvec()
     t_world = (j0 + transl) @ R0.T + t0 - j0
     pose_m_world = np.concatenate([g_world, pose48[:, 3:], t_world], axis=1)
-    pose_m_world[no_hand] = 0.0
+    pose_m_world[no_hand.all(axis=1)] = 0.0
     pose_y_world = np.zeros((T, len(objects), 7))
     for o, obj in enumerate(objects):
         rot_w = R0[None] @ obj.rotation
@@ -139,7 +147,7 @@ def _write_sequence(root: Path, seq: DexYCBSequence, layers, images: bool) -> No
         g_cam = Rotation.from_matrix(R[None] @ Rotation.from_rotvec(pose48[:, :3]).as_matrix()).as_rotvec()
         t_cam = (j0 + transl) @ R.T + t - j0
         for f in range(T):
-            hand = not no_hand[f]
+            hand = not no_hand[f, c]
             pose_y = np.zeros((len(objects), 3, 4), dtype=np.float32)
             for o, obj in enumerate(objects):
                 pose_y[o] = np.hstack([R @ obj.rotation[f], (R @ obj.translation[f] + t)[:, None]])

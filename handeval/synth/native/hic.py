@@ -6,12 +6,15 @@ fixed Kinect-style camera that no file stores (f = 525, c = (319.5, 239.5), 640 
 (right pinky..thumb, then left with the index joints reversed, missing ones as ``0 0``),
 and per-frame MANO fits in separate R/L folders as latin-1 pickles (pose, betas,
 trans, v, J_transformed___j21) beside ASCII ``.ply`` meshes, all in metres in the camera
-frame. The fits' pose convention is not documented; these files use axis-angle relative
-to the mean pose, the convention the reader assumes.
+frame, and InterWild's COCO-style ``HIC.json`` listing the frames to test, their hand type
+and each hand's ``.ply`` (null where the hand has no fit). The fits' pose convention is
+not documented; these files use axis-angle relative to the mean pose, the convention the
+reader assumes.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +46,18 @@ class HICSequence:
     scene: SyntheticScene   # made with rig=hic_rig()
     number: int             # 1..21; 01-14 hand-hand, 15-21 hand-object
     missing_2d: tuple[int, ...] = (3,)  # canonical joint ids written as "0 0" (unannotated)
+    hands: tuple[str, ...] = HAND_SIDES  # the hands that have fits (08-11 are single-hand in HIC.json)
+    no_fit: tuple[tuple[int, str], ...] = ()  # (frame, side) without a fit: a null mesh path in HIC.json
+    unlisted: tuple[int, ...] = ()  # fitted frames HIC.json leaves out
+    extra_image: bool = False  # one more rgb frame, without fits, that HIC.json does not list (as in 03)
 
 
-def write_hic(root: str | Path, sequences: list[HICSequence], images: bool = True) -> Path:
+def write_hic(root: str | Path, sequences: list[HICSequence], images: bool = True, index: bool = True) -> Path:
+    """Write the sequences, and InterWild's ``HIC.json`` over them when ``index`` (image id =
+    100 NN + frame, annotation id = 10000 + 7 image id, mesh paths relative to the root)."""
     root = Path(root)
     layers = {side: load_mano(side, MANO_CONVENTION) for side in HAND_SIDES}
+    coco = {"images": [], "annotations": []}
     for seq in sequences:
         scene = seq.scene
         if not np.allclose(scene.cameras.K[0], hic_rig().K[0]):
@@ -69,7 +79,10 @@ def write_hic(root: str | Path, sequences: list[HICSequence], images: bool = Tru
                                        HIC_LEFT.from_canonical(pts[1].astype(float))]).astype(int)
                 text = "\n".join(f"{i}\t{x}\t{y}" for i, (x, y) in enumerate(rows))  # no trailing newline
                 write_text_atomic(root / nn / "1" / "joints_2D_GT" / f"{fff}.txt", text)
+            meshes = {}
             for h, side in enumerate(HAND_SIDES):
+                if side not in seq.hands or (f, side) in seq.no_fit:
+                    continue
                 layer = layers[side]
                 with torch.no_grad():
                     j0 = layer(np.zeros((1, 3)), np.zeros((1, 45)), scene.betas[h : h + 1]).joints[0, 0].double().numpy()
@@ -86,4 +99,18 @@ def write_hic(root: str | Path, sequences: list[HICSequence], images: bool = Tru
                     pickle.dump(fit, fh, protocol=2)
                 with atomic_path(folder / f"{fff}.ply") as tmp:
                     trimesh.Trimesh(verts, layer.faces, process=False).export(tmp, file_type="ply", encoding="ascii")
+                meshes[side] = str((folder / f"{fff}.ply").relative_to(root))
+            if f in seq.unlisted or not meshes:
+                continue
+            image_id = 100 * seq.number + f
+            coco["images"].append({"id": image_id, "file_name": f"{nn}/1/rgb/{fff}.png", "width": HIC_CAMERA["width"],
+                                   "height": HIC_CAMERA["height"], "seq_name": nn})
+            coco["annotations"].append({
+                "id": 10000 + 7 * image_id, "image_id": image_id,
+                "hand_type": "interacting" if len(seq.hands) == 2 else seq.hands[0],
+                "right_mano_path": meshes.get("right"), "left_mano_path": meshes.get("left")})
+        if seq.extra_image and images and scene.rgb is not None:
+            write_image(root / nn / "1" / "rgb" / f"{scene.num_frames:03d}.png", scene.rgb[-1, 0])
+    if index:
+        write_text_atomic(root / "HIC.json", json.dumps(coco))
     return root

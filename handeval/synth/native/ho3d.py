@@ -6,7 +6,9 @@ add), one right hand and one object per frame, the evaluation split's meta holdi
 the root joint and a corner-format box, the released evaluation ground truth as
 ``evaluation_xyz.json`` / ``evaluation_verts.json`` in ``evaluation.txt`` order, depth
 PNGs with the value split over the red (low byte) and green (high byte) channels,
-4-digit frame ids, and one unannotated frame on disk that the txt lists leave out.
+4-digit frame ids, one unannotated frame on disk that the txt lists leave out, and, in v3,
+the training metas' per-vertex contact fields and the ``calibration/`` folder (v2 has
+neither; RGB is .png in v2, .jpg in v3).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from handeval.atomic import atomic_path, write_text_atomic
@@ -71,6 +74,13 @@ def write_ho3d(root: str | Path, sequences: list[HO3DSequence], version: str = "
         uv = rig.project(scene.vertices[:, 0].astype(np.float64))[:, c]  # (T, 778, 2)
         seq_dir = root / seq.split / seq.name
         ext = "png" if version == "v2" else "jpg"
+        if version == "v3":  # v3's multi-camera calibration, per sequence prefix (§2.9)
+            calib = root / "calibration" / seq.name.rstrip("0123456789") / "calibration"
+            write_text_atomic(calib / "cam_orders.txt", f"{c}\n")
+            write_text_atomic(calib / f"cam_{c}_intrinsics.txt",
+                              f"fx:{K[0, 0]:.6f}, fy:{K[1, 1]:.6f}, ppx:{K[0, 2]:.6f}, ppy:{K[1, 2]:.6f}\n")
+            write_text_atomic(calib / f"trans_{c}.txt", "\n".join(" ".join(f"{v:.9f}" for v in row)
+                                                                   for row in np.eye(4)) + "\n")
         for f in range(scene.num_frames):
             fid = f"{seq.first_fid + f:04d}"
             g_gl = Rotation.from_matrix(F @ R @ Rotation.from_rotvec(scene.global_orient[f, 0]).as_matrix()).as_rotvec()
@@ -88,6 +98,11 @@ def write_ho3d(root: str | Path, sequences: list[HO3DSequence], version: str = "
                 meta = {**common, "handPose": np.concatenate([g_gl, scene.hand_pose[f, 0] + hands_mean]),
                         "handTrans": trans_gl, "handBeta": scene.betas[0].copy(),
                         "handJoints3D": MANO_ORDER.from_canonical(joints_gl[f])}
+                if version == "v3":  # v3's contact fields, against the object's vertices
+                    obj_gl = obj.vertices @ obj_rot.T + obj_trans
+                    dist, nearest = cKDTree(obj_gl).query(verts_gl[f])
+                    meta.update(handVertContact=dist < 0.004, handVertDist=dist,
+                                handVertIntersec=np.zeros(778, dtype=bool), handVertObjSurfProj=obj_gl[nearest])
             else:
                 lo, hi = uv[f].min(axis=0), uv[f].max(axis=0)
                 meta = {**common, "handJoints3D": joints_gl[f, 0].copy(),

@@ -34,6 +34,12 @@ class InterHandSequence:
     first_frame: int = 100
     stride: int = 6
     camera_base: int = 400262
+    #: frames annotated as one hand only, e.g. {3: "right"}: the other hand's joints are invalid
+    single_hand: tuple[tuple[int, str], ...] = ()
+    #: (frame, camera) images whose data.json hand_type_valid is 0 although the rule would give 1
+    hand_type_invalid: tuple[tuple[int, int], ...] = ()
+    #: (frame, camera) images written nearly black (mean intensity below IntagHand's 10)
+    dark: tuple[tuple[int, int], ...] = ()
 
     def frame_idx(self) -> np.ndarray:
         # Strides are not uniform in the real data (#147): every 4th step is doubled.
@@ -87,6 +93,10 @@ def write_interhand26m(root: str | Path, sequences: list[InterHandSequence], ver
                 cam["princpt"][name] = [float(rig.K[c, 0, 2]), float(rig.K[c, 1, 2])]
             valid = np.ones((scene.num_frames, 2, 21), dtype=bool)
             valid[1, 0, 4], valid[1, 1, 0] = False, False      # two joints failed to annotate on frame 1
+            types = ["interacting"] * scene.num_frames
+            for t, side in s.single_hand:
+                types[t] = side
+                valid[t, 1 - ("right", "left").index(side)] = False
             ih = canonical_to_interhand42(scene.joints.astype(np.float64)) * MM_PER_M  # (T, 42, 3) mm
             ih_valid = canonical_to_interhand42(valid[..., None].astype(float))[..., 0].astype(int)
             ih[ih_valid == 0] = 0.0                              # the source keeps zeros there
@@ -96,7 +106,7 @@ def write_interhand26m(root: str | Path, sequences: list[InterHandSequence], ver
                 key = str(int(fidx))
                 joints3d.setdefault(cap, {})[key] = {
                     "world_coord": ih[t].tolist(), "joint_valid": ih_valid[t].tolist(),
-                    "hand_type": "interacting", "seq": s.seq_name,
+                    "hand_type": types[t], "seq": s.seq_name,
                 }
                 if t != drop_mano[1]:
                     entry = {}
@@ -125,12 +135,15 @@ def write_interhand26m(root: str | Path, sequences: list[InterHandSequence], ver
                     data["annotations"].append({
                         "id": next_id, "image_id": next_id, "bbox": [float(lo[0]), float(lo[1]),
                                                                      float(hi[0] - lo[0]), float(hi[1] - lo[1])],
-                        "joint_valid": [[int(v)] for v in valid_img], "hand_type": "interacting",
-                        "hand_type_valid": int(valid_img.sum() > 30),
+                        "joint_valid": [[int(v)] for v in valid_img], "hand_type": types[t],
+                        # the official rule: single hands are valid, interacting ones with > 30 valid joints
+                        "hand_type_valid": int((types[t] != "interacting" or valid_img.sum() > 30)
+                                               and (t, c) not in s.hand_type_invalid),
                     })
                     next_id += 1
                     if images and scene.rgb is not None:
-                        write_image(root / "images" / split / file_name, scene.rgb[t, c])
+                        rgb = scene.rgb[t, c] // 50 if (t, c) in s.dark else scene.rgb[t, c]
+                        write_image(root / "images" / split / file_name, rgb)
         folder = ann_root / (split if version == "v1.0" else SUBSETS_V0[subset])
         files = {"data": data, "camera": cameras, "joint_3d": joints3d}
         if version == "v1.0":

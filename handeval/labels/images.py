@@ -1,0 +1,41 @@
+"""Per-image statistics some protocols select by: IntagHand's and DIR's dark-image filter.
+
+IntagHand's preprocessing (``dataset/interhand.py``) reads each full image with OpenCV and
+drops it when its mean intensity, over all pixels and the three colour channels, is below
+10. The statistic is computed once, from the source images, and stored beside the shards,
+so scoring a protocol that needs it reads a column instead of decoding images again.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from handeval.errors import HandevalError
+from handeval.labels.store import LabelSet
+from handeval.shards.reader import SequenceData, read_rgb
+from handeval.shards.schema import Feature
+
+IMAGES = LabelSet("images", "1", "views", (
+    Feature("mean_intensity", "float32", (), "8-bit level", "mean over all pixels and the 3 colour channels of the "
+            "decoded 8-bit image (IntagHand keeps images with a mean of at least 10)"),
+))
+
+
+class ImageStats:
+    """Decodes a sequence's images on a few threads (decoding releases the GIL)."""
+
+    def __init__(self, source_root: str | None, threads: int = 4):
+        if not source_root or not Path(source_root).is_dir():
+            raise HandevalError(f"the dataset's source root {source_root!r} (meta/info.json source_root) is not a "
+                                "folder: image statistics are computed from the source images")
+        self.root = Path(source_root)
+        self.threads = threads
+
+    def __call__(self, seq: SequenceData) -> dict:
+        paths = [self.root / p for p in seq.views["image_path"]]
+        with ThreadPoolExecutor(self.threads) as pool:
+            means = list(pool.map(lambda p: read_rgb(p).mean(dtype=np.float64), paths))
+        return {"mean_intensity": np.asarray(means, dtype=np.float32)}
