@@ -29,7 +29,8 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     holding an object, seen by calibrated cameras with rendered segmentation and depth
     (scene.npz + scene.json + a PNG picture); the scene written in the native layout of
     each supported dataset (raw/); each converted into canonical shards (shards/),
-    labelled (penetration, occlusion, interaction subsets, with summary plots) and
+    labelled (penetration, occlusion, interaction subsets, image statistics, with
+    summary plots) and
     validated, MANO included; three baselines (ground truth with 5 mm noise, the mean
     pose, the noise smoothed over time) scored under each dataset's protocols
     (results/); and a leaderboard of them all beside the papers' reported numbers
@@ -43,7 +44,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     from handeval.convert import convert
     from handeval.leaderboard import write_leaderboard
     from handeval.scoring.score import score
-    from handeval.labels.run import run_occlusion, run_penetration, run_subsets
+    from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.mano import mano_files
     from handeval.readers import open_reader
@@ -69,6 +70,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
         run_subsets(shards, progress=False)
         run_penetration(shards, mano_dir, objects, progress=False)
         run_occlusion(shards, mano_dir, objects, progress=False)
+        run_images(shards, progress=False)
         summary = plot_summary(summarise_labels(shards), shards / "labels" / "summary.png")
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
         datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
@@ -112,7 +114,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
         status = "valid" if d["problems"] == 0 else f"{d['problems']} PROBLEMS (run handeval validate)"
         click.echo(f"{name}: native files {d['raw']}")
         click.echo(f"  shards       : {d['shards']} ({d['frames']} frames, {d['views']} views; {status})")
-        click.echo(f"  labels       : penetration, occlusion, subsets; plots {d['labels_plot']}")
+        click.echo(f"  labels       : penetration, occlusion, subsets, image statistics; plots {d['labels_plot']}")
         click.echo(f"  scores       : {', '.join(DEMO_PROTOCOLS[name])} -> {d['results']}")
     click.echo(f"Leaderboard ({len(results)} scored results + the papers' reported rows):")
     for kind, path in board.items():

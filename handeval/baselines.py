@@ -5,7 +5,9 @@
 * ``mean_pose``: every hand replaced by the split's mean root-relative hand (per side, in
   the camera frame), placed at the true wrist: what a model that ignores the image scores;
 * ``smoothed_noise``: ``oracle_noise`` averaged over a centred window of frames along each
-  (sequence, camera) track, the way a temporal model trades jitter for lag.
+  (sequence, camera) track, the way a temporal model trades jitter for lag;
+* ``swapped_hands``: ``oracle_noise`` with right and left exchanged where both hands are there
+  (scored, with the hand-order warning).
 
 All are canonical :class:`~handeval.submissions.Submission` objects: camera frame, metres,
 hands ``[right, left]``, NaN for a hand the ground truth lacks.
@@ -22,7 +24,7 @@ from handeval.metrics.errors import nanmean
 from handeval.shards.reader import ShardDataset, world_to_camera
 from handeval.submissions import Submission
 
-BASELINES = ("oracle-noise", "mean-pose", "smoothed-noise")
+BASELINES = ("oracle-noise", "mean-pose", "smoothed-noise", "swapped-hands")
 
 
 def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None = None,
@@ -40,7 +42,7 @@ def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None =
         # Joints the annotation lacks are not scored; a prediction still has them: use the hand's centroid.
         centroid = nanmean(joints, axis=2, keepdims=True)
         joints = np.where(np.isfinite(joints), joints, centroid)
-        joints = np.where(f["hand_present"][rows][:, :, None, None], joints, np.nan)
+        joints = np.where(v["hand_present"][:, :, None, None], joints, np.nan)  # the view's own hands
         verts = None
         if meshes is not None:
             world, _ = meshes.vertices(seq)
@@ -92,6 +94,16 @@ def smoothed_noise(gt: Submission, sigma: float, window: int = 5, seed: int = 0)
                       smooth(noisy.vertices))
 
 
+def swapped_hands(gt: Submission, sigma: float, seed: int = 0) -> Submission:
+    """``oracle_noise`` with the two hands exchanged wherever both are there: the mistake the
+    hand-order heuristic warns about (the submission is still scored)."""
+    noisy = oracle_noise(gt, sigma, seed)
+    both = np.isfinite(gt.joints).all(axis=(-1, -2)).all(axis=1)
+    swap = (lambda a: None if a is None else np.where(both[:, None, None, None], a[:, ::-1], a))
+    return Submission(gt.path, "swapped-hands", gt.sequence, gt.frame, gt.camera, swap(noisy.joints),
+                      swap(noisy.vertices))
+
+
 def hand_scores_from_truth(gt: Submission) -> np.ndarray:
     """Presence probabilities that agree with the ground truth's hands (1 present, 0 absent)."""
     return np.isfinite(gt.joints).all(axis=(-1, -2)).astype(np.float64)
@@ -111,13 +123,16 @@ DEMO_PROTOCOLS = {
 
 def write_baselines(ds: ShardDataset, split: str, out_dir: Path, sigma: float = 0.005, mano_dir: str | None = None,
                     seed: int = 0) -> dict[str, Path]:
-    """The three baselines of one split as canonical Parquet submissions (with hand scores)."""
+    """The baselines of one split as canonical Parquet submissions (with hand scores); where
+    both hands appear, also ``swapped-hands``, which is scored with a warning."""
     from handeval.submissions import write_submission
 
     gt = ground_truth_submission(ds, split, mano_dir)
     scores = hand_scores_from_truth(gt)
     made = {"oracle-noise": oracle_noise(gt, sigma, seed), "mean-pose": mean_pose(gt),
             "smoothed-noise": smoothed_noise(gt, sigma, seed=seed)}
+    if np.isfinite(gt.joints).all(axis=(-1, -2)).all(axis=1).any():
+        made["swapped-hands"] = swapped_hands(gt, sigma, seed)
     paths = {}
     for name, sub in made.items():
         sub.hand_scores = scores

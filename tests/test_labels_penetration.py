@@ -45,7 +45,8 @@ def test_hand_hand_depth_equals_the_scene_contact_depth(two_hands):
 def test_hand_object_penetration_against_dexycb_models(standin_dir, tmp_path):
     scene = make_scene(seed=12, num_frames=4, num_cameras=1, image_size=(16, 12), objects=("box",),
                        fix_left_shapedirs=False, render=False)
-    write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=())])
+    write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=(),
+                                                   no_hand_views=())])
     convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "out", progress=False, command=["t"])
     run_penetration(tmp_path / "out", objects=tmp_path / "raw" / "models", progress=False)
     t = read_labels(ShardDataset(tmp_path / "out"), "penetration")

@@ -242,7 +242,7 @@ def test_demo_results_follow_the_schema(demo, capsys):
 
     schema = json.loads((Path(__file__).parents[1] / "data_specs" / "result.schema.json").read_text())
     results = sorted((demo / "results").rglob("*.json"))
-    assert len(results) == 24  # 8 protocols x 3 baselines
+    assert len(results) == 30  # 8 protocols x 3 baselines, and swapped hands where there are two
     for path in results:
         r = json.loads(path.read_text())
         jsonschema.validate(r, schema)

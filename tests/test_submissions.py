@@ -120,3 +120,91 @@ def test_dexycb_result_txt(standin_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["check-submission", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "bad.txt")])
     assert e.value.code == 2 and "bad.txt:1: 3 fields, expected 64" in capsys.readouterr().err
+
+
+def test_units_are_measured_in_both_directions_with_the_fix_from_the_scale(ih, tmp_path):
+    ds, gt = ih
+    joints = np.where(gt.valid[..., None], gt.joints, 0.0)
+    for factor, fix in ((100.0, "0.01"), (1000.0, "0.001"), (0.001, "1000")):
+        problems = check_submission(read_submission(_npz(tmp_path / "p.npz", gt, joints * factor)), gt)
+        assert [(p["check"], p["severity"]) for p in problems] == [("units", "error")], factor
+        assert f"multiply every coordinate by {fix}" in problems[0]["fix"]
+
+
+def test_heuristics_warn_and_facts_refuse(ih, tmp_path):
+    ds, gt = ih
+    joints = np.where(gt.valid[..., None], gt.joints, 0.0)
+    problems = check_submission(read_submission(_npz(tmp_path / "s.npz", gt, joints[:, ::-1])), gt)
+    assert [(p["check"], p["severity"]) for p in problems] == [("hands", "warning")]
+    one = joints.copy()
+    one[:, 0] = np.nan  # the right hand, annotated, left out
+    problems = check_submission(read_submission(_npz(tmp_path / "m.npz", gt, one)), gt)
+    assert [(p["check"], p["severity"]) for p in problems] == [("missing", "error")]
+
+
+def test_vertex_only_submissions(ih, tmp_path):
+    from handeval.baselines import ground_truth_submission
+    from handeval.protocols import load_protocol
+
+    ds, gt = ih
+    full = ground_truth_submission(ds, "test")
+    # Hands without a MANO fit have no ground-truth mesh; a model predicts them anyway.
+    full.vertices = np.where(np.isfinite(full.vertices), full.vertices, np.nanmean(full.vertices, axis=0))
+    np.savez(tmp_path / "v.npz", sequence=full.sequence, frame=full.frame, camera=full.camera,
+             vertices=full.vertices)
+    sub = read_submission(tmp_path / "v.npz")
+    assert not sub.has_joints
+    assert check_submission(sub, gt, load_protocol("interhand26m-5fps-ih/intaghand")) == []
+    problems = check_submission(sub, gt, load_protocol("interhand26m-5fps/official"))
+    assert [p["check"] for p in problems] == ["fields"]
+    np.savez(tmp_path / "mm.npz", sequence=full.sequence, frame=full.frame, camera=full.camera,
+             vertices=full.vertices * 1000)
+    problems = check_submission(read_submission(tmp_path / "mm.npz"), gt)
+    assert [p["check"] for p in problems] == ["units"] and "vertices" in problems[0]["message"]
+
+
+def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path):
+    scene = make_scene(seed=24, num_frames=3, num_cameras=2, image_size=(32, 24), fix_left_shapedirs=False,
+                       render=False)
+    write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=(),
+                                                   no_hand_views=((1, 0),))], images=False)
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    ds = ShardDataset(tmp_path / "gt")
+    gt = ground_truth_views(ds, "s0_train")
+    order = sorted(range(len(gt.frame)), key=lambda i: (gt.camera[i], gt.frame[i]))
+
+    def write(name, scale, extra=()):
+        rows = []
+        for k, i in enumerate(order):
+            p = np.zeros((21, 3)) if not gt.present[i].any() else gt.joints[i, 0] * scale
+            rows.append(",".join([str(k)] + [f"{v:.9f}" for v in p.ravel()]))
+        (tmp_path / name).write_text("\n".join(rows + list(extra)) + "\n")
+        return check_submission(read_submission(tmp_path / name, ds, "s0_train"), gt)
+
+    assert write("ok.txt", MM_PER_M) == []  # the no-hand view's line of zeros is ignored, as in hpe_eval
+    metres = write("m.txt", 1.0)
+    assert [p["check"] for p in metres] == ["units"] and "by 1000" in metres[0]["fix"]
+    assert "millimetres" in metres[0]["fix"] and "metres" in metres[0]["message"]
+    dup = write("d.txt", MM_PER_M, extra=["0," + ",".join(["0"] * 63)])
+    assert [p["check"] for p in dup] == ["duplicates"] and "image_id 0" in dup[0]["message"]
+
+    ho = make_scene(seed=25, num_frames=3, num_cameras=1, image_size=(32, 24), objects=("box",), render=False)
+    write_ho3d(tmp_path / "h", [HO3DSequence(ho, "evaluation", "AP10", 0)], images=False)
+    convert(open_reader("ho3d", tmp_path / "h"), tmp_path / "hgt", progress=False, command=["t"])
+    hds = ShardDataset(tmp_path / "hgt")
+    hgt = ground_truth_views(hds, "evaluation", vertices=True)
+    xyz = np.asarray(json.loads((tmp_path / "h" / "evaluation_xyz.json").read_text()))
+    verts = np.asarray(json.loads((tmp_path / "h" / "evaluation_verts.json").read_text()))
+    (tmp_path / "mm.json").write_text(json.dumps([(xyz * 1000).tolist(), (verts * 1000).tolist()]))
+    problems = check_submission(read_submission(tmp_path / "mm.json", hds, "evaluation"), hgt)
+    assert problems[0]["check"] == "units" and "by 0.001" in problems[0]["fix"]
+    bad = verts.tolist()
+    bad[1] = bad[1][:700]
+    (tmp_path / "v.json").write_text(json.dumps([xyz.tolist(), bad]))
+    problems = check_submission(read_submission(tmp_path / "v.json", hds, "evaluation"), hgt)
+    assert [p["check"] for p in problems] == ["shapes"] and "entry 1 holds 700" in problems[0]["message"]
+    ragged = xyz.tolist()
+    ragged[2] = ragged[2][:20]
+    (tmp_path / "r.json").write_text(json.dumps([ragged, verts.tolist()]))
+    with pytest.raises(HandevalError, match="joint entry 2"):
+        read_submission(tmp_path / "r.json", hds, "evaluation")
