@@ -108,3 +108,20 @@ def test_bad_inputs(raw, tmp_path):
         open_reader("ho3d", root, "v4")
     with pytest.raises(HandevalError, match="not an HO3D root"):
         HO3D(tmp_path / "raw" / "train")
+
+
+def test_the_release_is_detected_from_the_tree(scene, raw, tmp_path):
+    from handeval.readers.ho3d import detect_release
+
+    version, evidence = detect_release(raw)  # the fixture's tree is v2: .png RGB, no contact fields
+    assert version == "v2" and any(".png" in e for e in evidence) and any("lacks" in e for e in evidence)
+    assert open_reader("ho3d", raw).version == "v2"
+    with pytest.raises(HandevalError, match="looks like HO3D v2, not v3.*--variant v2"):
+        open_reader("ho3d", raw, "v3")
+    v3 = write_ho3d(tmp_path / "v3", [HO3DSequence(scene, "train", "SM1", 0)], version="v3")
+    version, evidence = detect_release(v3)
+    assert version == "v3" and any("calibration/" in e for e in evidence) and any(".jpg" in e for e in evidence)
+    bare = write_ho3d(tmp_path / "bare", [HO3DSequence(scene, "evaluation", "AP10", 0)], version="v2", images=False)
+    with pytest.raises(HandevalError, match="cannot tell HO3D v2 from v3.*--variant"):
+        open_reader("ho3d", bare)
+    assert open_reader("ho3d", bare, "v2").version == "v2"

@@ -306,3 +306,31 @@ def test_acceleration_tracks_skip_gaps_and_cameras():
     counted = {(c, f) for c, f, v in zip(cams[order], frames[order], e) if np.isfinite(v)}
     assert counted == {(c, f) for c in "ab" for f in (1, 2, 6)}
     np.testing.assert_allclose(e[np.isfinite(e)], 0.002)
+
+
+def test_warnings_are_scored_recorded_and_strict_refuses(demo, tmp_path, capsys):
+    sub = demo / "submissions" / "interhand26m" / "swapped-hands.parquet"
+    gt = demo / "shards" / "interhand26m"
+    args = ["score", "--gt", str(gt), "--pred", str(sub), "--protocol", "interhand26m-5fps/official", "--bootstrap",
+            "0", "--out", str(tmp_path / "r.json")]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 0 and "Warning: [hands]" in capsys.readouterr().err
+    assert json.loads((tmp_path / "r.json").read_text())["warnings"][0]["check"] == "hands"
+    with pytest.raises(SystemExit) as e:
+        main(args + ["--strict"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "--strict refuses warnings" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as e:
+        main(["check-submission", "--gt", str(gt), "--pred", str(sub), "--split", "test", "--strict"])
+    assert e.value.code == 1 and "WARNING [hands]" in capsys.readouterr().out
+
+
+def test_ground_truth_from_the_stand_in_is_not_comparable(demo, tmp_path, capsys):
+    sub = demo / "submissions" / "interhand26m" / "oracle-noise.parquet"
+    with pytest.raises(SystemExit) as e:
+        main(["score", "--gt", str(demo / "shards" / "interhand26m"), "--pred", str(sub), "--protocol",
+              "interhand26m-5fps-ih/dir", "--bootstrap", "0", "--out", str(tmp_path / "r.json")])
+    assert e.value.code == 0 and "synthetic MANO stand-in" in capsys.readouterr().err
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert not result["comparable"] and any("stand-in" in d for d in result["deviations"])
