@@ -45,6 +45,8 @@ def convert(dataset, root, out, splits, variant, workers, resume, skip_bad, targ
     if as_json:
         click.echo(json.dumps({"out": out, "splits": summary}, indent=2))
         return
+    d = info["dataset"]
+    click.echo(f"{d['name']} {d['version']} ({d['variant']})")
     for split, s in summary.items():
         skipped = f", {len(s['skipped'])} skipped" if s["skipped"] else ""
         click.echo(f"{split}: {s['sequences']} sequences, {s['frames']} frames, {s['views']} views{skipped}")

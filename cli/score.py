@@ -57,7 +57,7 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
                  allow_deviation=allow_deviation, replicates=replicates, unit=bootstrap_unit, seed=seed,
                  progress=not as_json, strict=strict)
     for w in result["warnings"]:
-        click.echo(f"Warning: [{w['check']}] {w['message']} (check: {w['fix']})", err=True)
+        click.echo(f"Warning: [{w['check']}] {w['message']} (fix: {w['fix']})", err=True)
     for d in result["deviations"]:
         if "stand-in" in d:
             click.echo(f"Warning: {d}; pass --mano-dir or set HANDEVAL_MANO_DIR", err=True)
@@ -71,7 +71,9 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
     for metric, m in result["metrics"].items():
         ci = f"  [{_fmt(m['ci95'][0], m['unit'])}, {_fmt(m['ci95'][1], m['unit'])}]" if m["ci95"] else ""
         click.echo(f"  {metric:<40} {_fmt(m['value'], m['unit']):>10} {m['unit']}{ci}")
-    click.echo(f"result: {out}\nper-view errors: {result['errors_table']['path']} "
+    from pathlib import Path
+
+    click.echo(f"result: {out}\nper-view errors: {Path(out).with_name(result['errors_table']['path'])} "
                f"({'reused' if result['errors_table']['cached'] else 'computed'})")
 
 

@@ -455,6 +455,7 @@ def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predic
         measured.append(("joints", np.arange(len(rows)), sub.joints))
     for first, verts in sample:
         measured.append(("vertices", np.arange(first, first + len(verts)), verts))
+    wrong_units = set()
     for what, at, points in measured:
         r = rows[at]
         ok = (r >= 0) & predicted[at].any(axis=1)
@@ -472,11 +473,15 @@ def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predic
             continue
         k = int(np.round(np.log10(ratio)))
         if k != 0:
-            looks = _UNIT_NAMES.get(round(unit / 10.0 ** k, 10), f"{unit / 10.0 ** k:g} m")
-            problem("units", f"predicted {what} are {ratio:.3g}x the size of the ground truth's hands: the file looks "
-                    f"like {looks}", f"multiply every coordinate by {10.0 ** -k:g}: {sub.format} submissions are in "
-                    f"{unit_name}")
-            return
+            if what not in wrong_units:
+                looks = _UNIT_NAMES.get(round(unit / 10.0 ** k, 10), f"{unit / 10.0 ** k:g} m")
+                problem("units", f"predicted {what} are {ratio:.3g}x the size of the ground truth's hands: they look "
+                        f"like {looks}", f"multiply every {'joint' if what == 'joints' else 'vertex'} coordinate by {10.0 ** -k:g}: {sub.format} "
+                        f"submissions are in {unit_name}")
+            wrong_units.add(what)
+            continue
+        if wrong_units:  # the heuristics below read positions, which are meaningless at the wrong scale
+            continue
         z_p = np.nanmedian(points[..., 2][np.repeat(both[:, :, None], points.shape[2], axis=2)]) \
             if both.any() else np.nan
         z_g = np.nanmedian(gt.joints[r[ok]][..., 2][np.repeat(both[:, :, None], 21, axis=2)]) if both.any() else np.nan

@@ -128,7 +128,7 @@ def test_units_are_measured_in_both_directions_with_the_fix_from_the_scale(ih, t
     for factor, fix in ((100.0, "0.01"), (1000.0, "0.001"), (0.001, "1000")):
         problems = check_submission(read_submission(_npz(tmp_path / "p.npz", gt, joints * factor)), gt)
         assert [(p["check"], p["severity"]) for p in problems] == [("units", "error")], factor
-        assert f"multiply every coordinate by {fix}" in problems[0]["fix"]
+        assert f"multiply every joint coordinate by {fix}" in problems[0]["fix"]
 
 
 def test_heuristics_warn_and_facts_refuse(ih, tmp_path):
@@ -160,7 +160,11 @@ def test_vertex_only_submissions(ih, tmp_path):
     np.savez(tmp_path / "mm.npz", sequence=full.sequence, frame=full.frame, camera=full.camera,
              vertices=full.vertices * 1000)
     problems = check_submission(read_submission(tmp_path / "mm.npz"), gt)
-    assert [p["check"] for p in problems] == ["units"] and "vertices" in problems[0]["message"]
+    assert [p["check"] for p in problems] == ["units"] and "vertex coordinate" in problems[0]["fix"]
+    np.savez(tmp_path / "both.npz", sequence=full.sequence, frame=full.frame, camera=full.camera,
+             joints=full.joints * 1000, vertices=full.vertices * 1000)
+    problems = check_submission(read_submission(tmp_path / "both.npz"), gt)
+    assert [p["check"] for p in problems] == ["units", "units"]  # each field named with its own fix
 
 
 def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path):

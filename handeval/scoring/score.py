@@ -189,11 +189,11 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     problems = check_submission(source.all, ground_truth_views(ds, split), protocol, source.vertex_batches())
     refused = [p for p in problems if p["severity"] == "error" or strict]
     if refused:
-        raise HandevalError(f"{pred} is not a valid submission: " + "; ".join(
-            f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in refused[:3]) +
-            f". Run `handeval check-submission --gt {gt_dir} --pred {pred} --protocol {protocol.name}` for the full "
-            "list" + ("" if len(refused) == sum(p["severity"] == "error" for p in refused) else
-                      " (--strict refuses warnings too)"))
+        errors = any(p["severity"] == "error" for p in refused)
+        raise HandevalError(f"{pred} " + ("is not a valid submission: " if errors else "is refused under --strict: ")
+                            + "; ".join(f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in refused[:3]) +
+                            f". Run `handeval check-submission --gt {gt_dir} --pred {pred} --protocol {protocol.name}"
+                            + ("" if errors else " --strict") + "` for the full list")
     warnings = [p for p in problems if p["severity"] == "warning"]
     table_path = out.with_name(out.stem + ".errors.parquet")
     pred_sha256 = sha256_file(pred)
