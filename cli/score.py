@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -51,6 +52,7 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
       handeval score --gt shards/interhand26m --pred preds.parquet \\
           --protocol interhand26m-5fps-ih/intaghand --out results/mine.json
     """
+    from handeval.scoring.score import STAND_IN_DEVIATION
     from handeval.scoring.score import score as run
 
     result = run(gt_dir, pred_file, protocol_name, out, name=name, split=split, mano_dir=mano_dir,
@@ -58,9 +60,8 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
                  progress=not as_json, strict=strict)
     for w in result["warnings"]:
         click.echo(f"Warning: [{w['check']}] {w['message']} (fix: {w['fix']})", err=True)
-    for d in result["deviations"]:
-        if "stand-in" in d:
-            click.echo(f"Warning: {d}; pass --mano-dir or set HANDEVAL_MANO_DIR", err=True)
+    if STAND_IN_DEVIATION in result["deviations"]:
+        click.echo(f"Warning: {STAND_IN_DEVIATION}; pass --mano-dir or set HANDEVAL_MANO_DIR", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -71,8 +72,6 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
     for metric, m in result["metrics"].items():
         ci = f"  [{_fmt(m['ci95'][0], m['unit'])}, {_fmt(m['ci95'][1], m['unit'])}]" if m["ci95"] else ""
         click.echo(f"  {metric:<40} {_fmt(m['value'], m['unit']):>10} {m['unit']}{ci}")
-    from pathlib import Path
-
     click.echo(f"result: {out}\nper-view errors: {Path(out).with_name(result['errors_table']['path'])} "
                f"({'reused' if result['errors_table']['cached'] else 'computed'})")
 

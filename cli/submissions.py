@@ -36,12 +36,10 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
       handeval check-submission --gt ih5 --pred preds.parquet --protocol interhand26m-5fps-ih/intaghand
     """
     from handeval.errors import HandevalError
-    from handeval.shards import ShardDataset
-    from handeval.submissions import check_submission as check
-    from handeval.submissions import ground_truth_views
-
     from handeval.protocols import load_protocol
-    from handeval.submissions import SubmissionSource
+    from handeval.shards import ShardDataset
+    from handeval.submissions import SubmissionSource, ground_truth_views
+    from handeval.submissions import check_submission as check
 
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name) if protocol_name else None

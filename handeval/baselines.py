@@ -98,7 +98,7 @@ def swapped_hands(gt: Submission, sigma: float, seed: int = 0) -> Submission:
     """``oracle_noise`` with the two hands exchanged wherever both are there: the mistake the
     hand-order heuristic warns about (the submission is still scored)."""
     noisy = oracle_noise(gt, sigma, seed)
-    both = np.isfinite(gt.joints).all(axis=(-1, -2)).all(axis=1)
+    both = hand_scores_from_truth(gt).all(axis=1)
     swap = (lambda a: None if a is None else np.where(both[:, None, None, None], a[:, ::-1], a))
     return Submission(gt.path, "swapped-hands", gt.sequence, gt.frame, gt.camera, swap(noisy.joints),
                       swap(noisy.vertices))
@@ -131,7 +131,7 @@ def write_baselines(ds: ShardDataset, split: str, out_dir: Path, sigma: float = 
     scores = hand_scores_from_truth(gt)
     made = {"oracle-noise": oracle_noise(gt, sigma, seed), "mean-pose": mean_pose(gt),
             "smoothed-noise": smoothed_noise(gt, sigma, seed=seed)}
-    if np.isfinite(gt.joints).all(axis=(-1, -2)).all(axis=1).any():
+    if scores.all(axis=1).any():
         made["swapped-hands"] = swapped_hands(gt, sigma, seed)
     paths = {}
     for name, sub in made.items():

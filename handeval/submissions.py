@@ -228,25 +228,22 @@ def _ho3d_json(path: Path, ds: ShardDataset, split: str) -> Submission:
         raise HandevalError(f"{path}: {len(xyz)} joint and {len(verts)} vertex entries; evaluation.txt lists "
                             f"{len(order)} frames, and pred.json must follow its order exactly")
     n = len(order)
-    joints = np.full((n, 2, 21, 3), np.nan)
-    joints[:, 0] = MANO_ORDER.to_canonical(_ragged(xyz, (21, 3), path, "joint") @ CV_FROM_GL.T)
+    arrays = {"joints": np.full((n, 2, 21, 3), np.nan)}
+    arrays["joints"][:, 0] = MANO_ORDER.to_canonical(_ragged(xyz, (21, 3), path, "joint") @ CV_FROM_GL.T)
     counts = np.array([len(v) if isinstance(v, list) else -1 for v in verts])
     problems = []
-    vout = None
-    if (counts != 778).any():
+    if (counts == 778).all() and n:
+        arrays["vertices"] = np.full((n, 2, 778, 3), np.nan)
+        arrays["vertices"][:, 0] = _ragged(verts, (778, 3), path, "vertex") @ CV_FROM_GL.T
+    elif not (counts == 0).all():  # all empty: no vertices, the joint metrics only
         i = int(np.flatnonzero(counts != 778)[0])
         problems.append({"check": "shapes", "severity": "error",
                          "message": f"{int((counts != 778).sum())} vertex entries do not hold 778 vertices (entry {i} "
                                     f"holds {counts[i]})",
                          "fix": "give the 778 MANO vertices of every frame, or [] for none in every frame"})
-    elif n:
-        vout = np.full((n, 2, 778, 3), np.nan)
-        vout[:, 0] = _ragged(verts, (778, 3), path, "vertex") @ CV_FROM_GL.T
-    if (counts == 0).all():
-        problems = []  # no vertices at all: the joint metrics only
     seq, frame = zip(*order) if n else ((), ())
-    sub = _submission(path, "ho3d-pred-json", seq, frame, ["0"] * n, {"joints": joints})
-    sub.vertices, sub.problems = vout, problems
+    sub = _submission(path, "ho3d-pred-json", seq, frame, ["0"] * n, arrays)
+    sub.problems = problems
     return sub
 
 
@@ -415,8 +412,8 @@ def check_submission(sub: Submission, gt: GroundTruthViews, protocol=None, verte
         if bad.any() and first_bad is None:
             first_bad = keys[first + int(np.flatnonzero(bad)[0])]
         bad_rows += int(bad.sum())
-        if sum(len(s[1]) for s in sample) < 2048:
-            sample.append((first, verts[:2048]))
+        if first < 2048:  # the heuristics need a sample, not every row
+            sample.append((first, verts[:2048 - first]))
     if bad_rows:
         problem("finite", f"{bad_rows} rows hold NaN or inf inside a predicted hand's vertices, e.g. {first_bad}",
                 "predict all 778 vertices of a hand, or leave the whole hand NaN")

@@ -14,7 +14,7 @@ from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, Occlusio
 from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabeler
 from handeval.labels.store import write_labels
 from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute_subsets
-from handeval.shards.reader import ShardDataset
+from handeval.shards.reader import ShardDataset, read_rgb
 
 
 def _subsets():
@@ -37,7 +37,9 @@ def _images(directory):
 
 def run_images(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
     ds = ShardDataset(directory)
-    _images(directory)  # fail fast without the source images
+    first = ds.read("views", columns=["image_path"]).column("image_path")[:1].to_pylist()
+    for path in first:  # fail before any file is written when the source images are not there
+        read_rgb(_images(directory).root / path)
     return write_labels(ds, IMAGES, {}, partial(_images, str(ds.root)), resume=resume, progress=progress,
                         workers=workers)
 

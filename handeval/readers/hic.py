@@ -88,8 +88,9 @@ class HIC:
         return "InterWild's HIC.json frames" if self._index is not None else "raw download (every frame)"
 
     def _read_index(self, path: Path):
-        """HIC.json -> {NN: [(fff, hand_type, right .ply or None, left .ply or None)]} in file order, and
-        what it leaves out (None when there is no HIC.json)."""
+        """HIC.json -> {NN: [(fff, hand_type, right .ply or None, left .ply or None)]}, and what it
+        leaves out (None when there is no HIC.json). Frames are stored in frame order; InterWild's
+        file order changes no number, every aggregate being a mean over entries."""
         if not path.is_file():
             return None, []
         try:

@@ -228,14 +228,15 @@ _ORDER = ("schema", "name", "protocol", "dataset", "synthetic", "submission", "d
           "bootstrap", "curves", "series", "breakdowns", "errors_table", "handeval_version")
 
 
+#: The deviation recorded when a protocol builds ground truth with MANO and no MANO files were given.
+STAND_IN_DEVIATION = ("ground-truth meshes built with the synthetic MANO stand-in (no --mano-dir or "
+                      "$HANDEVAL_MANO_DIR): numbers are not MANO's")
+
+
 def _uses_stand_in(protocol: Protocol, mano_dir: str | None) -> str | None:
-    """The deviation to record when the protocol builds ground truth with MANO and no MANO files were given."""
     from handeval.mano.model_file import resolve_mano_dir
 
-    if protocol.needs_vertices() and resolve_mano_dir(mano_dir) is None:
-        return ("ground-truth meshes built with the synthetic MANO stand-in (no --mano-dir or $HANDEVAL_MANO_DIR): "
-                "numbers are not MANO's")
-    return None
+    return STAND_IN_DEVIATION if protocol.needs_vertices() and resolve_mano_dir(mano_dir) is None else None
 
 
 def _synthetic(ds: ShardDataset, needs_mano: bool, mano_dir: str | None) -> bool:
