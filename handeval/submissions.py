@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,7 @@ class SubmissionSource:
             self.all.vertices is not None
         # The last ``keep`` sequences read: scoring asks for a sequence in several chunks in a row.
         self._recent: dict[str, Submission] = {}
+        self._verified: set[str] = set()  # sequences whose vertices have been checked for NaN and inf
         self._keep = keep
         self._lock = threading.Lock()
 
@@ -88,25 +90,61 @@ class SubmissionSource:
         with self._lock:
             for s in sequences:
                 if s not in self._recent:
-                    self._recent[s] = _canonical_parquet(self.path, sequences=[s])
+                    self._recent[s] = self._read_verified([s])
             parts = [self._recent[s] for s in sequences]
             for s in list(self._recent)[:-max(self._keep, len(sequences))]:
                 del self._recent[s]
         return parts
 
-    def vertex_batches(self):
-        """(first row, vertices (n, 2, 778, 3) float32) over every row, in file order."""
+    def _read_verified(self, sequences: list[str]) -> Submission:
+        """Rows of ``sequences`` with their vertices, refused on NaN or inf inside a predicted hand:
+        scoring reads every vertex once, so the check costs no second pass over a large file."""
+        part = _canonical_parquet(self.path, sequences=sequences)
+        if part.vertices is not None:
+            broken = predicted_hands(part.vertices)[1].any(axis=1)
+            if broken.any():
+                raise HandevalError(refusal(self.path, [_finite_problem(
+                    "vertices", int(broken.sum()), part.keys()[int(np.flatnonzero(broken)[0])])]))
+        self._verified.update(sequences)
+        return part
+
+    def verify_unread(self, chunk: int = 8) -> None:
+        """Check the vertices of the sequences scoring did not read (a protocol selected none of
+        their views), so that ``score`` refuses exactly what ``check-submission`` does."""
+        if not (self.streaming and self.has_vertices):
+            return
+        rest = sorted(set(self.all.sequence.tolist()) - self._verified)
+        for lo in range(0, len(rest), chunk):
+            self._read_verified(rest[lo:lo + chunk])
+
+    def vertex_batches(self, threads: int = 2, rows: int | None = None):
+        """(first row, vertices (n, 2, 778, 3) float32) over every row (or the first ``rows``), in file
+        order: one row group at a time, the next ``threads`` decoded ahead (decompression releases
+        the GIL)."""
         if not self.has_vertices:
             return
         if not self.streaming:
-            yield 0, self.all.vertices
+            yield 0, self.all.vertices if rows is None else self.all.vertices[:rows]
             return
-        first = 0
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=4096, columns=["vertices"]):
-            col = batch.column(0)
-            verts = _fixed_values(col, "vertices", len(col), (2, 778, 3), self.path, np.float32)
-            yield first, verts
-            first += len(col)
+        pf = pq.ParquetFile(self.path)
+        sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)]
+        if rows is not None:
+            sizes = sizes[:int(np.searchsorted(np.cumsum(sizes), rows)) + 1]
+        firsts = np.r_[0, np.cumsum(sizes)[:-1]].astype(int) if sizes else []
+
+        def read(g: int) -> tuple[int, np.ndarray]:
+            with pq.ParquetFile(self.path) as own:  # a ParquetFile is not safe to share between threads
+                col = own.read_row_group(g, columns=["vertices"]).column(0)
+            return int(firsts[g]), _fixed_values(col, "vertices", sizes[g], (2, 778, 3), self.path, np.float32)
+
+        with ThreadPoolExecutor(threads) as pool:
+            ahead: deque = deque()
+            for g in range(len(sizes)):
+                ahead.append(pool.submit(read, g))
+                if len(ahead) > threads:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
 
 
 @dataclass
@@ -346,6 +384,33 @@ _UNIT_NAMES = {1.0: "metres", 1e-1: "decimetres", 1e-2: "centimetres", 1e-3: "mi
 _FRAME_FIX = {"ho3d-pred-json": "negate y and z (x, -y, -z): pred.json is in the OpenGL camera frame (hand at -z)"}
 
 
+def predicted_hands(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2, P, 3) -> which hands are predicted (not all NaN) and which of those are broken
+    (some value NaN or inf), each (n, 2)."""
+    predicted = ~np.isnan(points).all(axis=(-1, -2))
+    return predicted, predicted & ~np.isfinite(points).all(axis=(-1, -2))
+
+
+def _finite_problem(what: str, rows: int, example) -> dict:
+    n = 21 if what == "joints" else 778
+    return {"check": "finite", "severity": "error",
+            "message": f"{rows} rows hold NaN or inf inside a predicted hand's {what}, e.g. {example}",
+            "fix": f"predict all {n} {what} of a hand, or leave the whole hand NaN"}
+
+
+def refusal(path, problems: list[dict], hint: str = "") -> str:
+    """The one message ``score`` refuses a submission with: its first problems and their fixes."""
+    errors = any(p["severity"] == "error" for p in problems)
+    return (f"{path} " + ("is not a valid submission: " if errors else "is refused under --strict: ")
+            + "; ".join(f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in problems[:3]) + hint)
+
+
+#: Views the units, frame and hand-order checks measure (medians over them): a strided sample of
+#: the joints, and the first rows' vertices (778 per hand: a few thousand views are plenty).
+SCALE_SAMPLE = 20_000
+VERTEX_SAMPLE = 2_048
+
+
 def _spread(points: np.ndarray) -> np.ndarray:
     """(..., P, 3) -> (...) root-mean-square distance of the finite points from their centroid."""
     c = nanmean(points, axis=-2, keepdims=True)
@@ -394,29 +459,24 @@ def check_submission(sub: Submission, gt: GroundTruthViews, protocol=None, verte
     predicted = np.zeros((len(keys), 2), dtype=bool)
     sample = []  # vertex rows kept for the units and frame checks
     if sub.has_joints:
-        finite = np.isfinite(sub.joints)
-        predicted = finite.any(axis=(-1, -2))
-        bad = predicted & ~finite.all(axis=(-1, -2))
-        if bad.any():
-            problem("finite", f"{int(bad.any(axis=1).sum())} rows hold NaN or inf inside a predicted hand's joints, "
-                    f"e.g. {keys[int(np.flatnonzero(bad.any(axis=1))[0])]}",
-                    "predict all 21 joints of a hand, or leave the whole hand NaN")
+        predicted, broken = predicted_hands(sub.joints)
+        broken = broken.any(axis=1)
+        if broken.any():
+            problems.append(_finite_problem("joints", int(broken.sum()), keys[int(np.flatnonzero(broken)[0])]))
     batches = vertex_batches if vertex_batches is not None else ([(0, sub.vertices)] if sub.vertices is not None else [])
     bad_rows, vert_predicted = 0, np.zeros((len(keys), 2), dtype=bool)
     first_bad = None
     for first, verts in batches:
-        finite = np.isfinite(verts)
-        pv = finite.any(axis=(-1, -2))
+        pv, broken = predicted_hands(verts)
         vert_predicted[first:first + len(verts)] = pv
-        bad = (pv & ~finite.all(axis=(-1, -2))).any(axis=1)
-        if bad.any() and first_bad is None:
-            first_bad = keys[first + int(np.flatnonzero(bad)[0])]
-        bad_rows += int(bad.sum())
-        if first < 2048:  # the heuristics need a sample, not every row
-            sample.append((first, verts[:2048 - first]))
+        broken = broken.any(axis=1)
+        if broken.any() and first_bad is None:
+            first_bad = keys[first + int(np.flatnonzero(broken)[0])]
+        bad_rows += int(broken.sum())
+        if first < VERTEX_SAMPLE:  # the heuristics need a sample, not every row
+            sample.append((first, verts[:VERTEX_SAMPLE - first]))
     if bad_rows:
-        problem("finite", f"{bad_rows} rows hold NaN or inf inside a predicted hand's vertices, e.g. {first_bad}",
-                "predict all 778 vertices of a hand, or leave the whole hand NaN")
+        problems.append(_finite_problem("vertices", bad_rows, first_bad))
     if not sub.has_joints:
         predicted = vert_predicted
 
@@ -448,8 +508,9 @@ def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predic
     """Units (a fact when 10x or more off), then the heuristics: camera frame and hand order."""
     unit, unit_name = _FILE_UNIT.get(sub.format, (1.0, "metres"))
     measured = []
-    if sub.has_joints:
-        measured.append(("joints", np.arange(len(rows)), sub.joints))
+    if sub.has_joints:  # medians: a strided sample of views is enough, and keeps this cheap on large splits
+        at = np.arange(0, len(rows), max(1, len(rows) // SCALE_SAMPLE))
+        measured.append(("joints", at, sub.joints[at]))
     for first, verts in sample:
         measured.append(("vertices", np.arange(first, first + len(verts)), verts))
     wrong_units = set()

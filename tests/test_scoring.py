@@ -334,3 +334,29 @@ def test_ground_truth_from_the_stand_in_is_not_comparable(demo, tmp_path, capsys
     assert e.value.code == 0 and "synthetic MANO stand-in" in capsys.readouterr().err
     result = json.loads((tmp_path / "r.json").read_text())
     assert not result["comparable"] and any("stand-in" in d for d in result["deviations"])
+
+
+def test_nan_in_streamed_vertices_is_refused_as_check_submission_does(demo, tmp_path, capsys):
+    """Scoring checks a large file's vertices as it reads them, and the sequences it did not need
+    afterwards, so score and check-submission refuse the same files and no table is left behind."""
+    from handeval.submissions import SubmissionSource, read_submission
+
+    gt = demo / "shards" / "interhand26m"
+    sub = read_submission(demo / "submissions" / "interhand26m" / "oracle-noise.parquet")
+    frames = np.unique(sub.frame)
+    for name, frame in (("scored", frames[0]), ("unscored", frames[2])):  # frame 2's left hand has no MANO fit
+        bad = read_submission(demo / "submissions" / "interhand26m" / "oracle-noise.parquet")
+        bad.vertices = bad.vertices.copy()  # arrays read from Parquet are read-only views
+        bad.vertices[np.flatnonzero(bad.frame == frame)[0], 0, 7] = np.nan  # the right hand: fitted in both
+        path = write_submission(tmp_path / f"{name}.parquet", bad)
+        with pytest.raises(SystemExit) as e:
+            main(["check-submission", "--gt", str(gt), "--pred", str(path), "--split", "test"])
+        assert e.value.code == 1 and "ERROR [finite]" in capsys.readouterr().out
+        out = tmp_path / f"{name}.json"
+        with pytest.raises(SystemExit) as e:
+            main(["score", "--gt", str(gt), "--pred", str(path), "--protocol", "interhand26m-5fps-ih/intaghand",
+                  "--bootstrap", "0", "--out", str(out)])
+        assert e.value.code == 2 and "[finite]" in capsys.readouterr().err, name
+        assert not out.is_file() and not out.with_name(f"{name}.errors.parquet").is_file()
+        with pytest.raises(HandevalError, match=r"\[finite\]"):  # a sequence scoring never read is checked too
+            SubmissionSource(path).verify_unread()

@@ -31,7 +31,7 @@ from handeval.scoring.table import TableWriter, cached_key, read_table
 from handeval.scoring.truth import TruthBuilder, ViewTruth
 from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
 from handeval.shards.writer import sha256_file
-from handeval.submissions import SubmissionSource, check_submission, ground_truth_views
+from handeval.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
 
 RESULT_SCHEMA = "handeval-result/1"
 CHUNK_VIEWS = 2048
@@ -132,6 +132,7 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
                     chunks.append(pending.popleft().result())
             chunks.extend(f.result() for f in pending)
             writer.write_part(shard["index"], _shard_table(protocol, chunks))
+    source.verify_unread()  # before the table exists: a refused file must never leave a cached table
     # A quantity is absent (None) when the submission cannot give it, e.g. vertices not submitted.
     written = set().union(*(pq.read_schema(writer.part_path(s["index"])).names for s in shards))
     writer.finish([s["index"] for s in shards], {q: _shape_of(spec) if q in written else None
@@ -186,20 +187,21 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     devs += [stand_in] if stand_in else []  # scored, but never comparable with real MANO's numbers
     pred, out = Path(pred), Path(out)
     source = SubmissionSource(pred, ds, split)
-    problems = check_submission(source.all, ground_truth_views(ds, split), protocol, source.vertex_batches())
+    # The vertices of a large file are checked as scoring reads them (SubmissionSource); here a
+    # sample of them feeds the units and frame checks.
+    problems = check_submission(source.all, ground_truth_views(ds, split), protocol,
+                                source.vertex_batches(rows=VERTEX_SAMPLE) if source.streaming else None)
     refused = [p for p in problems if p["severity"] == "error" or strict]
     if refused:
         errors = any(p["severity"] == "error" for p in refused)
-        raise HandevalError(f"{pred} " + ("is not a valid submission: " if errors else "is refused under --strict: ")
-                            + "; ".join(f"[{p['check']}] {p['message']} (fix: {p['fix']})" for p in refused[:3]) +
-                            f". Run `handeval check-submission --gt {gt_dir} --pred {pred} --protocol {protocol.name}"
-                            + ("" if errors else " --strict") + "` for the full list")
+        raise HandevalError(refusal(pred, refused, f". Run `handeval check-submission --gt {gt_dir} --pred {pred} "
+                                    f"--protocol {protocol.name}{'' if errors else ' --strict'}` for the full list"))
     warnings = [p for p in problems if p["severity"] == "warning"]
     table_path = out.with_name(out.stem + ".errors.parquet")
     pred_sha256 = sha256_file(pred)
     key = _cache_key(protocol, ds, split, pred_sha256, mano_dir)
     cached = cached_key(table_path) == key
-    if not cached:
+    if not cached:  # a cached table was computed from this very file, which passed then
         compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, threads)
     table = read_table(table_path)
     result = summarise(table, protocol, replicates, unit, seed)
