@@ -65,11 +65,15 @@ class Protocol:
         """Joints re-regressed from the meshes, ground truth's and prediction's (IntagHand, InterWild)."""
         return self.spec.get("ground_truth", {}).get("joints") == "from_vertices"
 
+    @property
+    def reads_vertices(self) -> bool:
+        """A quantity is measured on the meshes."""
+        return any(q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
+                   for q in self.quantities.values())
+
     def needs_vertices(self) -> bool:
         """Ground-truth meshes (hence MANO) are needed: a quantity reads vertices, or joints come from them."""
-        return self.joints_from_vertices or any(
-            q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
-            for q in self.quantities.values())
+        return self.joints_from_vertices or self.reads_vertices
 
     def vertex_dtype(self) -> type:
         """float32 vertex arrays halve the memory traffic that bounds scoring speed, and keep means
@@ -87,10 +91,9 @@ class Protocol:
 
     def needs(self) -> dict[str, str]:
         """What a submission must hold: ``required``, ``optional`` or ``unused``, per field."""
-        reads_vertices = any(q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
-                             for q in self.quantities.values())
         return {"joints": "optional" if self.joints_from_vertices else "required",
-                "vertices": "required" if self.joints_from_vertices else ("optional" if reads_vertices else "unused"),
+                "vertices": "required" if self.joints_from_vertices else ("optional" if self.reads_vertices
+                                                                          else "unused"),
                 "hand_scores": "optional" if any(q["kind"] == "handedness" for q in self.quantities.values())
                 else "unused"}
 
