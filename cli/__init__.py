@@ -7,7 +7,7 @@ import sys
 import click
 
 from handeval import __version__
-from handeval.errors import HandevalError
+from handeval.errors import ExitCode, HandevalError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,7 +38,7 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors print one line and exit 2; tracebacks only with --debug."""
+    """Console entry point: user errors print one message and exit 2; tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         code = cli.main(args=args, prog_name="handeval", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -55,11 +55,11 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.USER_ERROR)
     except Exception as exc:  # a bug in handeval, not a user error
         if debug:
             raise
         click.echo(f"Internal error: {type(exc).__name__}: {exc}\n"
                    "Run again with --debug for the traceback, and please report it.", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.INTERNAL)
     sys.exit(code or 0)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from handeval.cli.options import json_option, mano_dir_option
+from handeval.errors import ExitCode
 from handeval.readers import READERS
 
 
@@ -109,4 +110,4 @@ def validate(directory: str, mano_dir: str | None, mano_tolerance_mm: float, as_
             click.echo(f"PROBLEM [{p['check']}] {p['where']}: {p['message']}")
         click.echo(f"{len(problems)} problem(s); checked: {', '.join(checked)}")
     if problems:
-        sys.exit(1)
+        sys.exit(ExitCode.PROBLEMS)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from handeval.cli.options import json_option
+from handeval.errors import ExitCode
 
 
 @click.command("check-submission")
@@ -67,4 +68,4 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
                    + ("" if errors else (": refused under --strict" if strict else ": `score` scores it and records "
                                          "the warnings")))
     if failed:
-        sys.exit(1)
+        sys.exit(ExitCode.PROBLEMS)

@@ -1,9 +1,21 @@
-"""The one exception type that carries a user's mistake to the CLI."""
+"""The exception that carries a user's mistake to the CLI, and the exit codes the CLI documents."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit status of every ``handeval`` command (README, "Exit codes")."""
+
+    OK = 0
+    PROBLEMS = 1      # validate / check-submission ran and found problems in the user's files
+    USER_ERROR = 2    # the command could not run as asked: a bad option, path or input file
+    INTERNAL = 3      # a bug in handeval
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class HandevalError(Exception):
     """A problem with the user's input: the message says what and how to fix it.
 
-    The CLI prints only the message (no traceback unless ``--debug``) and exits
-    non-zero. Anything else that escapes is a bug in handeval.
+    The CLI prints only the message (no traceback unless ``--debug``) and exits with
+    ``ExitCode.USER_ERROR``. Anything else that escapes is a bug in handeval.
     """
