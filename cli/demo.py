@@ -14,9 +14,12 @@ from handeval.cli.options import json_option, mano_dir_option
 @click.option("--out", type=click.Path(file_okay=False), default="handeval-demo", show_default=True,
               help="Folder for everything the demo writes.")
 @click.option("--frames", type=click.IntRange(3, 10_000), default=45, show_default=True, help="Frames to generate.")
-@click.option("--fps", type=click.FloatRange(1, 240), default=30.0, show_default=True)
-@click.option("--cameras", type=click.IntRange(1, 16), default=4, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--fps", type=click.FloatRange(1, 240), default=30.0, show_default=True,
+              help="Frame rate at which the scene is sampled (motion speed per frame, temporal metrics' time step).")
+@click.option("--cameras", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="Calibrated cameras around the hands (every dataset's views come from them).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the scene and of the baselines' noise: the same seed gives the same files.")
 @click.option("--object", "objects", type=click.Choice(["box", "sphere", "cylinder"]), multiple=True,
               default=("box",), show_default=True, help="Held objects: the first in the right hand, the second in the left.")
 @mano_dir_option
@@ -56,11 +59,18 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     from handeval.synth.scene import make_scene
 
     out_dir = Path(out).resolve()
+    say = (lambda line: None) if as_json else click.echo  # click.echo flushes: lines appear as each step ends
     files = mano_files(mano_dir)
     scene = make_scene(seed=seed, num_frames=frames, fps=fps, num_cameras=cameras, objects=objects,
                        mano_dir=mano_dir, progress=not as_json)
     paths = scene.save(out_dir / "scene")
     picture = scene_picture(scene, out_dir / "scene.png")
+    mano_note = "synthetic MANO stand-in" if scene.synthetic_mano else f"MANO from {files['right'].parent}"
+    say(f"Synthetic scene ({mano_note}): {scene.num_frames} frames, {scene.cameras.num_cameras} cameras, "
+        f"objects: {', '.join(o.name for o in scene.objects) or 'none'}")
+    say(f"  scene arrays : {paths['arrays']}")
+    say(f"  scene meta   : {paths['meta']}")
+    say(f"  picture      : {picture}")
     datasets = {}
     for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=not as_json).items():
         shards = out_dir / "shards" / name
@@ -73,10 +83,14 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
         run_images(shards, progress=False)
         summary = plot_summary(summarise_labels(shards), shards / "labels" / "summary.png")
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
-        datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
-                          "labels_plot": str(summary),
-                          "frames": sum(s["frames"] for s in info["splits"].values()),
-                          "views": sum(s["views"] for s in info["splits"].values())}
+        d = datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
+                              "labels_plot": str(summary),
+                              "frames": sum(s["frames"] for s in info["splits"].values()),
+                              "views": sum(s["views"] for s in info["splits"].values())}
+        status = "valid" if d["problems"] == 0 else f"{d['problems']} PROBLEMS (run handeval validate)"
+        say(f"{name}: native files {d['raw']}")
+        say(f"  shards       : {d['shards']} ({d['frames']} frames, {d['views']} views; {status})")
+        say(f"  labels       : penetration, occlusion, subsets, image statistics; plots {d['labels_plot']}")
     results = []
     for name, protocols in DEMO_PROTOCOLS.items():
         ds = ShardDataset(out_dir / "shards" / name)
@@ -84,38 +98,36 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
         split = "s0_train" if name == "dexycb" else None
         subs = write_baselines(ds, split or load_protocol(protocols[0]).split, out_dir / "submissions" / name,
                                mano_dir=mano_dir)
+        say(f"{name}: scores -> {out_dir / 'results'}")
         for protocol in protocols:
             for baseline, path in subs.items():
                 out_json = out_dir / "results" / protocol.replace("/", "__") / f"{name}-{baseline}.json"
-                score(ds.root, path, protocol, out_json, name=f"{baseline} (demo)", split=split, mano_dir=mano_dir,
-                      allow_deviation=True, replicates=200, progress=False)
+                result = score(ds.root, path, protocol, out_json, name=f"{baseline} (demo)", split=split,
+                               mano_dir=mano_dir, allow_deviation=True, replicates=200, progress=False)
+                say(f"  {protocol:<40} {baseline:<14} {_headline(result)}")
                 results.append(out_json)
         datasets[name]["results"] = str(out_dir / "results")
     board = write_leaderboard(results, out_dir / "leaderboard")
-    result = {
-        "synthetic": True, "synthetic_mano": scene.synthetic_mano,
-        "mano_files": {k: str(v) for k, v in files.items()},
-        "frames": scene.num_frames, "cameras": scene.cameras.num_cameras,
-        "outputs": {"scene_arrays": str(paths["arrays"]), "scene_meta": str(paths["meta"]), "picture": str(picture)},
-        "datasets": datasets,
-        "results": [str(r) for r in results],
-        "leaderboard": {k: str(v) for k, v in board.items()},
-    }
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps({
+            "synthetic": True, "synthetic_mano": scene.synthetic_mano,
+            "mano_files": {k: str(v) for k, v in files.items()},
+            "frames": scene.num_frames, "cameras": scene.cameras.num_cameras,
+            "outputs": {"scene_arrays": str(paths["arrays"]), "scene_meta": str(paths["meta"]),
+                        "picture": str(picture)},
+            "datasets": datasets,
+            "results": [str(r) for r in results],
+            "leaderboard": {k: str(v) for k, v in board.items()},
+        }, indent=2))
         return
-    mano_note = "synthetic MANO stand-in" if scene.synthetic_mano else f"MANO from {files['right'].parent}"
-    click.echo(f"Synthetic scene ({mano_note}): {scene.num_frames} frames, {scene.cameras.num_cameras} cameras, "
-               f"objects: {', '.join(o.name for o in scene.objects) or 'none'}")
-    click.echo(f"  scene arrays : {paths['arrays']}")
-    click.echo(f"  scene meta   : {paths['meta']}")
-    click.echo(f"  picture      : {picture}")
-    for name, d in datasets.items():
-        status = "valid" if d["problems"] == 0 else f"{d['problems']} PROBLEMS (run handeval validate)"
-        click.echo(f"{name}: native files {d['raw']}")
-        click.echo(f"  shards       : {d['shards']} ({d['frames']} frames, {d['views']} views; {status})")
-        click.echo(f"  labels       : penetration, occlusion, subsets, image statistics; plots {d['labels_plot']}")
-        click.echo(f"  scores       : {', '.join(DEMO_PROTOCOLS[name])} -> {d['results']}")
-    click.echo(f"Leaderboard ({len(results)} scored results + the papers' reported rows):")
+    say(f"Leaderboard ({len(results)} scored results + the papers' reported rows):")
     for kind, path in board.items():
-        click.echo(f"  {kind:<12} : {path}")
+        say(f"  {kind:<12} : {path}")
+
+
+def _headline(result: dict, count: int = 3) -> str:
+    """The result's first metrics, rounded as people read them (mm to 0.01, ratios to 1e-4)."""
+    shown = []
+    for metric, m in [(k, m) for k, m in result["metrics"].items() if m["value"] is not None][:count]:
+        shown.append(f"{metric} {m['value']:.2f} {m['unit']}" if m["unit"] else f"{metric} {m['value']:.4f}")
+    return ", ".join(shown) + (" †" if not result["comparable"] else "")

@@ -25,7 +25,8 @@ from handeval.errors import HandevalError
 from handeval.shards.reader import INFO_PATH
 from handeval.shards.records import SequenceRecords
 from handeval.shards.schema import FORMAT_VERSION, features_dict
-from handeval.shards.writer import PlannedShard, plan_shards, sha256_file, write_shard
+from handeval.checksums import sha256_file
+from handeval.shards.writer import PlannedShard, plan_shards, write_shard
 
 JOURNAL = Path("meta") / "progress.jsonl"
 

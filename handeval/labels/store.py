@@ -25,7 +25,7 @@ from handeval.shards.reader import INFO_PATH, SequenceData, ShardDataset, to_num
 from handeval.errors import HandevalError
 from handeval.shards.records import arrow_column
 from handeval.shards.schema import FEATURES, Feature, arrow_schema
-from handeval.shards.writer import sha256_file
+from handeval.checksums import sha256_file
 
 _OPTIONS = dict(compression="zstd", compression_level=3, write_statistics=True)
 
@@ -141,8 +141,17 @@ def read_label_arrays(ds: ShardDataset, label: LabelSet, columns: list[str]) -> 
 def read_labels(ds: ShardDataset, name: str, columns: list[str] | None = None) -> pa.Table:
     if name not in ds.info.get("labels", {}):
         raise HandevalError(f"{ds.root} has no {name!r} labels; run `handeval labels {name} {ds.root}`")
-    files = sorted(ds.info["labels"][name]["files"])
-    return pa.concat_tables([pq.read_table(ds.root / f, columns=columns) for f in files])
+    files = ds.info["labels"][name]["files"]
+    return pa.concat_tables([pq.read_table(label_file(ds, name, rel), columns=columns) for rel in sorted(files)])
+
+
+def label_file(ds: ShardDataset, name: str, rel: str) -> Path:
+    """A label file's verified path (``rel`` as the manifest lists it)."""
+    entry = ds.info.get("labels", {}).get(name, {}).get("files", {}).get(rel)
+    if entry is None:
+        raise HandevalError(f"{ds.root / rel} is not in {ds.root}'s {name!r} labels; run "
+                            f"`handeval labels {name} {ds.root}`")
+    return ds.verified(rel, entry["sha256"], f"recompute it: `handeval labels {name} {ds.root}`")
 
 
 def stale_labels(ds: ShardDataset) -> list[tuple[str, str]]:

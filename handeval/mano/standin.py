@@ -12,6 +12,12 @@ palm, then the four fingers off the knuckle ring), which keeps the surface a sin
 genus-0 disc whose only hole is the wrist. Vertex ids are then permuted so that the
 wrist ring and every published fingertip id land where they do in the real topology.
 
+The arrays are bit-identical on every machine: the construction uses only IEEE-exact
+elementwise numpy operations and reductions in a fixed order, never BLAS or LAPACK
+(whose kernels, picked per CPU, change the last bits), and the few sines and cosines
+are snapped to a 2^-40 grid so that a libm or SIMD variant one ulp apart gives the
+same number.
+
 Files are written in the official layout (a latin-1 pickle with ``shapedirs`` as a
 chumpy object and a sparse ``J_regressor``) and read back by ``model_file``, the code
 that reads users' files. Every file carries ``handeval_synthetic = True``.
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
-import os
+import json
 import pickle
 import sys
 import types
@@ -31,13 +37,14 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
-from handeval.atomic import atomic_path
+from handeval.atomic import atomic_path, write_text_atomic
+from handeval.checksums import cache_root, sha256_file
 from handeval.mano.model_file import MANO_PARENTS, NUM_FACES, NUM_VERTS, SYNTHETIC_KEY
 from handeval.mano.watertight import seal_wrist
 
 #: Bump whenever the generated arrays change: the cache folder is keyed on it, and
 #: tests/test_standin.py pins a fingerprint of the arrays to it.
-STANDIN_VERSION = 1
+STANDIN_VERSION = 2
 _SEED = 20261121
 
 #: The wrist opening of the real MANO topology, walked along the right hand's face order.
@@ -95,13 +102,37 @@ class _Builder:
         return np.arange(start, start + len(points))
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Inner product over the last axis, summed in numpy's fixed order (``@`` would go to BLAS)."""
+    return (a * b).sum(axis=-1)
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D arrays without BLAS."""
+    return (a[:, :, None] * b[None, :, :]).sum(axis=1)
+
+
+def _snap(x) -> np.ndarray:
+    """Round to a 2^-40 grid (exact arithmetic: the scale is a power of two)."""
+    return np.round(np.asarray(x, dtype=np.float64) * 2.0**40) / 2.0**40
+
+
+def _cos(x) -> np.ndarray:
+    return _snap(np.cos(x))
+
+
+def _sin(x) -> np.ndarray:
+    return _snap(np.sin(x))
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.sqrt(_dot(v, v))[..., None]
 
 
 def _loop_params(points: np.ndarray) -> np.ndarray:
     """Normalised arc length around a closed loop, starting at its first vertex."""
-    seg = np.linalg.norm(np.roll(points, -1, axis=0) - points, axis=1)
+    step = np.roll(points, -1, axis=0) - points
+    seg = np.sqrt(_dot(step, step))
     return np.concatenate([[0.0], np.cumsum(seg)[:-1]]) / seg.sum()
 
 
@@ -135,7 +166,7 @@ def _palm_ring(x: float, z0: float, z1: float, half: float, n: int, arched: bool
     rel = (z - 0.5 * (z0 + z1)) / (0.5 * (z1 - z0))
     thick = half * np.sqrt(1.0 - 0.75 * rel**2)
     # The knuckle line arches forward at the middle finger, as on a real hand.
-    xs = x + 0.006 * np.cos(rel * np.pi / 2) if arched else np.full(n, x)
+    xs = x + 0.006 * _cos(rel * np.pi / 2) if arched else np.full(n, x)
     dorsal = np.stack([xs, thick, z], axis=1)
     palmar = np.stack([xs, -thick, z], axis=1)
     return np.concatenate([dorsal, palmar[::-1]])
@@ -150,11 +181,11 @@ def _row_loop(ring_ids: np.ndarray, n: int, a: int, b: int) -> np.ndarray:
 
 def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b = _unit(a), _unit(b)
-    v, c = np.cross(a, b), float(a @ b)
-    if np.linalg.norm(v) < 1e-12:
+    v, c = np.cross(a, b), float(_dot(a, b))
+    if _dot(v, v) < 1e-24:
         return np.eye(3)
     k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + k + k @ k / (1.0 + c)
+    return np.eye(3) + k + _matmul(k, k) / (1.0 + c)
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -236,7 +267,7 @@ def _build_digit(b: _Builder, name, joints, loop_ids, loop_pts, regress):
         end_dir = _unit(_THUMB_DIRECTION)
     else:
         a = _FINGER_SPLAY[name]
-        start_dir = end_dir = np.array([np.cos(a), 0.0, np.sin(a)])
+        start_dir = end_dir = np.array([_cos(a), 0.0, _sin(a)])
     length = float(sum(segments))
     joint_s = np.cumsum((0.0,) + segments)  # base, second joint, third joint, tip
     # Ring stations: 5 on the first segment, 4 on the second, 3 on the third (the last
@@ -282,7 +313,7 @@ def _build_digit(b: _Builder, name, joints, loop_ids, loop_pts, regress):
     for k, s in enumerate(stations):
         axis, u, w = frame(s)
         radius = r_base + (r_tip - r_base) * s / length
-        pts = centre(s) + radius * (np.cos(angles)[:, None] * u + 0.9 * np.sin(angles)[:, None] * w)
+        pts = centre(s) + radius * (_cos(angles)[:, None] * u + 0.9 * _sin(angles)[:, None] * w)
         ids = b.add(pts, np.tile(skin(s), (len(pts), 1)))
         b.faces.extend(_zipper(prev_ids, _loop_params(prev_pts), ids, _loop_params(pts)))
         if k == _RINGS_PER_SEGMENT[0] - 1:
@@ -297,7 +328,7 @@ def _build_digit(b: _Builder, name, joints, loop_ids, loop_pts, regress):
     axis, u, w = frame(length)
     s_cap = length - 0.35 * r_tip
     cap_angles = angles[0] - 2 * np.pi * np.arange(_CAP_SIZE) / _CAP_SIZE
-    cap_pts = centre(s_cap) + 0.72 * r_tip * (np.cos(cap_angles)[:, None] * u + 0.9 * np.sin(cap_angles)[:, None] * w)
+    cap_pts = centre(s_cap) + 0.72 * r_tip * (_cos(cap_angles)[:, None] * u + 0.9 * _sin(cap_angles)[:, None] * w)
     cap_ids = b.add(cap_pts, np.tile(skin(length), (_CAP_SIZE, 1)))
     b.faces.extend(_zipper(prev_ids, _loop_params(prev_pts), cap_ids, np.arange(_CAP_SIZE) / _CAP_SIZE))
     apex = b.add(centre(length)[None], skin(length)[None])[0]
@@ -366,7 +397,7 @@ def _shape_basis(verts, weights, digit_of_vertex, rest_joints) -> np.ndarray:
         mask = digit_of_vertex == k
         base = rest_joints[_DIGITS[name][0][0]]
         along = _unit(rest_joints[_DIGITS[name][0][2]] - base)
-        dist = np.clip((verts - base) @ along, 0.0, None)
+        dist = np.clip(_dot(verts - base, along), 0.0, None)
         dirs[mask, :, 3 + k] = 0.10 * dist[mask, None] * along   # digit length
     finger = digit_of_vertex >= 0
     radial = verts.copy()
@@ -375,7 +406,7 @@ def _shape_basis(verts, weights, digit_of_vertex, rest_joints) -> np.ndarray:
         base = rest_joints[_DIGITS[name][0][0]]
         along = _unit(rest_joints[_DIGITS[name][0][2]] - base)
         off = verts[mask] - base
-        radial[mask] = off - (off @ along)[:, None] * along
+        radial[mask] = off - _dot(off, along)[:, None] * along
     dirs[finger, :, 8] = 0.25 * radial[finger]                    # digit girth
     dirs[:, 0, 9] = 0.05 * rel[:, 0] * palm_w                     # palm length
     return dirs
@@ -387,7 +418,7 @@ def _pca_basis(rng, rest_joints, n_poses: int = 1554):
     poses = np.zeros((n_poses, 15, 3))
     finger_axis = np.array([0.0, 0.0, -1.0])  # flexion of the fingers (towards -y, palmar)
     thumb_dir = _unit(_THUMB_DIRECTION)
-    target = _THUMB_BEND_TARGET - (_THUMB_BEND_TARGET @ thumb_dir) * thumb_dir
+    target = _THUMB_BEND_TARGET - _dot(_THUMB_BEND_TARGET, thumb_dir) * thumb_dir
     thumb_axis = _unit(np.cross(thumb_dir, _unit(target)))
     limits = np.array([1.3, 1.5, 1.0])
     for name, (joints, _tips) in _DIGITS.items():
@@ -401,11 +432,45 @@ def _pca_basis(rng, rest_joints, n_poses: int = 1554):
             poses[:, joints[0] - 1, 1] += rng.normal(0.0, 0.08, size=n_poses) * (1 - own[:, 0])
     flat = poses.reshape(n_poses, 45)
     mean = flat.mean(axis=0)
-    _, _, vt = np.linalg.svd(flat - mean, full_matrices=True)
-    # SVD signs differ between LAPACK builds; fix them so the file is the same everywhere.
+    centred = flat - mean
+    variance, vectors = _jacobi_eigh((centred[:, :, None] * centred[:, None, :]).sum(axis=0))
+    vt = vectors.T[np.argsort(-variance, kind="stable")]
     vt *= np.sign(vt[np.arange(45), np.argmax(np.abs(vt), axis=1)])[:, None]
-    coeffs = (flat - mean) @ vt.T
+    coeffs = (centred[:, None, :] * vt[None, :, :]).sum(axis=-1)
     return vt, mean, coeffs
+
+
+def _jacobi_eigh(a: np.ndarray, sweeps: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations.
+
+    LAPACK's eigensolvers would do this faster, but their result depends on the BLAS kernel
+    the CPU selects, and near-equal eigenvalues turn last-bit differences into different
+    eigenvectors. Every step here is an exact elementwise operation, so the basis is the
+    same on every machine. The rotation follows Golub & Van Loan, Algorithm 8.5.2.
+    """
+    a = a.copy()
+    n = len(a)
+    v = np.eye(n)
+    scale = _dot(np.diag(a), np.diag(a))
+    for _ in range(sweeps):
+        off = (a * a).sum() - _dot(np.diag(a), np.diag(a))
+        if off <= 1e-30 * scale:
+            break
+        for p in range(n - 1):
+            for q in range(p + 1, n):
+                if a[p, q] == 0.0:
+                    continue
+                tau = (a[q, q] - a[p, p]) / (2.0 * a[p, q])
+                t = (1.0 if tau >= 0 else -1.0) / (abs(tau) + np.sqrt(1.0 + tau * tau))
+                c = 1.0 / np.sqrt(1.0 + t * t)
+                s = t * c
+                ap, aq = a[:, p].copy(), a[:, q].copy()
+                a[:, p], a[:, q] = c * ap - s * aq, s * ap + c * aq
+                ap, aq = a[p, :].copy(), a[q, :].copy()
+                a[p, :], a[q, :] = c * ap - s * aq, s * ap + c * aq
+                vp, vq = v[:, p].copy(), v[:, q].copy()
+                v[:, p], v[:, q] = c * vp - s * vq, s * vp + c * vq
+    return np.diag(a).copy(), v
 
 
 def build_standin() -> dict[str, dict[str, np.ndarray]]:
@@ -428,7 +493,7 @@ def build_standin() -> dict[str, dict[str, np.ndarray]]:
     j_reg = np.zeros((16, NUM_VERTS))
     for joint, ids in regress.items():
         j_reg[joint, new_id[np.asarray(ids)]] = 1.0 / len(ids)
-    rest_joints = j_reg @ verts
+    rest_joints = _matmul(j_reg, verts)
     digit_of_vertex = np.full(NUM_VERTS, -1)
     for k, name in enumerate(("thumb", "index", "middle", "ring", "pinky")):
         joints = _DIGITS[name][0]
@@ -514,17 +579,29 @@ def write_official_pkl(arrays: dict[str, np.ndarray], path: Path) -> None:
 
 def standin_dir() -> Path:
     """Cache folder of the stand-in files (``HANDEVAL_CACHE_DIR``, else ~/.cache/handeval)."""
-    root = os.environ.get("HANDEVAL_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "handeval"
-    return Path(root) / f"mano-standin-v{STANDIN_VERSION}"
+    return cache_root() / f"mano-standin-v{STANDIN_VERSION}"
 
 
 def ensure_standin(folder: Path | None = None) -> Path:
-    """Write the stand-in's MANO_RIGHT.pkl and MANO_LEFT.pkl once; return their folder."""
+    """Write the stand-in's MANO_RIGHT.pkl and MANO_LEFT.pkl once; return their folder.
+
+    A sidecar records the files' sha256 as written; a file that no longer matches it
+    (truncated, edited, half-copied) is rebuilt rather than read.
+    """
     folder = Path(folder) if folder is not None else standin_dir()
     paths = {side: folder / f"MANO_{side.upper()}.pkl" for side in ("right", "left")}
-    if all(p.is_file() for p in paths.values()):
-        return folder
+    sidecar = folder / _CHECKSUMS
+    try:
+        recorded = json.loads(sidecar.read_text())
+        if all(sha256_file(p) == recorded.get(p.name) for p in paths.values()):
+            return folder
+    except (OSError, ValueError):
+        pass  # missing or unreadable: build
     models = build_standin()
     for side, path in paths.items():
         write_official_pkl(models[side], path)
+    write_text_atomic(sidecar, json.dumps({p.name: sha256_file(p) for p in paths.values()}, indent=1) + "\n")
     return folder
+
+
+_CHECKSUMS = "sha256.json"

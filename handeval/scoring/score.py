@@ -30,7 +30,7 @@ from handeval.scoring.quantities import compute_quantities, temporal_quantities
 from handeval.scoring.table import TableWriter, cached_key, read_table
 from handeval.scoring.truth import TruthBuilder, ViewTruth
 from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
-from handeval.shards.writer import sha256_file
+from handeval.checksums import sha256_file
 from handeval.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
 
 RESULT_SCHEMA = "handeval-result/1"

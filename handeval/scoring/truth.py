@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from handeval.conventions import HAND_SIDES
 from handeval.errors import HandevalError
-from handeval.labels.store import key_features, label_path
+from handeval.labels.store import key_features, label_file, label_path
 from handeval.protocols import Protocol
 from handeval.shards.reader import SequenceData, ShardDataset, rows_of, to_numpy, world_to_camera
 
@@ -94,10 +94,9 @@ class TruthBuilder:
     def chunks(self, shard: dict, size: int = 2048):
         """The shard's selected views as :class:`ViewTruth`, ``size`` views at a time (in shard order),
         so that vertex arrays stay bounded whatever the shard's size."""
-        root = self.ds.root
         fcols = _FRAME_COLUMNS if self.need_vertices else [c for c in _FRAME_COLUMNS if c not in _MESH_COLUMNS]
-        frames = to_numpy(pq.read_table(root / shard["files"]["frames"]["path"], columns=fcols), "frames")
-        views = to_numpy(pq.read_table(root / shard["files"]["views"]["path"], columns=_VIEW_COLUMNS), "views")
+        frames = to_numpy(pq.read_table(self.ds.shard_file(shard, "frames"), columns=fcols), "frames")
+        views = to_numpy(pq.read_table(self.ds.shard_file(shard, "views"), columns=_VIEW_COLUMNS), "views")
         frame_labels = self._labels(shard, "subsets", "frames", ["interacting", "close", "single_hand"],
                                     len(frames["frame"])) if self.with_subsets else {}
         if self.with_occlusion:
@@ -165,9 +164,8 @@ class TruthBuilder:
         from handeval.labels.subsets import SUBSETS
 
         label = {"subsets": SUBSETS, "occlusion": OCCLUSION, "images": IMAGES}[name]
-        path = label_path(self.ds.root, name, self.split, table, shard["index"])
-        if not path.is_file():
-            raise HandevalError(f"{path} is missing; rerun `handeval labels {name} {self.ds.root}`")
+        rel = str(label_path(self.ds.root, name, self.split, table, shard["index"]).relative_to(self.ds.root))
+        path = label_file(self.ds, name, rel)
         arrays = to_numpy(pq.read_table(path, columns=columns), key_features(table) + label.features)
         if len(arrays[columns[0]]) != rows:
             raise HandevalError(f"{path} does not match its shard row for row; rerun `handeval labels {name}`")

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from handeval.checksums import verify_file
 from handeval.errors import HandevalError
 from handeval.shards.schema import FEATURES, FORMAT_VERSION, Feature
 
@@ -119,6 +120,21 @@ class ShardDataset:
                                 f"Re-convert from the source files with this version: {again}")
         self._index = {s["sequence"]: (split, shard, s) for split, meta in self.info["splits"].items()
                        for shard in meta["shards"] for s in shard["sequences"]}
+        self._verified: set[Path] = set()
+
+    def verified(self, rel: str, sha256: str, fix: str) -> Path:
+        """``root / rel``, its checksum checked against the manifest's once per process (``fix``: what to do if not)."""
+        path = self.root / rel
+        if path not in self._verified:
+            verify_file(path, sha256, fix)
+            self._verified.add(path)
+        return path
+
+    def shard_file(self, shard: dict, kind: str) -> Path:
+        """The verified path of a shard's ``frames`` or ``views`` file."""
+        entry = shard["files"][kind]
+        return self.verified(entry["path"], entry["sha256"], "re-convert it: `handeval convert ... --resume` rewrites "
+                             "a shard whose checksum does not match")
 
     @property
     def splits(self) -> list[str]:
@@ -132,7 +148,7 @@ class ShardDataset:
         for sp in splits:
             if sp not in self.info["splits"]:
                 raise HandevalError(f"split {sp!r} is not in {self.root}; it has {', '.join(self.splits)}")
-        return [self.root / shard["files"][kind]["path"] for sp in splits for shard in self.info["splits"][sp]["shards"]]
+        return [self.shard_file(shard, kind) for sp in splits for shard in self.info["splits"][sp]["shards"]]
 
     def read(self, kind: str, split: str | None = None, columns: list[str] | None = None,
              sequences: list[str] | None = None, hand_types: list[str] | None = None) -> pa.Table:
@@ -167,7 +183,7 @@ class ShardDataset:
         data = {}
         for kind in ("frames", "views"):
             cols = (columns or {}).get(kind)
-            pf = pq.ParquetFile(self.root / shard["files"][kind]["path"])
+            pf = pq.ParquetFile(self.shard_file(shard, kind))
             data[kind] = to_numpy(pf.read_row_groups(list(range(lo, hi)), columns=cols), kind)
         return SequenceData(name=name, split=split, frames=data["frames"], views=data["views"])
 

@@ -10,7 +10,7 @@ from handeval.conventions import CV_FROM_GL, HAND_SIDES, HAND_TYPE_PRESENCE, MM_
 from handeval.errors import HandevalError
 from handeval.shards.reader import ShardDataset
 from handeval.shards.schema import SCHEMAS
-from handeval.shards.writer import sha256_file
+from handeval.checksums import sha256_file
 
 
 

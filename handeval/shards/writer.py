@@ -8,7 +8,6 @@ or rewritten identically, independently of the others.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from handeval.atomic import atomic_path
+from handeval.checksums import sha256_file
 from handeval.shards.records import SequenceRecords
 from handeval.shards.schema import FRAME_SCHEMA, VIEW_SCHEMA
 
@@ -53,14 +53,6 @@ def plan_shards(split: str, frame_counts: list[tuple[str, int]], target_frames: 
     if current:
         shards.append(PlannedShard(split, len(shards), tuple(current)))
     return shards
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecords], chunk_frames: int) -> dict:

@@ -1,0 +1,42 @@
+"""Nothing the tests pin may depend on which BLAS kernel the CPU selects.
+
+OpenBLAS picks its kernels per CPU; ``OPENBLAS_CORETYPE`` forces another machine's choice,
+so these runs stand in for "a clean clone on another machine of the same kind".
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KERNELS = ("Prescott", "Haswell")  # SSE3-only and AVX2/FMA kernels: different summation orders and FMA use
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args, kernel, tmp_path):
+    env = {**os.environ, "OPENBLAS_CORETYPE": kernel, "HANDEVAL_CACHE_DIR": str(tmp_path / f"cache-{kernel}")}
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_standin_fingerprint_under_another_blas_kernel(kernel, tmp_path):
+    _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+          "tests/test_standin.py::test_fingerprint_is_pinned_to_the_version"], kernel, tmp_path)
+
+
+@pytest.mark.slow
+def test_demo_prints_the_same_scores_under_two_blas_kernels(tmp_path):
+    printed = {}
+    for kernel in KERNELS:
+        out = tmp_path / f"demo-{kernel}"
+        text = _run(["handeval", "demo", "--out", str(out), "--frames", "12", "--cameras", "2"], kernel, tmp_path)
+        scores = [re.sub(r"\s+", " ", line.strip()) for line in text.splitlines()
+                  if re.match(r"\s+\S+/\S+\s+\S+\s+.* (mm|cm|px|\d\.\d{4})", line)]
+        assert len(scores) >= 20, text  # one line per scored result
+        printed[kernel] = [line.replace(str(out), "OUT") for line in scores]
+    assert printed[KERNELS[0]] == printed[KERNELS[1]]
