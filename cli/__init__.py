@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import click
@@ -56,10 +57,35 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"Error: {exc}", err=True)
         sys.exit(ExitCode.USER_ERROR)
+    except OSError as exc:
+        if debug or exc.errno not in _HINTS:
+            _internal_error(exc, debug)
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"Error: {where}{exc.strerror}; {_HINTS[exc.errno]}", err=True)
+        sys.exit(ExitCode.USER_ERROR)
     except Exception as exc:  # a bug in handeval, not a user error
-        if debug:
-            raise
-        click.echo(f"Internal error: {type(exc).__name__}: {exc}\n"
-                   "Run again with --debug for the traceback, and please report it.", err=True)
-        sys.exit(ExitCode.INTERNAL)
+        _internal_error(exc, debug)
     sys.exit(code or 0)
+
+
+#: What the user can do about an operating-system error on one of their paths.
+_HINTS = {
+    errno.EACCES: "you cannot write or read there: choose a path you own, or fix its permissions",
+    errno.EPERM: "the operation is not permitted there: choose a path you own",
+    errno.EROFS: "that file system is read-only: write somewhere else",
+    errno.ENOTDIR: "part of that path is a regular file, not a folder: choose a path under a folder",
+    errno.EISDIR: "that is a folder: give a file path",
+    errno.ENOENT: "it does not exist: check the path",
+    errno.ENOSPC: "the disk is full: free space or write somewhere else",
+    errno.EDQUOT: "your disk quota is used up: free space or write somewhere else",
+    errno.ENAMETOOLONG: "the path is too long: choose a shorter one",
+}
+
+
+def _internal_error(exc: Exception, debug: bool) -> None:
+    """A bug in handeval: the traceback with --debug, else one line asking for a report."""
+    if debug:
+        raise exc
+    click.echo(f"Internal error: {type(exc).__name__}: {exc}\n"
+               "Run again with --debug for the traceback, and please report it.", err=True)
+    sys.exit(ExitCode.INTERNAL)

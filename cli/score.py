@@ -55,9 +55,10 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
     from handeval.scoring.score import STAND_IN_DEVIATION
     from handeval.scoring.score import score as run
 
+    table = {}
     result = run(gt_dir, pred_file, protocol_name, out, name=name, split=split, mano_dir=mano_dir,
                  allow_deviation=allow_deviation, replicates=replicates, unit=bootstrap_unit, seed=seed,
-                 progress=not as_json, strict=strict)
+                 progress=not as_json, strict=strict, on_table=lambda path, reused: table.update(path=path, reused=reused))
     for w in result["warnings"]:
         click.echo(f"Warning: [{w['check']}] {w['message']} (fix: {w['fix']})", err=True)
     if STAND_IN_DEVIATION in result["deviations"]:
@@ -72,8 +73,7 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
     for metric, m in result["metrics"].items():
         ci = f"  [{_fmt(m['ci95'][0], m['unit'])}, {_fmt(m['ci95'][1], m['unit'])}]" if m["ci95"] else ""
         click.echo(f"  {metric:<40} {_fmt(m['value'], m['unit']):>10} {m['unit']}{ci}")
-    click.echo(f"result: {out}\nper-view errors: {Path(out).with_name(result['errors_table']['path'])} "
-               f"({'reused' if result['errors_table']['cached'] else 'computed'})")
+    click.echo(f"result: {out}\nper-view errors: {table['path']} ({'reused' if table['reused'] else 'computed'})")
 
 
 @click.command()

@@ -15,8 +15,8 @@ from handeval.errors import ExitCode
 @click.option("--gt", "gt_dir", required=True, help="The converted ground-truth dataset.")
 @click.option("--pred", "pred_file", required=True, help="Submission: .parquet / .npz (canonical), HO3D pred.json, "
               "or a Dex-YCB result .txt.")
-@click.option("--split", default=None, help="Split to check against (default: the protocol's, else the dataset's "
-              "only split).")
+@click.option("--split", default=None, help="Split to check against (default: as `score` picks it, the protocol's "
+              "split; without --protocol, the split the dataset's protocols score, e.g. HO3D's evaluation).")
 @click.option("--protocol", "protocol_name", default=None, help="Also check the fields this protocol needs (e.g. "
               "joints, where it does not derive them from vertices).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, as `score --strict` refuses them.")
@@ -37,19 +37,19 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
       handeval check-submission --gt ih5 --pred preds.parquet --protocol interhand26m-5fps-ih/intaghand
     """
     from handeval.errors import HandevalError
-    from handeval.protocols import load_protocol
+    from handeval.protocols import evaluation_split, load_protocol
     from handeval.shards import ShardDataset
     from handeval.submissions import SubmissionSource, ground_truth_views
     from handeval.submissions import check_submission as check
 
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name) if protocol_name else None
-    if split is None and protocol is not None and protocol.split in ds.splits:
-        split = protocol.split
-    if split is None:
-        if len(ds.splits) != 1:
-            raise HandevalError(f"{gt_dir} has splits {', '.join(ds.splits)}: choose one with --split")
-        split = ds.splits[0]
+    if split is None:  # as `score` picks it: the protocol's split, else the one the dataset's protocols score
+        split = protocol.split if protocol is not None else \
+            evaluation_split(ds.info["dataset"]["name"], ds.splits) or (ds.splits[0] if len(ds.splits) == 1 else None)
+    if split not in ds.splits:
+        raise HandevalError(f"{gt_dir} has splits {', '.join(ds.splits)}" + ("" if split is None else
+                            f", not {split!r}") + ": choose one with --split")
     source = SubmissionSource(pred_file, ds, split)
     sub = source.all
     problems = check(sub, ground_truth_views(ds, split), protocol, source.vertex_batches())

@@ -1,4 +1,9 @@
-"""Atomic file writes: a reader never sees a half-written file, and a crash leaves the old one."""
+"""Atomic file writes: a reader never sees a half-written file, and a crash leaves the old one.
+
+The temporary file is created private (``mkstemp`` makes it 0600, so a half-written file is
+never readable by others) and given the mode a plain ``open()`` would have given it, 0666
+less the umask, just before the rename: outputs are as shareable as the user's other files.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,21 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from handeval.errors import HandevalError
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it where Linux allows (``os.umask`` would race threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -22,9 +42,28 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def output_folder(folder: str | os.PathLike, option: str) -> Path:
+    """Create ``folder`` (the destination the user gave with ``option``) or say in one line why it cannot be."""
+    folder = Path(folder)
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise HandevalError(f"{option} {folder}: {blocker} is a regular file, not a folder; choose a path under a "
+                            "folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HandevalError(f"{option} {folder}: cannot create it ({exc.strerror}); choose a folder you can write "
+                            "to") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise HandevalError(f"{option} {folder}: not writable by you; choose a folder you can write to, or fix its "
+                            "permissions")
+    return folder
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

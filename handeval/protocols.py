@@ -113,6 +113,12 @@ def protocol_names() -> list[str]:
                   for f in d.iterdir() if f.name.endswith(".json"))
 
 
+def evaluation_split(dataset: str, available: list[str]) -> str | None:
+    """The split every protocol of ``dataset`` scores, if they agree and it is in ``available``."""
+    pinned = {load_protocol(n).split for n in protocol_names() if load_protocol(n).spec["dataset"]["name"] == dataset}
+    return next(iter(pinned)) if len(pinned) == 1 and next(iter(pinned)) in available else None
+
+
 def canonical_hash(spec: dict) -> str:
     """sha256 of the spec's canonical JSON: key order and whitespace do not change it."""
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

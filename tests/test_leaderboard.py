@@ -25,10 +25,10 @@ def results(tmp_path_factory):
         metrics = {m["name"]: {"value": 10.0 + 5 * k if m["reduce"] not in ("auc", "pck") else 0.9 - 0.1 * k,
                                "unit": m.get("unit", ""), "ci95": None, "n": 100,
                                "quantity": m["quantity"], "reduce": m["reduce"]} for m in proto.metrics}
-        result = {"schema": "handeval-result/1", "name": name, "protocol": proto.summary(),
+        result = {"schema": "handeval-result/2", "name": name, "protocol": proto.summary(),
                   "dataset": {"name": "InterHand2.6M", "split": "test", "manifest_sha256": "0" * 64},
                   "synthetic": True, "deviations": [], "comparable": True, "metrics": metrics,
-                  "submission": {"path": f"/x/{k}.parquet"},
+                  "submission": {"file": f"{k}.parquet"},
                   "curves": {"AUC": {"thresholds_mm": [0, 25, 50], "pck": [0.0, 0.6 - 0.1 * k, 1.0]}},
                   "series": {"Accel_E": {"quantity": "accel", "sequence": "s", "camera": "0", "frame": [1, 2, 3],
                                          "value": [1.0, None, 2.0 + k], "unit": "mm/s^2"}},

@@ -165,11 +165,14 @@ def test_error_table_is_cached_and_results_are_idempotent(demo, tmp_path):
     ds = ShardDataset(demo / "shards" / "hic")
     gt = ground_truth_submission(ds, "test")
     path = _write(oracle_noise(gt, SIGMA), tmp_path / "p.parquet")
-    a = score(ds.root, path, "hic/interwild", tmp_path / "r.json", replicates=50, progress=False)
+    reused = []
+    score(ds.root, path, "hic/interwild", tmp_path / "r.json", replicates=50, progress=False,
+          on_table=lambda _, hit: reused.append(hit))
     first = (tmp_path / "r.json").read_bytes()
-    b = score(ds.root, path, "hic/interwild", tmp_path / "r.json", replicates=50, progress=False)
-    assert not a["errors_table"]["cached"] and b["errors_table"]["cached"]
-    assert json.loads(first)["metrics"] == b["metrics"]
+    score(ds.root, path, "hic/interwild", tmp_path / "r.json", replicates=50, progress=False,
+          on_table=lambda _, hit: reused.append(hit))
+    assert reused == [False, True]
+    assert (tmp_path / "r.json").read_bytes() == first  # a rerun writes the same bytes
     assert not (tmp_path / "r.errors.parquet.parts").exists()
 
 

@@ -77,7 +77,7 @@ def build_boards(paths: list[str | Path], reported: bool = True) -> list[Board]:
             flags.append("warnings: " + "; ".join(warnings))
         if r["synthetic"]:
             flags.append("synthetic data")
-        boards[key].rows.append(Row(r["name"], "scored", r["metrics"], flags, r["submission"]["path"], r,
+        boards[key].rows.append(Row(r["name"], "scored", r["metrics"], flags, r["submission"]["file"], r,
                                     r["comparable"], warnings))
     if reported:
         for board in boards.values():

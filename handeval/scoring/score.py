@@ -15,13 +15,14 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from handeval import __version__
-from handeval.atomic import write_text_atomic
+from handeval.atomic import output_folder, write_text_atomic
 from handeval.errors import HandevalError
 from handeval.metrics.errors import nanmean
 from handeval.protocols import Protocol, load_protocol
@@ -33,7 +34,7 @@ from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
 from handeval.checksums import sha256_file
 from handeval.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
 
-RESULT_SCHEMA = "handeval-result/1"
+RESULT_SCHEMA = "handeval-result/2"
 CHUNK_VIEWS = 2048
 
 
@@ -63,11 +64,20 @@ def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred_sha256: st
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
+#: Parts of the package an error table cannot depend on: what it reads from them arrives as files
+#: whose hashes the key holds already (shards, labels), or they never run while scoring. Everything
+#: else is in the fingerprint, so a new module counts until it is listed here.
+_NOT_IN_TABLE = ("leaderboard", "readers", "synth", "convert.py", "baselines.py", "plots.py")
+
+
 def _engine_fingerprint() -> str:
-    """The scoring code itself, so that a cached table never outlives a change to how it is computed."""
-    here = Path(__file__).parent
-    files = sorted(here.glob("*.py")) + sorted((here.parent / "metrics").glob("*.py"))
-    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    """The code an error table is computed with, so that a cached table never outlives a change to it."""
+    package = Path(__file__).resolve().parents[1]
+    files = sorted(f for f in package.rglob("*.py") if f.relative_to(package).parts[0] not in _NOT_IN_TABLE)
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
 
 
 def _penetration_measure(builder: TruthBuilder, protocol: Protocol):
@@ -167,12 +177,15 @@ def _shape_of(q: dict) -> list[int]:
 def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | Path, name: str | None = None,
           split: str | None = None, mano_dir: str | None = None, allow_deviation: bool = False,
           replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True, threads: int = 2,
-          strict: bool = False) -> dict:
+          strict: bool = False, on_table: Callable[[Path, bool], None] | None = None) -> dict:
     """Score ``pred`` against the converted ground truth under a protocol; write and return the result.
 
     The submission's errors refuse it; its warnings (heuristics) are recorded in the result
     and scoring goes on, unless ``strict``. Ground truth built with the synthetic MANO
-    stand-in is a deviation: the result is marked not comparable."""
+    stand-in is a deviation: the result is marked not comparable. ``on_table(path, reused)``
+    hears whether the per-view error table was reused from the cache (the result itself
+    does not say, so that a rerun writes the same bytes)."""
+    output_folder(Path(out).parent, "--out")
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name)
     split = split or protocol.split
@@ -203,21 +216,23 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     cached = cached_key(table_path) == key
     if not cached:  # a cached table was computed from this very file, which passed then
         compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, threads)
+    if on_table is not None:
+        on_table(table_path, cached)
     table = read_table(table_path)
     result = summarise(table, protocol, replicates, unit, seed)
     result.update({
         "schema": RESULT_SCHEMA,
         "name": name or pred.stem,
         "protocol": protocol.summary(),
-        "dataset": {"root": str(ds.root.resolve()), **ds.info.get("dataset", {}), "split": split,
-                    "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
+        # No local paths: a result is shared, and its identity is the content it was scored on.
+        "dataset": {**ds.info.get("dataset", {}), "split": split, "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
         "synthetic": _synthetic(ds, protocol.needs_vertices(), mano_dir),
-        "submission": {"path": str(pred.resolve()), "format": source.all.format, "sha256": pred_sha256,
+        "submission": {"file": pred.name, "format": source.all.format, "sha256": pred_sha256,
                        "rows": int(len(source.all.frame)), "vertices": source.has_vertices},
         "deviations": devs,
         "comparable": not devs,
         "warnings": warnings,
-        "errors_table": {"path": table_path.name, "sha256": sha256_file(table_path), "cached": cached},
+        "errors_table": {"path": table_path.name, "sha256": sha256_file(table_path)},
         "handeval_version": __version__,
     })
     result = {k: result[k] for k in _ORDER if k in result}
