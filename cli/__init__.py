@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args = ["--debug"] + [a for a in args if a != "--debug"]
     try:
-        code = cli.main(args=args, prog_name="handeval", standalone_mode=False)
+        try:
+            code = cli.main(args=args, prog_name="handeval", standalone_mode=False)
+        finally:
+            _close_progress_bars()
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(ExitCode.INTERRUPTED)
@@ -66,6 +69,14 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug in handeval, not a user error
         _internal_error(exc, debug)
     sys.exit(code or 0)
+
+
+def _close_progress_bars() -> None:
+    """End any bar an error left open, so that the message starts on a line of its own."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
 
 
 #: What the user can do about an operating-system error on one of their paths.

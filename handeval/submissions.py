@@ -232,6 +232,11 @@ def _fixed_values(col, name: str, n: int, shape: tuple[int, ...], path: Path, dt
 
 
 def _canonical_npz(path: Path) -> Submission:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # np.load would try to unpickle it and say so
+        raise HandevalError(f"{path}: not an .npz archive; write the submission with np.savez (arrays sequence, frame, "
+                            "camera, joints and/or vertices) or as Parquet")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}

@@ -66,3 +66,17 @@ def demo(standin_dir, tmp_path_factory):
         main(["demo", "--out", str(out), "--frames", "12", "--cameras", "3", "--json"])
     assert exit_.value.code == 0
     return out
+
+
+@pytest.fixture
+def handeval(capsys):
+    """Run the ``handeval`` command line in-process: ``(exit code, stdout, stderr)``."""
+    from handeval.cli import main
+
+    def run(*args):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(a) for a in args])
+        out = capsys.readouterr()
+        return exit_.value.code, out.out, out.err
+
+    return run

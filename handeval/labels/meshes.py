@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 import trimesh
 
+from handeval.checksums import sha256_file
 from handeval.conventions import CV_FROM_GL, HAND_SIDES
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention, ManoLayer, load_mano
@@ -61,6 +63,18 @@ class ObjectMeshes:
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if self.folder is not None and not self.folder.is_dir():
             raise HandevalError(f"--objects {self.folder} is not a folder of object meshes")
+
+    def content_sha256(self) -> str | None:
+        """One hash of every mesh file the folder offers, by its path in the folder: what labels record,
+        so that the same meshes anywhere give the same manifest."""
+        if self.folder is None:
+            return None
+        patterns = ("*/textured_simple.obj", "models/*/textured_simple.obj", "*.obj", "*.ply")
+        files = sorted({f for pattern in patterns for f in self.folder.glob(pattern) if f.is_file()})
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f"{f.relative_to(self.folder).as_posix()}\0{sha256_file(f)}\n".encode())
+        return h.hexdigest()
 
     def get(self, object_id: str) -> tuple[np.ndarray, np.ndarray]:
         if object_id not in self._cache:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from handeval.checksums import sha256_file
 from handeval.labels.images import IMAGES, ImageStats
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
 from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, OcclusionLabeler
@@ -50,13 +51,20 @@ def run_subsets(directory, resume: bool = False, progress: bool = True, workers:
                         workers=workers)
 
 
+def _mesh_sources(ds: ShardDataset, mano_dir, objects) -> dict:
+    """What the labels' meshes were built from, by content (never a local path); fails fast on a bad folder."""
+    from handeval.mano import mano_files
+
+    return {"synthetic_mano": HandMeshes(ds, mano_dir).synthetic,
+            "mano_sha256": {side: sha256_file(path) for side, path in mano_files(mano_dir).items()},
+            "objects_sha256": ObjectMeshes(objects).content_sha256()}
+
+
 def run_penetration(directory, mano_dir=None, objects=None, params: dict | None = None, resume: bool = False,
                     progress: bool = True, workers: int = 1) -> dict:
     ds = ShardDataset(directory)
     params = {**DEFAULTS, **(params or {})}
-    ObjectMeshes(objects)  # fail fast on a bad --objects folder
-    synthetic = HandMeshes(ds, mano_dir).synthetic
-    recorded = {**params, "synthetic_mano": synthetic, "objects": str(objects) if objects else None}
+    recorded = {**params, **_mesh_sources(ds, mano_dir, objects)}
     return write_labels(ds, PENETRATION, recorded, partial(_penetration, str(ds.root), mano_dir, objects, params),
                         resume=resume, progress=progress, workers=workers)
 
@@ -64,9 +72,6 @@ def run_penetration(directory, mano_dir=None, objects=None, params: dict | None 
 def run_occlusion(directory, mano_dir=None, objects=None, preset: str = "h2onet-code", delta: float = DELTA,
                   resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
     ds = ShardDataset(directory)
-    ObjectMeshes(objects)
-    synthetic = HandMeshes(ds, mano_dir).synthetic
-    params = {"preset": preset, **PRESETS[preset], "delta": delta, "synthetic_mano": synthetic,
-              "objects": str(objects) if objects else None}
+    params = {"preset": preset, **PRESETS[preset], "delta": delta, **_mesh_sources(ds, mano_dir, objects)}
     return write_labels(ds, OCCLUSION, params, partial(_occlusion, str(ds.root), mano_dir, objects, preset, delta),
                         resume=resume, progress=progress, workers=workers)

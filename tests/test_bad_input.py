@@ -1,0 +1,129 @@
+"""Broken copies of the demo's files, driven through the command line.
+
+Each case checks the exit code (README, "Exit codes"), that one message names the culprit,
+that no traceback is shown, and that nothing was lost or left half-written.
+"""
+
+import os
+import shutil
+import stat
+
+import pytest
+
+from handeval.errors import ExitCode
+
+
+def _copy(demo, tmp_path, name):
+    dst = tmp_path / name
+    shutil.copytree(demo / "shards" / name, dst)
+    return dst
+
+
+def _one_error(err, culprit):
+    lines = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and culprit in lines[0], err
+    assert "Traceback" not in err and "Internal error" not in err
+
+
+def _shard(root, kind="views"):
+    return sorted((root / "data").glob(f"*/{kind}-*.parquet"))[0]
+
+
+def test_a_flipped_byte_in_a_shard_is_named_not_scored(demo, tmp_path, handeval):
+    gt = _copy(demo, tmp_path, "hic")
+    shard = _shard(gt)
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    code, _, err = handeval("score", "--gt", gt, "--pred", demo / "submissions/hic/oracle-noise.parquet",
+                            "--protocol", "hic/interwild", "--out", tmp_path / "r.json")
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, str(shard))
+    assert "is corrupt" in err and not (tmp_path / "r.json").exists()
+
+
+def test_a_truncated_shard_is_named_by_labels(demo, tmp_path, handeval):
+    gt = _copy(demo, tmp_path, "ho3d")
+    shard = _shard(gt)
+    shard.write_bytes(shard.read_bytes()[:1000])
+    before = (gt / "meta" / "info.json").read_bytes()
+    code, _, err = handeval("labels", "occlusion", gt)
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, str(shard))
+    assert (gt / "meta" / "info.json").read_bytes() == before  # the manifest is untouched
+
+
+def test_a_missing_label_file_is_named_by_labels_summary(demo, tmp_path, handeval):
+    gt = _copy(demo, tmp_path, "hic")
+    label = sorted((gt / "labels" / "penetration").rglob("*.parquet"))[0]
+    label.unlink()
+    code, _, err = handeval("labels", "summary", gt)
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, str(label))
+    assert "handeval labels penetration" in err  # the fix
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "in-proc"])
+def test_an_unusable_out_is_a_user_error(demo, tmp_path, handeval, where):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    out = blocker / "r.json" if where == "under-a-file" else "/proc/handeval-nope/r.json"
+    code, _, err = handeval("score", "--gt", demo / "shards/hic", "--pred",
+                            demo / "submissions/hic/oracle-noise.parquet", "--protocol", "hic/interwild", "--out", out)
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, "--out")
+    assert blocker.read_text() == "x"
+
+
+def test_a_non_npz_submission_is_never_unpickled(demo, tmp_path, handeval):
+    fake = tmp_path / "sub.npz"
+    fake.write_text('{"joints": []}')
+    code, _, err = handeval("check-submission", "--gt", demo / "shards/hic", "--pred", fake)
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, str(fake))
+
+
+def test_check_submission_picks_the_split_as_score_does(demo, handeval):
+    code, out, _ = handeval("check-submission", "--gt", demo / "shards/ho3d", "--pred",
+                            demo / "submissions/ho3d/oracle-noise.parquet")
+    assert code == ExitCode.OK and "against evaluation" in out  # HO3D has train and evaluation
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_outputs_honour_the_umask(demo, tmp_path, handeval, umask, mode):
+    old = os.umask(umask)
+    try:
+        code, _, _ = handeval("score", "--gt", demo / "shards/hic", "--pred",
+                              demo / "submissions/hic/oracle-noise.parquet", "--protocol", "hic/interwild",
+                              "--out", tmp_path / "r.json", "--bootstrap", "0")
+    finally:
+        os.umask(old)
+    assert code == ExitCode.OK
+    for f in (tmp_path / "r.json", tmp_path / "r.errors.parquet"):
+        assert stat.S_IMODE(f.stat().st_mode) == mode, f
+
+
+def test_a_damaged_cached_stand_in_is_rebuilt(tmp_path):
+    from handeval.mano import ensure_standin, read_model_file
+
+    folder = ensure_standin(tmp_path / "standin")
+    right = folder / "MANO_RIGHT.pkl"
+    good = right.read_bytes()
+    right.write_bytes(good[: len(good) // 3])
+    assert ensure_standin(folder) == folder and right.read_bytes() == good
+    assert read_model_file(right).synthetic
+
+
+def test_labels_and_results_are_byte_identical_on_rerun(demo, tmp_path, handeval):
+    gt = _copy(demo, tmp_path, "hic")
+    files = sorted((gt / "labels").rglob("*.parquet"))
+    before = {f: f.read_bytes() for f in files} | {gt / "meta/info.json": (gt / "meta/info.json").read_bytes()}
+    models = shutil.copytree(demo / "raw/DexYCB/models", tmp_path / "elsewhere" / "models")
+    assert handeval("labels", "all", gt, "--objects", models)[0] == ExitCode.OK  # same meshes, another folder
+    assert {f: f.read_bytes() for f in before} == before
+    args = ("score", "--gt", gt, "--pred", demo / "submissions/hic/oracle-noise.parquet", "--protocol",
+            "hic/interwild", "--bootstrap", "50")
+    assert handeval(*args, "--out", tmp_path / "a" / "r.json")[0] == ExitCode.OK
+    assert handeval(*args, "--out", tmp_path / "b" / "r.json")[0] == ExitCode.OK
+    for name in ("r.json", "r.errors.parquet"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
