@@ -127,3 +127,25 @@ def test_labels_and_results_are_byte_identical_on_rerun(demo, tmp_path, handeval
     assert handeval(*args, "--out", tmp_path / "b" / "r.json")[0] == ExitCode.OK
     for name in ("r.json", "r.errors.parquet"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_a_manifest_without_its_sections_is_named(tmp_path, handeval):
+    (tmp_path / "ds" / "meta").mkdir(parents=True)
+    (tmp_path / "ds" / "meta" / "info.json").write_text('{"format_version": "2.0"}')
+    code, _, err = handeval("info", tmp_path / "ds")
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, str(tmp_path / "ds" / "meta" / "info.json"))
+    code, out, _ = handeval("validate", tmp_path / "ds")
+    assert code == ExitCode.PROBLEMS and "[manifest]" in out
+
+
+def test_a_result_of_an_older_schema_says_how_to_migrate(demo, tmp_path, handeval):
+    import json
+
+    result = sorted((demo / "results").rglob("hic-oracle-noise.json"))[0]
+    old = json.loads(result.read_text()) | {"schema": "handeval-result/1"}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    code, _, err = handeval("regroup", tmp_path / "old.json", "--by", "sequence")
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, "handeval-result/1")
+    assert "Score the submission again" in err

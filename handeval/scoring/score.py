@@ -316,7 +316,11 @@ def load_result(path: str | Path) -> dict:
         result = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise HandevalError(f"{path}: not a readable result file ({exc})") from None
-    if result.get("schema") != RESULT_SCHEMA:
+    schema = result.get("schema") if isinstance(result, dict) else None
+    if isinstance(schema, str) and schema.startswith("handeval-result/") and schema != RESULT_SCHEMA:
+        raise HandevalError(f"{path}: a {schema} result; this handeval reads {RESULT_SCHEMA} (2 dropped local paths "
+                            "so that results are shareable). Score the submission again with this version")
+    if schema != RESULT_SCHEMA:
         raise HandevalError(f"{path}: not a handeval result ({RESULT_SCHEMA}); make one with `handeval score`")
     return result
 

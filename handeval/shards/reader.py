@@ -118,6 +118,10 @@ class ShardDataset:
             raise HandevalError(f"{path}: format version {self.info.get('format_version')!r}; this handeval reads "
                                 f"{FORMAT_VERSION} (2.0 added per-view hand presence, hand type and joint deviation). "
                                 f"Re-convert from the source files with this version: {again}")
+        lacking = [k for k in ("dataset", "conventions", "splits") if not isinstance(self.info.get(k), dict)]
+        if lacking:
+            raise HandevalError(f"{path}: no {', '.join(lacking)} section, so it is not a manifest `handeval convert` "
+                                "wrote (or it was edited); convert the dataset again into a fresh folder")
         self._index = {s["sequence"]: (split, shard, s) for split, meta in self.info["splits"].items()
                        for shard in meta["shards"] for s in shard["sequences"]}
         self._verified: set[Path] = set()
