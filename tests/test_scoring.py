@@ -23,16 +23,6 @@ from handeval.submissions import write_submission
 SIGMA = 0.004
 
 
-@pytest.fixture(scope="module")
-def demo(standin_dir, tmp_path_factory):
-    """The demo pipeline on a small scene: shards with labels, baselines, results, leaderboard."""
-    out = tmp_path_factory.mktemp("demo")
-    with pytest.raises(SystemExit) as exit_:
-        main(["demo", "--out", str(out), "--frames", "12", "--cameras", "3", "--json"])
-    assert exit_.value.code == 0
-    return out
-
-
 def _f32(a):
     """What the submission file and the shards store."""
     return a.astype(np.float32).astype(np.float64)
