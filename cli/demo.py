@@ -91,7 +91,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
                       allow_deviation=True, replicates=200, progress=False)
                 results.append(out_json)
         datasets[name]["results"] = str(out_dir / "results")
-    board = write_leaderboard(results, out_dir / "leaderboard")
+    board, _ = write_leaderboard(results, out_dir / "leaderboard")
     result = {
         "synthetic": True, "synthetic_mano": scene.synthetic_mano,
         "mano_files": {k: str(v) for k, v in files.items()},
