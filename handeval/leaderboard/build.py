@@ -72,7 +72,7 @@ class Board:
         """The metric a number called ``name`` in ``unit`` is listed under: ``name`` itself in its own
         unit, else the protocol's metric that computes the same in ``unit`` (Accel_E per frame^2 for an
         acceleration error in mm/frame^2). A number is never converted, and a column never mixes units."""
-        metric = next(m for m in self.metrics if m["name"] == name)
+        metric = {m["name"]: m for m in self.metrics}[name]
         if unit is None or unit == metric.get("unit", ""):
             return metric
         for other in self.metrics:
