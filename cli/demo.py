@@ -107,7 +107,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
                 say(f"  {protocol:<40} {baseline:<14} {_headline(result)}")
                 results.append(out_json)
         datasets[name]["results"] = str(out_dir / "results")
-    board = write_leaderboard(results, out_dir / "leaderboard")
+    board, _ = write_leaderboard(results, out_dir / "leaderboard")
     if as_json:
         click.echo(json.dumps({
             "synthetic": True, "synthetic_mano": scene.synthetic_mano,

@@ -10,25 +10,29 @@ from handeval.cli.options import json_option
 
 
 @click.command()
-@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for leaderboard.md, "
               "leaderboard.csv and index.html.")
 @click.option("--no-reported", is_flag=True, help="Leave out the numbers reported in the papers.")
 @json_option
 def leaderboard(results, out, no_reported, as_json) -> None:
-    """Build a leaderboard (Markdown, CSV, self-contained HTML) from RESULT.json files.
+    """Build a leaderboard (Markdown, CSV, self-contained HTML) from RESULT.json files,
+    or folders searched for them.
 
-    One table per protocol (name and content hash), sortable in the HTML page, with
-    PCK curves, acceleration error over time and the finger-occlusion breakdown where
-    the results have them. Rows from the papers are marked as reported.
+    Each result is checked against the per-view error table beside it (a hand-edited
+    result is refused) and listed once. One table per protocol, sortable in the HTML
+    page, with PCK curves, acceleration error over time and, where the protocol has
+    one, the finger-occlusion breakdown. Rows from the papers are marked as reported.
 
     \b
     Example:
-      handeval leaderboard results/*.json --out board/
+      handeval leaderboard results/ --out board/
     """
     from handeval.leaderboard import write_leaderboard
 
-    files = write_leaderboard(list(results), out, reported=not no_reported)
+    files, notes = write_leaderboard(list(results), out, reported=not no_reported)
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
     if as_json:
         click.echo(json.dumps({k: str(v) for k, v in files.items()}, indent=1))
         return

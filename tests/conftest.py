@@ -39,6 +39,19 @@ def flat_layers(standin_dir):
     return {side: load_mano(side, conv) for side in ("right", "left")}
 
 
+@pytest.fixture(scope="session")
+def demo(standin_dir, tmp_path_factory):
+    """The demo pipeline on a small scene: shards with labels, baselines, results, leaderboard.
+    Shared by the scoring and leaderboard tests; a test that changes a file copies it first."""
+    from handeval.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--out", str(out), "--frames", "12", "--cameras", "3", "--json"])
+    assert exit_.value.code == 0
+    return out
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
@@ -54,18 +67,6 @@ def converted_interhand(root, scene):
     write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
     convert(open_reader("interhand26m", root / "raw"), root / "out", progress=False, command=["t"])
     return ShardDataset(root / "out")
-
-
-@pytest.fixture(scope="session")
-def demo(standin_dir, tmp_path_factory):
-    """The demo pipeline on a small scene: shards with labels, baselines, results, leaderboard."""
-    from handeval.cli import main
-
-    out = tmp_path_factory.mktemp("demo")
-    with pytest.raises(SystemExit) as exit_:
-        main(["demo", "--out", str(out), "--frames", "12", "--cameras", "3", "--json"])
-    assert exit_.value.code == 0
-    return out
 
 
 @pytest.fixture

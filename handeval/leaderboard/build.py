@@ -1,10 +1,13 @@
 """Leaderboards from result files: one table per protocol, scored rows beside the papers' numbers.
 
-Rows of a table share the protocol's name *and* content hash: a result computed under an
-older definition goes to its own table. "Reported" rows carry numbers transcribed from the
+Every result is checked before it is listed (``handeval.scoring.score.verify_result``): its
+protocol is the shipped one (same content hash), its error table is the one beside it, and its
+numbers are those the engine computes from that table, so a hand-edited result is refused. Its
+frames and views are counted in the table. "Reported" rows carry numbers transcribed from the
 papers' tables (``data_specs/protocols/reported.json``); they are marked as reported, not
-reproduced. Outputs: ``leaderboard.md``, ``leaderboard.csv`` (long format: one metric per
-line) and ``index.html`` (``handeval.leaderboard.page``).
+reproduced, and each lands in the column of its own unit. Outputs: ``leaderboard.md``,
+``leaderboard.csv`` (long format: one metric per line) and ``index.html``
+(``handeval.leaderboard.page``); none of them holds a local path.
 """
 
 from __future__ import annotations
@@ -17,20 +20,24 @@ from importlib import resources
 from pathlib import Path
 
 from handeval.atomic import write_text_atomic
-from handeval.protocols import load_protocol
-from handeval.scoring.score import load_result
+from handeval.errors import HandevalError
+from handeval.scoring.aggregate import clusters
+from handeval.scoring.score import load_result, verify_result, why_not_a_result
+from handeval.shards.writer import sha256_file
 
 
 @dataclass
 class Row:
     name: str
     kind: str                      # "scored" or "reported"
-    metrics: dict[str, dict]       # name -> {"value", "unit", "ci95"}
+    metrics: dict[str, dict]       # column (metric name) -> {"value", "unit", "ci95"}
     flags: list[str] = field(default_factory=list)
-    source: str = ""
+    source: str = ""               # the result file as found under its argument, or the paper
     result: dict | None = None     # the full result (scored rows)
     comparable: bool = True
     warnings: list[str] = field(default_factory=list)
+    frames: int | None = None      # scored (sequence, frame) pairs, from the error table
+    views: int | None = None       # scored views (rows of the error table)
 
     @property
     def label(self) -> str:
@@ -40,11 +47,43 @@ class Row:
 
 @dataclass
 class Board:
-    protocol: dict                 # name, version, sha256, title, dataset
-    metric_names: list[str]
-    units: dict[str, str]
-    lower_is_better: dict[str, bool]
+    protocol: dict                 # the protocol's summary: name, version, sha256, title, dataset
+    metrics: list[dict]            # its metric definitions, in its order: one column each
     rows: list[Row]
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [m["name"] for m in self.metrics]
+
+    @property
+    def units(self) -> dict[str, str]:
+        return {m["name"]: m.get("unit", "") for m in self.metrics}
+
+    @property
+    def lower_is_better(self) -> dict[str, bool]:
+        return {m["name"]: not _higher_is_better(m) for m in self.metrics}
+
+    @property
+    def occlusion(self) -> list[str]:
+        """The metrics the protocol restricts to visible or occluded fingers (its occlusion breakdown)."""
+        return [m["name"] for m in self.metrics if "fingers" in m.get("where", {})]
+
+    def column(self, name: str, unit: str | None = None) -> dict:
+        """The metric a number called ``name`` in ``unit`` is listed under: ``name`` itself in its own
+        unit, else the protocol's metric that computes the same in ``unit`` (Accel_E per frame^2 for an
+        acceleration error in mm/frame^2). A number is never converted, and a column never mixes units."""
+        metric = {m["name"]: m for m in self.metrics}[name]
+        if unit is None or unit == metric.get("unit", ""):
+            return metric
+        for other in self.metrics:
+            if other.get("unit", "") == unit and _definition(other) == _definition(metric):
+                return other
+        raise ValueError(f"protocol {self.protocol['name']} has no metric computing {name} in {unit}")
+
+
+def _definition(metric: dict) -> dict:
+    """What a metric computes, whatever it is called and whichever unit it is printed in."""
+    return {k: v for k, v in metric.items() if k not in ("name", "unit", "scale", "description")}
 
 
 def reported_rows() -> list[dict]:
@@ -55,42 +94,84 @@ def _higher_is_better(metric: dict) -> bool:
     return metric["reduce"] in ("auc", "pck", "accuracy") or metric["name"].lower().startswith("f_")
 
 
-def build_boards(paths: list[str | Path], reported: bool = True) -> list[Board]:
-    """Group results by protocol (name and hash) and add the reported rows of each protocol."""
-    boards: dict[tuple[str, str], Board] = {}
-    for path in paths:
-        r = load_result(path)
-        key = (r["protocol"]["name"], r["protocol"]["sha256"])
-        if key not in boards:
-            spec = load_protocol(r["protocol"]["name"])
-            metrics = spec.metrics if spec.sha256 == key[1] else [
-                {"name": k, "reduce": v.get("reduce", "pooled"), "unit": v.get("unit", "")}
-                for k, v in r["metrics"].items()]
-            boards[key] = Board(r["protocol"], [m["name"] for m in metrics],
-                                {m["name"]: m.get("unit", "") for m in metrics},
-                                {m["name"]: not _higher_is_better(m) for m in metrics}, [])
+def find_results(args: list[str | Path]) -> tuple[list[tuple[Path, str, dict]], list[str]]:
+    """The results named by ``args``, each once, as (path, the name it is listed under, result), and
+    one note per thing skipped.
+
+    A file must be a result (anything else is a user error). A folder is searched recursively; its
+    files that are not results are skipped with a note, except the error tables of its results. A
+    result that is byte-identical to one already found (the same file twice, or a copy) is skipped
+    with a note. A result is listed under its path below the folder it was found in, or its file
+    name: never a path above what the user named."""
+    found: list[tuple[Path, str, dict]] = []
+    notes: list[str] = []
+    first: dict[str, Path] = {}  # sha256 of a result file -> where it was first found
+    for arg in map(Path, args):
+        if arg.is_dir():
+            files = sorted(p for p in arg.rglob("*") if p.is_file())
+            results = [p for p in files if why_not_a_result(p) is None]
+            if not results:
+                raise HandevalError(f"{arg}: no handeval result in this folder or below (RESULT.json files "
+                                    "written by `handeval score`)")
+            candidates = [(p, p.relative_to(arg).as_posix(), load_result(p)) for p in results]
+            known = set(results) | {p.parent / Path(r["errors_table"]["path"]).name for p, _, r in candidates}
+            others = [p.relative_to(arg).as_posix() for p in files if p not in known]
+            if others:
+                what = "a file that is not a handeval result" if len(others) == 1 else \
+                    f"{len(others)} files that are not handeval results"
+                more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+                notes.append(f"{arg}: skipped {what}: {', '.join(others[:5])}{more}")
+        else:
+            candidates = [(arg, arg.name, load_result(arg))]
+        for path, shown, result in candidates:
+            digest = sha256_file(path)
+            if digest in first:
+                notes.append(f"{path}: skipped, the same result as {first[digest]} (byte-identical), listed once")
+                continue
+            first[digest] = path
+            found.append((path, shown, result))
+    return found, notes
+
+
+def build_boards(paths: list[str | Path], reported: bool = True) -> tuple[list[Board], list[str]]:
+    """One board per protocol, from the results named by ``paths`` (files or folders, see
+    ``find_results``), with the papers' reported rows; and the notes on what was skipped."""
+    found, notes = find_results(paths)
+    boards: dict[str, Board] = {}
+    for path, shown, r in found:
+        protocol, table = verify_result(path, r)
+        board = boards.setdefault(protocol.name, Board(protocol.summary(), protocol.metrics, []))
         flags = []
-        warnings = [f"[{w['check']}] {w['message']}" for w in r.get("warnings", [])]
+        warnings = [f"[{w['check']}] {w['message']}" for w in r["warnings"]]
         if not r["comparable"]:
             flags.append("not comparable: " + "; ".join(r["deviations"]))
         if warnings:
             flags.append("warnings: " + "; ".join(warnings))
         if r["synthetic"]:
             flags.append("synthetic data")
-        boards[key].rows.append(Row(r["name"], "scored", r["metrics"], flags, r["submission"]["file"], r,
-                                    r["comparable"], warnings))
+        board.rows.append(Row(r["name"], "scored", r["metrics"], flags, shown, r, r["comparable"], warnings,
+                              frames=clusters(table, "frame")[1], views=len(table)))
     if reported:
         for board in boards.values():
-            for rep in reported_rows():
-                if rep["protocol"] == board.protocol["name"]:
-                    board.rows.append(Row(rep["method"], "reported", {
-                        k: {"value": v, "unit": board.units.get(k, ""), "ci95": None} for k, v in rep["metrics"].items()},
-                        ["reported in the paper, not reproduced"], rep["source"]))
+            board.rows += [_reported_row(rep, board) for rep in reported_rows()
+                           if rep["protocol"] == board.protocol["name"]]
     for board in boards.values():
         first = board.metric_names[0]
         board.rows.sort(key=lambda row: (row.metrics.get(first, {}).get("value") is None,
                                          _sort_value(row, first, board.lower_is_better[first])))
-    return list(boards.values())
+    return list(boards.values()), notes
+
+
+def _reported_row(rep: dict, board: Board) -> Row:
+    """A paper's numbers, each under the column of its unit (``units`` in reported.json where the
+    paper's unit is not the protocol metric's)."""
+    metrics, flags = {}, ["reported in the paper, not reproduced"]
+    for name, value in rep["metrics"].items():
+        column = board.column(name, rep.get("units", {}).get(name))
+        metrics[column["name"]] = {"value": value, "unit": column.get("unit", ""), "ci95": None}
+        if column["name"] != name:
+            flags.append(f"its {name} is under {column['name']}")
+    return Row(rep["method"], "reported", metrics, flags + ([rep["note"]] if "note" in rep else []), rep["source"])
 
 
 def _sort_value(row: Row, metric: str, lower: bool) -> float:
@@ -108,34 +189,47 @@ def cell_text(m: dict | None) -> str:
     return text
 
 
+def count_text(n: int | None) -> str:
+    return "–" if n is None else str(n)
+
+
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown(boards: list[Board]) -> str:
     out = ["# handeval leaderboard", "",
-           "Scored rows were computed by `handeval score` (95% bootstrap intervals in brackets); *reported* rows are "
-           "the papers' printed numbers, not reproduced. † not comparable (the data or the MANO model differ from "
-           "what the protocol pins); ⚠ scored with warnings (a likely hand swap or camera-frame flip).", ""]
+           "Scored rows were computed by `handeval score` (95% bootstrap intervals in brackets; frames and views "
+           "scored, from the error table); *reported* rows are the papers' printed numbers, not reproduced. † not "
+           "comparable (the data or the MANO model differ from what the protocol pins); ⚠ scored with warnings (a "
+           "likely hand swap or camera-frame flip).", ""]
     for b in boards:
         p = b.protocol
         out += [f"## {p['name']} (v{p['version']}, sha256 {p['sha256'][:12]})", "", p["title"], ""]
-        head = ["#", "method", "kind"] + [f"{m} ({b.units[m]})" if b.units[m] else m for m in b.metric_names] + ["notes"]
+        head = ["#", "method", "kind", "frames", "views"] + \
+            [f"{m} ({b.units[m]})" if b.units[m] else m for m in b.metric_names] + ["notes"]
         out.append("| " + " | ".join(_md_escape(h) for h in head) + " |")
         out.append("|" + "---|" * len(head))
         for i, row in enumerate(b.rows, 1):
-            cells = [str(i), _md_escape(row.label), row.kind] + [cell_text(row.metrics.get(m)) for m in b.metric_names] + \
-                [_md_escape("; ".join(row.flags))]
+            cells = [str(i), _md_escape(row.label), row.kind, count_text(row.frames), count_text(row.views)] + \
+                [cell_text(row.metrics.get(m)) for m in b.metric_names] + [_md_escape("; ".join(row.flags))]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
 
 
+def csv_cell(value):
+    """A text cell that a spreadsheet would run as a formula (it begins with =, +, -, @, or a tab or
+    carriage return before one) gets a leading apostrophe, OWASP's advice against CSV injection.
+    Numbers are never text here, so a negative value stays a number."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def csv_text(boards: list[Board]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["protocol", "protocol_version", "protocol_sha256", "method", "kind", "metric", "value", "unit",
-                "ci95_low", "ci95_high", "comparable", "warnings", "synthetic", "source"])
+    w.writerow(["protocol", "protocol_version", "protocol_sha256", "method", "kind", "frames", "views", "metric",
+                "value", "unit", "ci95_low", "ci95_high", "comparable", "warnings", "synthetic", "source"])
     for b in boards:
         for row in b.rows:
             for m in b.metric_names:
@@ -143,19 +237,22 @@ def csv_text(boards: list[Board]) -> str:
                 if not cell or cell.get("value") is None:
                     continue
                 ci = cell.get("ci95") or [None, None]
-                w.writerow([b.protocol["name"], b.protocol["version"], b.protocol["sha256"], row.name, row.kind, m,
-                            cell["value"], b.units[m], ci[0], ci[1], row.comparable, "; ".join(row.warnings),
-                            "synthetic data" in row.flags, row.source])
+                w.writerow([csv_cell(v) for v in (
+                    b.protocol["name"], b.protocol["version"], b.protocol["sha256"], row.name, row.kind, row.frames,
+                    row.views, m, cell["value"], b.units[m], ci[0], ci[1], row.comparable, "; ".join(row.warnings),
+                    "synthetic data" in row.flags, row.source)])
     return buf.getvalue()
 
 
-def write_leaderboard(paths: list[str | Path], out_dir: str | Path, reported: bool = True) -> dict[str, Path]:
+def write_leaderboard(paths: list[str | Path], out_dir: str | Path,
+                      reported: bool = True) -> tuple[dict[str, Path], list[str]]:
+    """Write the three files; returns them and the notes on what was skipped (``find_results``)."""
     from handeval.leaderboard.page import html_page
 
-    boards = build_boards(paths, reported)
+    boards, notes = build_boards(paths, reported)
     out = Path(out_dir)
     files = {"markdown": out / "leaderboard.md", "csv": out / "leaderboard.csv", "html": out / "index.html"}
     write_text_atomic(files["markdown"], markdown(boards))
     write_text_atomic(files["csv"], csv_text(boards))
     write_text_atomic(files["html"], html_page(boards))
-    return files
+    return files, notes

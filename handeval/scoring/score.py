@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
+import ijson
 import numpy as np
 import pyarrow.parquet as pq
 from tqdm import tqdm
@@ -310,37 +312,130 @@ def _acceleration_series(table: agg.ErrorTable, protocol: Protocol) -> dict:
     return out
 
 
-def load_result(path: str | Path) -> dict:
+def why_not_a_result(path: str | Path) -> str | None:
+    """Why ``path`` is not a handeval result (to follow "not a handeval result: "), or None if it is
+    one. Streams no further than the top-level ``schema`` key, so a large submission or a Parquet
+    file is turned down at once."""
     path = Path(path)
     try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise HandevalError(f"{path}: not a readable result file ({exc})") from None
-    schema = result.get("schema") if isinstance(result, dict) else None
-    if isinstance(schema, str) and schema.startswith("handeval-result/") and schema != RESULT_SCHEMA:
-        raise HandevalError(f"{path}: a {schema} result; this handeval reads {RESULT_SCHEMA} (2 dropped local paths "
-                            "so that results are shareable). Score the submission again with this version")
-    if schema != RESULT_SCHEMA:
-        raise HandevalError(f"{path}: not a handeval result ({RESULT_SCHEMA}); make one with `handeval score`")
+        with path.open("rb") as fh:
+            events = ijson.parse(fh)
+            _, event, _ = next(events)
+            if event != "start_map":
+                return "it is JSON, but not an object"
+            for prefix, event, value in events:
+                if prefix == "schema":
+                    if value == RESULT_SCHEMA:
+                        return None
+                    if isinstance(value, str) and value.startswith("handeval-result/"):  # an older release's
+                        return (f"it is a {value} result ({RESULT_SCHEMA} dropped local paths so that results are "
+                                "shareable); Score the submission again with this version")
+                    return f"its schema is {value!r}"
+            return "it is a JSON object without a schema key"
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    except (ijson.JSONError, UnicodeDecodeError):
+        return "it is not JSON (or is truncated)" if path.stat().st_size else "it is empty"
+
+
+#: What the readers of a result (leaderboard, compare, regroup) rely on, with its JSON type.
+_RESULT_FIELDS = {"name": str, "protocol": dict, "protocol.name": str, "protocol.sha256": str, "metrics": dict,
+                  "dataset": dict, "dataset.manifest_sha256": str, "bootstrap": dict, "bootstrap.unit": str,
+                  "deviations": list, "comparable": bool, "warnings": list, "synthetic": bool, "errors_table": dict,
+                  "errors_table.path": str, "errors_table.sha256": str}
+_JSON_TYPES = {str: "string", dict: "object", list: "array", bool: "boolean"}
+
+
+def load_result(path: str | Path) -> dict:
+    """A result file, with the fields its readers rely on; anything else is refused, naming the file
+    and what was expected."""
+    path = Path(path)
+    expected = f"not a handeval result (a RESULT.json written by `handeval score`, schema {RESULT_SCHEMA})"
+    reason = why_not_a_result(path)
+    if reason is None:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            reason = "it is not valid JSON past its schema key (truncated?)"
+    if reason is not None:
+        raise HandevalError(f"{path}: {expected}: {reason}")
+    for dotted, kind in _RESULT_FIELDS.items():
+        value = result
+        for key in dotted.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, kind):
+            raise HandevalError(f"{path}: an incomplete handeval result: `{dotted}` is missing or not a JSON "
+                                f"{_JSON_TYPES[kind]}; rescore with `handeval score`")
     return result
 
 
 def _result_protocol(path: str | Path, result: dict) -> Protocol:
     """The protocol a result was scored under, refused if its definition has changed since."""
-    protocol = load_protocol(result["protocol"]["name"])
+    try:
+        protocol = load_protocol(result["protocol"]["name"])
+    except HandevalError as exc:
+        raise HandevalError(f"{path}: {exc}") from None
     if protocol.sha256 != result["protocol"]["sha256"]:
         raise HandevalError(f"protocol {protocol.name} has changed since {path} was made; rescore it")
     return protocol
 
 
 def result_table(path: str | Path, result: dict) -> agg.ErrorTable:
-    """The per-view error table a result was computed from, checked against its recorded hash."""
-    table = Path(path).parent / result["errors_table"]["path"]
+    """The per-view error table a result was computed from: the file beside it with the recorded hash."""
+    table = Path(path).parent / Path(result["errors_table"]["path"]).name
     if not table.is_file():
-        raise HandevalError(f"{table} (the per-view errors of {path}) is missing; rerun `handeval score`")
+        raise HandevalError(f"{path}: its per-view error table {table.name} is not beside it; copy the table next "
+                            "to the result (a result travels with its .errors.parquet), or rescore with "
+                            "`handeval score`")
     if sha256_file(table) != result["errors_table"]["sha256"]:
-        raise HandevalError(f"{table} changed since {path} was written; rerun `handeval score`")
+        raise HandevalError(f"{path}: its error table {table.name} changed since the result was written (sha256 "
+                            "differs); rescore with `handeval score`")
     return read_table(table)
+
+
+def verify_result(path: str | Path, result: dict) -> tuple[Protocol, agg.ErrorTable]:
+    """The protocol and error table of a result whose numbers are the engine's own: every metric value (and count),
+    curve, series and breakdown is computed again from the table, without bootstrap replicates
+    (intervals are as recorded). A result edited after scoring is refused, naming what differs."""
+    protocol = _result_protocol(path, result)
+    table = result_table(path, result)
+    fresh = summarise(table, protocol, replicates=0, unit="frame", seed=0)
+    edited = "the result was edited after scoring; rescore with `handeval score`"
+    recorded = result["metrics"]
+    extra = next((n for n in recorded if n not in fresh["metrics"]), None)
+    if extra is not None:
+        raise HandevalError(f"{path}: metric {extra!r} is not one of protocol {protocol.name}'s: {edited}")
+    without_ci = (lambda m: {k: v for k, v in m.items() if k != "ci95"} if isinstance(m, dict) else m)
+    checks = [(f"metric {n}", without_ci(recorded.get(n)), without_ci(m)) for n, m in fresh["metrics"].items()]
+    checks += [(section, result.get(section), fresh[section]) for section in ("curves", "series", "breakdowns")]
+    for what, have, want in checks:
+        diff = _difference(have, want)
+        if diff:
+            where, have, want = diff
+            scalar = not any(isinstance(v, (dict, list)) for v in (have, want))
+            says = f"is {have!r} in the result but {want!r} from" if scalar else "does not match"
+            raise HandevalError(f"{path}: {what}{where} {says} its error table "
+                                f"{Path(result['errors_table']['path']).name}: {edited}")
+    return protocol, table
+
+
+def _difference(have, want, where: str = "") -> tuple[str, object, object] | None:
+    """The first place where a recorded JSON value and the recomputed one differ: (where, have, want).
+    Numbers agree to 1e-9 relative, so a result read on another machine (other float rounding) still agrees."""
+    if isinstance(want, dict):
+        if not isinstance(have, dict) or set(have) != set(want):
+            return where, have, want
+        return next((d for k in want if (d := _difference(have[k], want[k], f"{where}.{k}"))), None)
+    if isinstance(want, list):
+        if not isinstance(have, list) or len(have) != len(want):
+            return where, have, want
+        return next((d for i, (h, w) in enumerate(zip(have, want)) if (d := _difference(h, w, f"{where}[{i}]"))),
+                    None)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (have, want)):
+        same = math.isclose(have, want, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(have) and math.isnan(want))
+    else:
+        same = type(have) is type(want) and have == want
+    return None if same else (where, have, want)
 
 
 def compare(path_a: str | Path, path_b: str | Path, replicates: int = 1000, seed: int = 0) -> dict:
