@@ -83,7 +83,8 @@ def figures(board: Board) -> list[tuple[str, object]]:
         styles = {name: ("-", "--", ":", "-.")[i % 4] for i, name in enumerate(dict.fromkeys(n for _, n, _ in curves))}
         for colour, (row, metric, c) in zip(distinct_colours(len(curves)), curves):
             ax.plot(c["thresholds_mm"], c["pck"], color=colour, linestyle=styles[metric],
-                    label=f"{row.name}: {metric} (AUC {row.metrics[metric]['value']:.3f})")
+                    label=f"{row.name}: {metric} {row.metrics[metric]['value']:.3f}" if metric.upper() == "AUC"
+                    else f"{row.name}: {metric} (AUC {row.metrics[metric]['value']:.3f})")
         ax.set(xlabel="threshold (mm)", ylabel="PCK", ylim=(0, 1.02), title="PCK curves")
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the curves, not over them
         out.append(("PCK curves", fig))
