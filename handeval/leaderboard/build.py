@@ -23,7 +23,7 @@ from handeval.atomic import write_text_atomic
 from handeval.errors import HandevalError
 from handeval.scoring.aggregate import clusters
 from handeval.scoring.score import load_result, verify_result, why_not_a_result
-from handeval.shards.writer import sha256_file
+from handeval.checksums import sha256_file
 
 
 @dataclass
