@@ -86,7 +86,7 @@ def test_never_unpickles_and_bad_shapes(ih, tmp_path):
 def test_ho3d_pred_json(standin_dir, tmp_path):
     scene = make_scene(seed=22, num_frames=4, num_cameras=1, image_size=(32, 24), objects=("box",), render=False)
     write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0)], images=False)
-    convert(open_reader("ho3d", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    convert(open_reader("ho3d", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
     gt = ground_truth_views(ds, "evaluation", vertices=True)
     xyz = json.loads((tmp_path / "raw" / "evaluation_xyz.json").read_text())
@@ -104,7 +104,7 @@ def test_ho3d_pred_json(standin_dir, tmp_path):
 def test_dexycb_result_txt(standin_dir, tmp_path, capsys):
     scene = make_scene(seed=23, num_frames=3, num_cameras=2, image_size=(32, 24), fix_left_shapedirs=False, render=False)
     write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=())], images=False)
-    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
     gt = ground_truth_views(ds, "s0_train")
     # The toolkit's sample order: cameras, then frames.
@@ -172,7 +172,7 @@ def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path
                        render=False)
     write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=(),
                                                    no_hand_views=((1, 0),))], images=False)
-    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
     gt = ground_truth_views(ds, "s0_train")
     order = sorted(range(len(gt.frame)), key=lambda i: (gt.camera[i], gt.frame[i]))
@@ -194,7 +194,7 @@ def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path
 
     ho = make_scene(seed=25, num_frames=3, num_cameras=1, image_size=(32, 24), objects=("box",), render=False)
     write_ho3d(tmp_path / "h", [HO3DSequence(ho, "evaluation", "AP10", 0)], images=False)
-    convert(open_reader("ho3d", tmp_path / "h"), tmp_path / "hgt", progress=False, command=["t"])
+    convert(open_reader("ho3d", tmp_path / "h"), tmp_path / "hgt", progress=False)
     hds = ShardDataset(tmp_path / "hgt")
     hgt = ground_truth_views(hds, "evaluation", vertices=True)
     xyz = np.asarray(json.loads((tmp_path / "h" / "evaluation_xyz.json").read_text()))
