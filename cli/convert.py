@@ -53,8 +53,9 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
         info = run(reader, out, splits=list(splits) or None, target_frames=target_frames, chunk_frames=chunk_frames,
                    workers=workers, resume=resume, overwrite=overwrite, skip_bad=skip_bad, progress=not as_json)
     except KeyboardInterrupt:
-        click.echo(f"Interrupted: the finished shards are recorded in {Path(out) / JOURNAL}; run the same command "
-                   "with --resume to continue.", err=True)
+        journal = Path(out) / JOURNAL
+        click.echo(f"Interrupted: the finished shards are recorded in {journal}; run the same command with --resume "
+                   "to continue." if journal.is_file() else "Interrupted before anything was written.", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     summary = {split: {k: v for k, v in meta.items()
                        if k in ("frames", "views", "sequences", "skipped", "missing_files", "left_out")}

@@ -120,14 +120,17 @@ def _write_one(root: Path, shard: PlannedShard, chunk_frames: int, skip_bad: boo
     return write_shard(root, shard, records(), chunk_frames, on_written=journal)
 
 
-def _verified(root: Path, entry: dict) -> bool:
-    files = (entry.get("files") or {}).values()
-    return all((root / f["path"]).is_file() and sha256_file(root / f["path"]) == f["sha256"] for f in files)
+def _changed(root: Path, entry: dict) -> str | None:
+    """The first of a shard's files that is missing or differs from its checksum, else None."""
+    for f in (entry.get("files") or {}).values():
+        if not (root / f["path"]).is_file() or sha256_file(root / f["path"]) != f["sha256"]:
+            return f["path"]
+    return None
 
 
-def _read_journal(root: Path) -> dict:
+def _read_journal(root: Path, verify: bool = True) -> dict:
     """{"options", "plans": {split: plan line}, "done": {(split, index): shard entry}}; a line cut
-    short by the interruption, or a shard whose files changed since, is left out."""
+    short by the interruption, or (``verify``) a shard whose files changed since, is left out."""
     out = {"options": None, "plans": {}, "done": {}}
     for line in (root / JOURNAL).read_text().splitlines():
         try:
@@ -138,9 +141,20 @@ def _read_journal(root: Path) -> dict:
             out["options"] = entry["options"]
         elif "plan" in entry:
             out["plans"][entry["plan"]] = entry
-        elif _verified(root, entry):
+        elif not verify or _changed(root, entry) is None:
             out["done"][(entry["split"], entry["index"])] = entry
     return out
+
+
+def _recorded_options(root: Path, state: str, journal: dict | None) -> dict | None:
+    if journal is not None:
+        return journal["options"]
+    if state == "dataset":
+        try:
+            return json.loads((root / INFO_PATH).read_text()).get("options")
+        except (OSError, ValueError, AttributeError):
+            return None
+    return None
 
 
 def _note(message: str) -> None:
@@ -161,7 +175,11 @@ def _writable(out: Path) -> None:
         raise HandevalError(f"--out {out}: cannot write in {p} (permission denied); choose a folder you can write to")
 
 
-def _describe(root: Path) -> str:
+def _describe(root: Path, state: str) -> str:
+    if state == "interrupted":
+        options = _read_journal(root, verify=False)["options"] or {}
+        what = f" of {options['dataset']} (splits {', '.join(options['splits'])})" if options else ""
+        return f"an interrupted conversion{what}"
     try:
         info = json.loads((root / INFO_PATH).read_text())
         d, splits = info["dataset"], ", ".join(info["splits"])
@@ -189,23 +207,24 @@ def _output_state(root: Path) -> str:
 
 def _refuse_existing(root: Path, state: str, resume: bool, overwrite: bool, options: dict,
                      recorded: dict | None) -> None:
-    if state == "dataset" and not (resume or overwrite):
-        raise HandevalError(f"--out {root} already holds {_describe(root)}: pass --overwrite to replace it, or "
-                            "choose another --out")
-    if state == "interrupted" and not (resume or overwrite):
-        raise HandevalError(f"--out {root} holds an interrupted conversion: pass --resume to continue it, or "
-                            "--overwrite to start again")
-    if resume and state != "new" and recorded != options:
-        what = _describe(root) if state == "dataset" else "an interrupted conversion"
-        raise HandevalError(f"--out {root} holds {what} made with other options ({_options_text(recorded)}; this "
-                            f"command asks for {_options_text(options)}): run with the same options to resume it, or "
-                            "pass --overwrite instead of --resume to replace it")
+    if state == "new" or overwrite:
+        return
+    if not resume:
+        again = "--resume to continue it, or --overwrite to start again" if state == "interrupted" else \
+            "--overwrite to replace it, or choose another --out"
+        raise HandevalError(f"--out {root} already holds {_describe(root, state)}: pass {again}")
+    if recorded != options:
+        raise HandevalError(f"--out {root} holds {_describe(root, state)} made with other options "
+                            f"({_differences(recorded or {}, options)}): run with its options to resume it, or pass "
+                            "--overwrite instead of --resume to replace it")
 
 
-def _options_text(options: dict | None) -> str:
-    if not options:
-        return "not recorded"
-    return ", ".join(f"{k} {' '.join(v) if isinstance(v, list) else v}" for k, v in options.items())
+def _differences(recorded: dict, options: dict) -> str:
+    def text(v):
+        return "none" if v is None else " ".join(v) if isinstance(v, list) else str(v)
+
+    return "; ".join(f"{k} {text(recorded.get(k)) if k in recorded else 'not recorded'} there, {text(v)} asked"
+                     for k, v in options.items() if recorded.get(k) != v)
 
 
 def _nothing_to_do(root: Path) -> dict:
@@ -213,9 +232,10 @@ def _nothing_to_do(root: Path) -> dict:
     info = json.loads((root / INFO_PATH).read_text())
     for split in info["splits"].values():
         for shard in split["shards"]:
-            if not _verified(root, shard):
-                raise HandevalError(f"{root}: shard {shard['files']['frames']['path']} no longer matches "
-                                    f"{INFO_PATH}; pass --overwrite instead of --resume to convert again")
+            changed = _changed(root, shard)
+            if changed is not None:
+                raise HandevalError(f"{root / changed} is missing or no longer matches {INFO_PATH}: pass --overwrite "
+                                    "instead of --resume to convert again")
     (root / JOURNAL).unlink(missing_ok=True)
     _note(f"{root} already holds this conversion, complete: nothing left to do")
     return info
@@ -274,9 +294,7 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
                "target_frames": target_frames, "chunk_frames": chunk_frames}
     state = _output_state(root)
     journal = _read_journal(root) if resume and state == "interrupted" else None
-    recorded = journal["options"] if journal else \
-        json.loads((root / INFO_PATH).read_text()).get("options") if resume and state == "dataset" else None
-    _refuse_existing(root, state, resume, overwrite, options, recorded)
+    _refuse_existing(root, state, resume, overwrite, options, _recorded_options(root, state, journal))
     if resume and state == "dataset":
         return _nothing_to_do(root)
 
@@ -305,40 +323,14 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
     info_splits, sources = {}, {}
     try:
         for split in splits:
-            plan = journal["plans"].get(split) if journal else None
-            done = {i: e for (s, i), e in journal["done"].items() if s == split} if journal else {}
-            if plan is not None and len(done) < len(plan["shards"]):
-                _note(f"{reader.name} {split}: {len(plan['shards']) - len(done)} of {len(plan['shards'])} shards "
-                      "left to write; reading the source's annotations again to write them")
-                again = _plan(reader, split, target_frames, skip_bad)
-                if {k: again[k] for k in ("shards", "sources")} != {k: plan[k] for k in ("shards", "sources")}:
-                    raise HandevalError(f"the source in {reader.root} changed since the interrupted conversion in "
-                                        f"{root}: pass --overwrite instead of --resume to convert it again")
-            elif plan is None:
-                plan = _plan(reader, split, target_frames, skip_bad)
-                start()
-                _append(root / JOURNAL, plan)
-            shards = [PlannedShard(split, i, tuple(names)) for i, names in enumerate(plan["shards"])]
-            todo = [sh for sh in shards if sh.index not in done]
-            entries = dict(done)
-            bar = tqdm(total=len(shards), initial=len(shards) - len(todo), desc=f"{reader.name} {split}",
-                       unit="shard", disable=not progress)
-
-            def finished(entry: dict) -> None:
-                entries[entry["index"]] = entry
-                bar.update(1)
-
-            try:
-                _run(root, todo, chunk_frames, skip_bad, workers, finished)
-            finally:
-                bar.close()
-            info_splits[split] = _split_info(plan, [entries[i] for i in sorted(entries)])
-            sources[split] = plan["sources"]
+            plan, done = _split_plan(reader, root, split, journal, start, target_frames, skip_bad)
+            entries = _write_split(reader.name, root, plan, done, chunk_frames, skip_bad, workers, progress)
+            info_splits[split], sources[split] = _split_info(plan, entries), plan["sources"]
     except BaseException as exc:
         if started:  # the files killed workers were writing (the journal keeps what finished)
             for leftover in temporaries(root / "data"):
                 leftover.unlink(missing_ok=True)
-        if started and not isinstance(exc, KeyboardInterrupt) and not _read_journal(root)["done"]:
+        if started and not isinstance(exc, KeyboardInterrupt) and not _read_journal(root, verify=False)["done"]:
             # Nothing finished: remove what this run made, so that the same command can simply run again.
             for name in OUTPUTS:
                 shutil.rmtree(root / name, ignore_errors=True)
@@ -362,6 +354,47 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
     write_text_atomic(root / INFO_PATH, json.dumps(info, indent=1, sort_keys=True) + "\n")
     (root / JOURNAL).unlink(missing_ok=True)
     return info
+
+
+def _split_plan(reader: DatasetReader, root: Path, split: str, journal: dict | None, start, target_frames: int,
+                skip_bad: bool) -> tuple[dict, dict[int, dict]]:
+    """The split's plan and its shards already written: from the journal when resuming (the
+    source is read again only if shards are left, and must not have changed), else made now."""
+    plan = journal["plans"].get(split) if journal else None
+    done = {i: e for (s, i), e in journal["done"].items() if s == split} if journal else {}
+    if plan is None:
+        plan = _plan(reader, split, target_frames, skip_bad)
+        start()
+        _append(root / JOURNAL, plan)
+    elif len(done) < len(plan["shards"]):
+        _note(f"{reader.name} {split}: {len(plan['shards']) - len(done)} of {len(plan['shards'])} shards left to "
+              "write; reading the source's annotations again to write them")
+        again = _plan(reader, split, target_frames, skip_bad)
+        if {k: again[k] for k in ("shards", "sources")} != {k: plan[k] for k in ("shards", "sources")}:
+            raise HandevalError(f"the source in {reader.root} changed since the interrupted conversion in {root}: "
+                                "pass --overwrite instead of --resume to convert it again")
+    return plan, done
+
+
+def _write_split(name: str, root: Path, plan: dict, done: dict[int, dict], chunk_frames: int, skip_bad: bool,
+                 workers: int, progress: bool) -> list[dict]:
+    """Write the plan's shards that are not done; returns every shard's entry, in plan order."""
+    split = plan["plan"]
+    shards = [PlannedShard(split, i, tuple(names)) for i, names in enumerate(plan["shards"])]
+    todo = [sh for sh in shards if sh.index not in done]
+    entries = dict(done)
+    bar = tqdm(total=len(shards), initial=len(shards) - len(todo), desc=f"{name} {split}", unit="shard",
+               disable=not progress)
+
+    def finished(entry: dict) -> None:
+        entries[entry["index"]] = entry
+        bar.update(1)
+
+    try:
+        _run(root, todo, chunk_frames, skip_bad, workers, finished)
+    finally:
+        bar.close()  # before anything else is printed
+    return [entries[i] for i in sorted(entries)]
 
 
 def _split_info(plan: dict, entries: list[dict]) -> dict:

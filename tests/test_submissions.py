@@ -1,6 +1,7 @@
 """Submissions: canonical and native formats read into per-view camera-frame joints, and their checks."""
 
 import json
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -99,6 +100,29 @@ def test_ho3d_pred_json(standin_dir, tmp_path):
     (tmp_path / "short.json").write_text(json.dumps([xyz[:2], verts[:2]]))
     with pytest.raises(HandevalError, match="evaluation.txt lists 4"):
         read_submission(tmp_path / "short.json", ds, "evaluation")
+
+
+def test_ho3d_pred_json_follows_evaluation_txt_from_the_shards_alone(standin_dir, tmp_path):
+    """evaluation.txt interleaves two sequences: pred.json in its order is read right, with no source root."""
+    scene = make_scene(seed=22, num_frames=3, num_cameras=2, image_size=(32, 24), objects=("box",), render=False)
+    raw = write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0),
+                                        HO3DSequence(scene, "evaluation", "MPM11", 1)], images=False)
+    lines = (raw / "evaluation.txt").read_text().split()
+    order = [0, 3, 1, 4, 2, 5]  # AP10/0000, MPM11/0000, AP10/0001, ...
+    (raw / "evaluation.txt").write_text("\n".join(lines[i] for i in order) + "\n")
+    gt_files = {n: json.loads((raw / n).read_text()) for n in ("evaluation_xyz.json", "evaluation_verts.json")}
+    for name, entries in gt_files.items():
+        (raw / name).write_text(json.dumps([entries[i] for i in order]))
+    convert(open_reader("ho3d", raw, "v3"), tmp_path / "gt", progress=False)
+    shutil.rmtree(raw)
+    ds = ShardDataset(tmp_path / "gt")
+    (tmp_path / "pred.json").write_text(json.dumps([[gt_files["evaluation_xyz.json"][i] for i in order],
+                                                    [gt_files["evaluation_verts.json"][i] for i in order]]))
+    sub = read_submission(tmp_path / "pred.json", ds, "evaluation")
+    gt = ground_truth_views(ds, "evaluation", vertices=True)
+    rows = [dict(zip(sub.keys(), range(len(sub.frame))))[k] for k in gt.keys()]
+    np.testing.assert_allclose(sub.joints[rows, 0], gt.joints[:, 0], atol=1e-6)
+    np.testing.assert_allclose(sub.vertices[rows, 0], gt.vertices[:, 0], atol=1e-6)
 
 
 def test_dexycb_result_txt(standin_dir, tmp_path, capsys):

@@ -95,13 +95,12 @@ def _check_files(ds: ShardDataset, problem) -> None:
     expected = {INFO_PATH.as_posix()} | labels_written(ds.info)
     expected |= {f["path"] for meta in ds.info["splits"].values() for shard in meta["shards"]
                  for f in shard["files"].values()}
-    for folder, _, names in os.walk(ds.root):
-        for name in names:
-            rel = (Path(folder) / name).relative_to(ds.root).as_posix()
-            if rel not in expected:
-                problem("files", rel, "not written by `handeval convert` or `handeval labels` (a leftover of an "
-                        "interrupted write, or a file put here by hand): remove it, or move it out of the dataset "
-                        "folder")
+    found = sorted((Path(folder) / name).relative_to(ds.root).as_posix()
+                   for folder, _, names in os.walk(ds.root) for name in names)
+    for rel in found:
+        if rel not in expected:
+            problem("files", rel, "not written by `handeval convert` or `handeval labels` (a leftover of an "
+                    "interrupted write, or a file put here by hand): remove it, or move it out of the dataset folder")
 
 
 def _check_sources(ds: ShardDataset, source_root, problem) -> None:
