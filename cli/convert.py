@@ -86,7 +86,7 @@ def source_problems(split: str, meta: dict, shown: int = 10) -> list[str]:
     keys = " and ".join(k for k, v in (("skipped", skipped), ("missing_files", missing)) if v)
     lines = [f"{len(skipped) + absent} source file(s) missing or unreadable: {', '.join(parts)} (meta/info.json "
              f"splits.{split}: {keys})"]
-    lines += [f"skipped {k['sequence']}: " + (f"{k['file']}: " if k["file"] else "") + k["reason"]
+    lines += [f"skipped {k['sequence']}: " + (f"{k['file']}: " if k.get("file") else "") + k["reason"]
               for k in skipped[:shown]]
     lines += [f"missing: {m['path']}" + (f" ({m['files']} files)" if m["path"].endswith("/") else "")
               for m in missing[:shown]]

@@ -356,7 +356,7 @@ def _group(pgid: int) -> list[int]:
 def test_e_kill9_leaves_no_worker_and_resume_equals_a_clean_run(many, tmp_path, capsys, slow_convert):
     proc = slow_convert(many, tmp_path / "part", workers=2)
     _wait_for(lambda: len(_journaled(tmp_path / "part")) >= 3)  # shard 0, and 1 and 2 sleeping in the workers
-    assert len(_group(proc.pid)) == 3
+    assert len(_group(proc.pid)) >= 3  # the parent and its two workers
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     _wait_for(lambda: not _group(proc.pid), seconds=5)  # the workers died with their parent

@@ -149,8 +149,9 @@ def _parse_data(path: Path, progress: bool = False) -> _Images:
                 if im["file_name"] != f"Capture{c}/{s_name}/cam{c_name}/image{f}.jpg":
                     odd[i] = im["file_name"]
             except (KeyError, TypeError) as exc:
-                raise sources.corrupt(path, DATA, f"images[{i}] lacks {exc}; each image has id, file_name, width, "
-                                      "height, capture, seq_name, camera, frame_idx") from None
+                raise sources.corrupt(path, DATA, f"images[{i}] is malformed ({type(exc).__name__}: {exc}); each "
+                                      "image has integer id, width, height, capture, frame_idx, and file_name, "
+                                      "seq_name, camera") from None
         ids_np = np.frombuffer(ids, dtype=np.int64)
         order = np.argsort(ids_np, kind="stable")
         sorted_ids = ids_np[order]
@@ -166,15 +167,17 @@ def _parse_data(path: Path, progress: bool = False) -> _Images:
         def flush():
             if not buf["id"]:
                 return
-            want = np.asarray(buf["id"], dtype=np.int64)
+            with sources.fields(path, f"{DATA}; annotations have integer image_id"):
+                want = np.asarray(buf["id"], dtype=np.int64)
             pos = np.clip(np.searchsorted(sorted_ids, want), 0, max(n - 1, 0))
             bad = np.flatnonzero(sorted_ids[pos] != want) if n else np.arange(len(want))
             if len(bad):
                 raise sources.corrupt(path, DATA, f"annotations[{first + bad[0]}] refers to image_id {want[bad[0]]}, "
                                       "which is not in images")
             rows = order[pos]
-            bbox[rows] = np.asarray(buf["bbox"], dtype=np.float32)
-            valid[rows] = np.asarray(buf["valid"], dtype=np.float32).reshape(len(rows), 42) > 0
+            with sources.fields(path, f"{DATA}; annotations[{first}:{first + len(rows)}] hold numbers"):
+                bbox[rows] = np.asarray(buf["bbox"], dtype=np.float32)
+                valid[rows] = np.asarray(buf["valid"], dtype=np.float32).reshape(len(rows), 42) > 0
             htype[rows], htv[rows], seen[rows] = buf["type"], buf["tv"], True
             for values in buf.values():
                 values.clear()

@@ -108,7 +108,7 @@ def _check_sources(ds: ShardDataset, source_root, problem) -> None:
     for split, meta in ds.info["splits"].items():
         for k in meta.get("skipped", []):
             problem("sources", k["sequence"], "skipped at conversion (--skip-bad): " +
-                    (f"{k['file']}: " if k["file"] else "") + k["reason"])
+                    (f"{k['file']}: " if k.get("file") else "") + k["reason"])
         recorded = {m["path"]: m["files"] for m in meta.get("missing_files", [])}
         if source_root is None:
             for path, n in recorded.items():
