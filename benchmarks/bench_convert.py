@@ -90,7 +90,7 @@ def _convert_child(raw: str, out: str, workers: int, queue) -> None:
     from handeval.readers.interhand26m import InterHand26M
 
     start = time.perf_counter()
-    info = convert(InterHand26M(raw), out, progress=False, workers=workers, command=["bench"])
+    info = convert(InterHand26M(raw), out, progress=False, workers=workers)
     queue.put({"seconds": time.perf_counter() - start, "frames": info["splits"]["test"]["frames"],
                "views": info["splits"]["test"]["views"]})
 

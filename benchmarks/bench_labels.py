@@ -34,7 +34,7 @@ def _prepare(work: Path, frames: int, cameras: int) -> Path:
         scene = make_scene(seed=i, num_frames=min(per, frames - i * per), num_cameras=cameras, render=False)
         seqs.append(InterHandSequence(scene, "test", 0, f"seq{i:03d}"))
     write_interhand26m(work / "raw", seqs, images=False)
-    convert(InterHand26M(work / "raw"), work / "out", progress=False, target_frames=per, command=["bench"])
+    convert(InterHand26M(work / "raw"), work / "out", progress=False, target_frames=per)
     return work / "out"
 
 

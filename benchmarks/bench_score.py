@@ -44,7 +44,7 @@ def _prepare(work: Path, frames: int, cameras: int) -> Path:
             for i in range(-(-frames // per))]
     raw = work / f"raw-{frames}x{cameras}"
     write_interhand26m(raw, seqs, images=False)
-    convert(InterHand26M(raw), out, progress=True, target_frames=1500, command=["bench"])
+    convert(InterHand26M(raw), out, progress=True, target_frames=1500)
     _image_labels(out)
     return out
 

@@ -4,44 +4,61 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from handeval.cli.options import json_option, mano_dir_option
 from handeval.errors import ExitCode
-from handeval.readers import READERS
+from handeval.readers import DEFAULT_SPLITS, READERS
+
+
+_SPLITS_HELP = "Split(s) to convert (default: " + "; ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items()) + ")."
 
 
 @click.command()
 @click.argument("dataset", type=click.Choice(sorted(READERS)))
 @click.option("--root", required=True, type=str, help="The dataset's root folder, in its official layout.")
-@click.option("--out", required=True, type=str, help="Folder for the converted dataset (meta/ and data/).")
-@click.option("--split", "splits", multiple=True, help="Split(s) to convert (default: every split present).")
+@click.option("--out", required=True, type=str, help="Folder for the converted dataset (meta/ and data/): new or empty, "
+              "unless --overwrite or --resume.")
+@click.option("--split", "splits", multiple=True, help=_SPLITS_HELP)
 @click.option("--variant", default=None, help="Dataset variant, e.g. interhand26m: 5fps|30fps, v1.0|v0.0, H|M|H+M.")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Shards written in parallel.")
-@click.option("--resume", is_flag=True, help="Keep the shards an interrupted run finished; write the rest.")
+@click.option("--resume", is_flag=True, help="Keep the shards an interrupted run (same options) finished; write the rest.")
+@click.option("--overwrite", is_flag=True, help="Replace the converted dataset already in --out.")
 @click.option("--skip-bad", is_flag=True, help="Skip (and record) sequences whose source files are corrupt or missing.")
 @click.option("--target-frames", type=click.IntRange(1), default=100_000, show_default=True,
               help="Shard size target, in frames (whole sequences per shard).")
 @click.option("--chunk-frames", type=click.IntRange(1), default=10_000, show_default=True,
               help="Longest row group: sequences longer than this are split into chunks.")
 @json_option
-def convert(dataset, root, out, splits, variant, workers, resume, skip_bad, target_frames, chunk_frames, as_json):
+def convert(dataset, root, out, splits, variant, workers, resume, overwrite, skip_bad, target_frames, chunk_frames,
+            as_json):
     """Convert a dataset from its official layout into canonical Parquet shards.
+
+    Missing images and skipped sequences are counted in the summary and recorded in
+    meta/info.json. Ctrl-C keeps every finished shard; --resume continues.
 
     \b
     Examples:
       handeval convert interhand26m --root /data/InterHand2.6M_5fps --out ih5 --split test
       handeval convert interhand26m --root /data/IH_30fps --out ih30 --variant 30fps --workers 4 --resume
     """
+    from handeval.convert import JOURNAL
     from handeval.convert import convert as run
     from handeval.readers import open_reader
 
     reader = open_reader(dataset, root, variant, progress=not as_json)
-    info = run(reader, out, splits=list(splits) or None, target_frames=target_frames, chunk_frames=chunk_frames,
-               workers=workers, resume=resume, skip_bad=skip_bad, progress=not as_json,
-               command=["handeval", *sys.argv[1:]])
-    summary = {split: {k: v for k, v in meta.items() if k in ("frames", "views", "sequences", "skipped", "left_out")}
+    try:
+        info = run(reader, out, splits=list(splits) or None, target_frames=target_frames, chunk_frames=chunk_frames,
+                   workers=workers, resume=resume, overwrite=overwrite, skip_bad=skip_bad, progress=not as_json)
+    except KeyboardInterrupt:
+        journal = Path(out) / JOURNAL
+        click.echo(f"Interrupted: the finished shards are recorded in {journal}; run the same command with --resume "
+                   "to continue." if journal.is_file() else "Interrupted before anything was written.", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    summary = {split: {k: v for k, v in meta.items()
+                       if k in ("frames", "views", "sequences", "skipped", "missing_files", "left_out")}
                for split, meta in info["splits"].items()}
     if as_json:
         click.echo(json.dumps({"out": out, "splits": summary}, indent=2))
@@ -49,8 +66,9 @@ def convert(dataset, root, out, splits, variant, workers, resume, skip_bad, targ
     d = info["dataset"]
     click.echo(f"{d['name']} {d['version']} ({d['variant']})")
     for split, s in summary.items():
-        skipped = f", {len(s['skipped'])} skipped" if s["skipped"] else ""
-        click.echo(f"{split}: {s['sequences']} sequences, {s['frames']} frames, {s['views']} views{skipped}")
+        click.echo(f"{split}: {s['sequences']} sequences, {s['frames']} frames, {s['views']} views")
+        for line in source_problems(split, s):
+            click.echo(f"  {line}")
         for item in s["left_out"][:10]:
             click.echo(f"  left out: {item}")
         if len(s["left_out"]) > 10:
@@ -58,11 +76,30 @@ def convert(dataset, root, out, splits, variant, workers, resume, skip_bad, targ
     click.echo(f"written to {out}")
 
 
+def source_problems(split: str, meta: dict, shown: int = 10) -> list[str]:
+    """The split's skipped sequences and missing source files, counted, the first ``shown`` of each listed."""
+    skipped, missing = meta.get("skipped", []), meta.get("missing_files", [])
+    if not skipped and not missing:
+        return []
+    absent = sum(m["files"] for m in missing)
+    parts = [f"{len(skipped)} sequence(s) skipped"] * bool(skipped) + [f"{absent} file(s) missing"] * bool(absent)
+    keys = " and ".join(k for k, v in (("skipped", skipped), ("missing_files", missing)) if v)
+    lines = [f"{len(skipped) + absent} source file(s) missing or unreadable: {', '.join(parts)} (meta/info.json "
+             f"splits.{split}: {keys})"]
+    lines += [f"skipped {k['sequence']}: " + (f"{k['file']}: " if k.get("file") else "") + k["reason"]
+              for k in skipped[:shown]]
+    lines += [f"missing: {m['path']}" + (f" ({m['files']} files)" if m["path"].endswith("/") else "")
+              for m in missing[:shown]]
+    if len(skipped) > shown or len(missing) > shown:
+        lines.append("... (the rest in meta/info.json)")
+    return lines
+
+
 @click.command()
 @click.argument("directory", type=str)
 @json_option
 def info(directory: str, as_json: bool) -> None:
-    """Summarise a converted dataset: counts per split and which annotations exist.
+    """Summarise a converted dataset: counts per split, which annotations exist, missing source files.
 
     \b
     Example:
@@ -76,12 +113,15 @@ def info(directory: str, as_json: bool) -> None:
         return
     d = report["dataset"]
     click.echo(f"{d['name']} {d['version']} ({d['variant']}), format {report['format_version']}")
+    click.echo(f"  converted by: {report['command']}")
     for split, s in report["splits"].items():
         click.echo(f"  {split}: {s['sequences']} sequences, {s['frames']} frames, {s['views']} views")
         have = ", ".join(f"{k} {v:.0%}" for k, v in s["annotated"].items())
         click.echo(f"    annotated (non-null share): {have}")
         for key, why in s["missing"].items():
             click.echo(f"    missing {key}: {why}")
+        for line in source_problems(split, s):
+            click.echo(f"    {line}")
 
 
 @click.command()
@@ -89,20 +129,23 @@ def info(directory: str, as_json: bool) -> None:
 @mano_dir_option
 @click.option("--mano-tolerance-mm", type=float, default=15.0, show_default=True,
               help="Largest mean joint distance between MANO and the stored joints before it is a problem.")
+@click.option("--root", type=str, default=None,
+              help="The source root it was converted from: check that every view's image exists (no decoding).")
 @json_option
-def validate(directory: str, mano_dir: str | None, mano_tolerance_mm: float, as_json: bool) -> None:
-    """Check a converted dataset: schema, checksums, frames, values, validity, MANO.
+def validate(directory: str, mano_dir: str | None, mano_tolerance_mm: float, root: str | None, as_json: bool) -> None:
+    """Check a converted dataset: schema, checksums, files, sources, frames, values, validity, MANO, images.
 
-    MANO-versus-joints agreement is checked when --mano-dir (or HANDEVAL_MANO_DIR) is given.
-    Every problem is listed; the exit status is 1 if there is any.
+    MANO-versus-joints agreement is checked when --mano-dir (or HANDEVAL_MANO_DIR) is given,
+    and the images when --root is. Every problem is listed; the exit status is 1 if there is any.
 
     \b
     Example:
-      handeval validate ih5 --mano-dir ~/mano
+      handeval validate ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
     from handeval.shards.validate import validate_dataset
 
-    problems, checked = validate_dataset(directory, mano_dir=mano_dir, mano_tolerance_mm=mano_tolerance_mm)
+    problems, checked = validate_dataset(directory, mano_dir=mano_dir, mano_tolerance_mm=mano_tolerance_mm,
+                                         source_root=root)
     if as_json:
         click.echo(json.dumps({"ok": not problems, "checked": checked, "problems": problems}, indent=2))
     else:

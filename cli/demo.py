@@ -48,6 +48,7 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     from handeval.leaderboard import write_leaderboard
     from handeval.scoring.score import score
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
+    from handeval.labels.store import SUMMARY_PLOT
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.mano import mano_files
     from handeval.readers import open_reader
@@ -75,13 +76,13 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=not as_json).items():
         shards = out_dir / "shards" / name
         reader = open_reader(name, raw_root, variant)
-        info = convert(reader, shards, progress=not as_json, command=["handeval", "demo"])
+        info = convert(reader, shards, progress=not as_json, overwrite=True, synthetic=True)
         objects = out_dir / "raw" / "DexYCB" / "models"  # the YCB-layout meshes of the demo's objects
         run_subsets(shards, progress=False)
         run_penetration(shards, mano_dir, objects, progress=False)
-        run_occlusion(shards, mano_dir, objects, progress=False)
-        run_images(shards, progress=False)
-        summary = plot_summary(summarise_labels(shards), shards / "labels" / "summary.png")
+        run_occlusion(shards, mano_dir, objects, source_root=raw_root, progress=False)
+        run_images(shards, raw_root, progress=False)
+        summary = plot_summary(summarise_labels(shards), shards / SUMMARY_PLOT)
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
         d = datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
                               "labels_plot": str(summary),

@@ -52,18 +52,20 @@ def penetration(directory, resume, workers, mano_dir, objects, tol, tau, pitch, 
 @click.option("--objects", type=str, default=None, help="Folder of object meshes, to count objects as occluders.")
 @click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True,
               help="Finger and hand thresholds: the released code's (< 30 visible, ratio < 0.40) or the paper's.")
+@click.option("--root", type=str, default=None,
+              help="The source root the dataset was converted from: its hand masks refine the labels (Dex-YCB, HO3D).")
 @json_option
-def occlusion(directory, resume, workers, mano_dir, objects, preset, as_json):
+def occlusion(directory, resume, workers, mano_dir, objects, preset, root, as_json):
     """Per image: vertex, finger, joint and hand visibility (ray casting, plus hand masks where they exist).
 
     \b
     Example:
-      handeval labels occlusion dex --objects $DEX_YCB_DIR/models --preset h2onet-paper
+      handeval labels occlusion dex --objects $DEX_YCB_DIR/models --preset h2onet-paper --root $DEX_YCB_DIR
     """
     from handeval.labels.run import run_occlusion
 
-    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, resume=resume, progress=not as_json,
-                                       workers=workers), as_json)
+    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, source_root=root, resume=resume,
+                                       progress=not as_json, workers=workers), as_json)
 
 
 @labels.command(name="all")
@@ -71,13 +73,15 @@ def occlusion(directory, resume, workers, mano_dir, objects, preset, as_json):
 @mano_dir_option
 @click.option("--objects", type=str, default=None, help="Folder of object meshes.")
 @click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True)
+@click.option("--root", type=str, default=None,
+              help="The source root the dataset was converted from: image statistics and hand masks need it.")
 @json_option
-def all_(directory, resume, workers, mano_dir, objects, preset, as_json):
+def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
     """Penetration, occlusion, subsets and image statistics, with default parameters.
 
     \b
     Example:
-      handeval labels all ih5 --mano-dir ~/mano
+      handeval labels all ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
     from handeval.errors import HandevalError
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
@@ -85,10 +89,10 @@ def all_(directory, resume, workers, mano_dir, objects, preset, as_json):
     kw = dict(resume=resume, progress=not as_json, workers=workers)
     _report("subsets", run_subsets(directory, **kw), as_json)
     _report("penetration", run_penetration(directory, mano_dir, objects, **kw), as_json)
-    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, **kw), as_json)
+    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, source_root=root, **kw), as_json)
     try:
-        _report("images", run_images(directory, **kw), as_json)
-    except HandevalError as exc:  # a dataset converted without its images still gets the other labels
+        _report("images", run_images(directory, root, **kw), as_json)
+    except HandevalError as exc:  # a dataset without its images (or its --root) still gets the other labels
         click.echo(f"images: skipped ({exc})", err=True)
 
 
@@ -105,10 +109,11 @@ def summary(directory, plot, as_json):
     """
     from pathlib import Path
 
+    from handeval.labels.store import SUMMARY_PLOT
     from handeval.labels.summary import plot_summary, summarise_labels
 
     report = summarise_labels(directory)
-    png = plot_summary(report, plot or Path(directory) / "labels" / "summary.png")
+    png = plot_summary(report, plot or Path(directory) / SUMMARY_PLOT)
     if "penetration" in report:
         report["penetration"].pop("_depths_mm")
     report["plot"] = str(png)
@@ -156,20 +161,22 @@ def subsets(directory, resume, workers, as_json):
 
 @labels.command()
 @_common
+@click.option("--root", type=str, default=None,
+              help="The source root the dataset was converted from (`handeval convert --root`), with its images.")
 @json_option
-def images(directory, resume, workers, as_json):
+def images(directory, resume, workers, root, as_json):
     """Per-image statistics from the source images (mean intensity: IntagHand's dark-image filter).
 
-    Reads every image once (a progress bar per shard); protocols that select by them then
-    need no second pass.
+    Reads every image once (a progress bar per shard), under --root; protocols that select
+    by them then need no second pass.
 
     \b
     Example:
-      handeval labels images ih5
+      handeval labels images ih5 --root /data/InterHand2.6M_5fps
     """
     from handeval.labels.run import run_images
 
-    _report("images", run_images(directory, resume=resume, progress=not as_json, workers=workers), as_json)
+    _report("images", run_images(directory, root, resume=resume, progress=not as_json, workers=workers), as_json)
 
 
 def _report(name: str, entry: dict, as_json: bool) -> None:

@@ -73,3 +73,9 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Files under ``folder`` that look like :func:`atomic_path`'s temporaries (``.NAME.XXXXXXXX``),
+    left behind by a process killed while writing."""
+    return sorted(p for p in Path(folder).rglob(".*") if p.is_file() and p.name.count(".") >= 2)

@@ -306,14 +306,16 @@ def _ragged(entries: list, shape: tuple[int, ...], path: Path, what: str) -> np.
 
 
 def _ho3d_order(ds: ShardDataset, split: str) -> list[tuple[str, int]]:
-    """(sequence id, frame) in evaluation.txt's order (from the source root, else the shards')."""
-    root = Path(ds.info.get("source_root", ""))
-    txt = root / f"{split}.txt"
-    if txt.is_file():
-        return [(f"{split}/{line.split('/')[0]}", int(line.split("/")[1]))
-                for line in txt.read_text().split() if line.strip()]
+    """(sequence id, frame) in evaluation.txt's order: the HO3D reader records where each
+    sequence's frames sit in the list (``meta.list_rows``, [first row, count] runs)."""
     frames = ds.read("frames", split, columns=["sequence", "frame"])
-    return list(zip(frames.column("sequence").to_pylist(), frames.column("frame").to_pylist()))
+    keys = list(zip(frames.column("sequence").to_pylist(), frames.column("frame").to_pylist()))
+    runs = [run for shard in ds.info["splits"][split]["shards"] for s in shard["sequences"]
+            for run in s.get("meta", {}).get("list_rows", [])]
+    if not runs:  # converted before the rows were recorded: the shards' order
+        return keys
+    rows = np.concatenate([np.arange(start, start + n) for start, n in runs])
+    return [keys[i] for i in np.argsort(rows, kind="stable")]
 
 
 def _dexycb_txt(path: Path, ds: ShardDataset, split: str) -> Submission:

@@ -65,7 +65,7 @@ def converted_interhand(root, scene):
     from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 
     write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)
-    convert(open_reader("interhand26m", root / "raw"), root / "out", progress=False, command=["t"])
+    convert(open_reader("interhand26m", root / "raw"), root / "out", progress=False)
     return ShardDataset(root / "out")
 
 

@@ -119,7 +119,8 @@ def test_labels_and_results_are_byte_identical_on_rerun(demo, tmp_path, handeval
     files = sorted((gt / "labels").rglob("*.parquet"))
     before = {f: f.read_bytes() for f in files} | {gt / "meta/info.json": (gt / "meta/info.json").read_bytes()}
     models = shutil.copytree(demo / "raw/DexYCB/models", tmp_path / "elsewhere" / "models")
-    assert handeval("labels", "all", gt, "--objects", models)[0] == ExitCode.OK  # same meshes, another folder
+    raw = shutil.copytree(demo / "raw/HIC", tmp_path / "elsewhere" / "HIC")
+    assert handeval("labels", "all", gt, "--objects", models, "--root", raw)[0] == ExitCode.OK  # copies elsewhere
     assert {f: f.read_bytes() for f in before} == before
     args = ("score", "--gt", gt, "--pred", demo / "submissions/hic/oracle-noise.parquet", "--protocol",
             "hic/interwild", "--bootstrap", "50")

@@ -13,9 +13,8 @@ from handeval.synth.scene import make_scene
 @pytest.fixture(scope="module")
 def raw(standin_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("cli") / "raw"
-    scene = make_scene(seed=9, num_frames=6, num_cameras=2, image_size=(40, 30), render=False)
-    write_interhand26m(root, [InterHandSequence(scene, "test", 0, "s0"), InterHandSequence(scene, "val", 0, "s1")],
-                       images=False)
+    scene = make_scene(seed=9, num_frames=6, num_cameras=2, image_size=(40, 30))
+    write_interhand26m(root, [InterHandSequence(scene, "test", 0, "s0"), InterHandSequence(scene, "val", 0, "s1")])
     return root
 
 
@@ -70,7 +69,7 @@ def test_documented_external_readers(raw, tmp_path, monkeypatch):
     from handeval.convert import convert
     from handeval.readers.interhand26m import InterHand26M
 
-    convert(InterHand26M(raw), tmp_path / "ih5", progress=False, command=["t"])
+    convert(InterHand26M(raw), tmp_path / "ih5", progress=False)
     monkeypatch.chdir(tmp_path)
     df = pd.read_parquet("ih5/data/test/frames-00000.parquet", columns=["sequence", "frame", "joints"])
     table = pq.read_table("ih5/data/test/views-00000.parquet", columns=["sequence", "frame", "camera", "K"])

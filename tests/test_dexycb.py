@@ -34,7 +34,7 @@ def raw(scene, tmp_path_factory):
 def converted(raw, tmp_path_factory):
     out = tmp_path_factory.mktemp("dex") / "out"
     reader = DexYCB(raw)
-    convert(reader, out, splits=["s0_train", "s0_val", "s0_test", "s2_test"], progress=False, command=["t"])
+    convert(reader, out, splits=["s0_train", "s0_val", "s0_test", "s2_test"], progress=False)
     return ShardDataset(out)
 
 
@@ -117,14 +117,14 @@ def test_presence_is_per_view_as_the_official_evaluator_decides(converted, raw, 
     data = dict(np.load(label))
     data["joint_3d"] = data["joint_3d"] + np.float32(0.005)
     np.savez_compressed(label, **data)
-    convert(DexYCB(root), tmp_path / "o", splits=["s0_val"], progress=False, command=["t"])
+    convert(DexYCB(root), tmp_path / "o", splits=["s0_val"], progress=False)
     problems, _ = validate_dataset(tmp_path / "o")
     assert [p["check"] for p in problems] == ["views"] and SERIALS[3] in problems[0]["where"]
 
 
 def test_toolkit_hpe_variant_drops_no_hand_frames_and_views(raw, tmp_path):
     reader = open_reader("dexycb", raw, "toolkit-hpe")
-    info = convert(reader, tmp_path / "o", splits=["s0_val"], progress=False, command=["t"])
+    info = convert(reader, tmp_path / "o", splits=["s0_val"], progress=False)
     assert info["splits"]["s0_val"]["frames"] == 4 and info["splits"]["s0_val"]["views"] == 31
     with pytest.raises(HandevalError, match="toolkit-hpe"):
         open_reader("dexycb", raw, "hpe")
@@ -138,8 +138,8 @@ def test_corrupt_label_is_named(raw, tmp_path):
     bad = root / "20200709-subject-01/20200700_140004/836212060125/labels_000003.npz"
     bad.write_bytes(b"garbage")
     with pytest.raises(HandevalError, match="labels_000003.npz"):
-        convert(DexYCB(root), tmp_path / "o1", splits=["s0_val"], progress=False, command=["t"])
-    info = convert(DexYCB(root), tmp_path / "o2", splits=["s0_val"], progress=False, command=["t"], skip_bad=True)
+        convert(DexYCB(root), tmp_path / "o1", splits=["s0_val"], progress=False)
+    info = convert(DexYCB(root), tmp_path / "o2", splits=["s0_val"], progress=False, skip_bad=True)
     assert len(info["splits"]["s0_val"]["skipped"]) == 1
     with pytest.raises(HandevalError, match="not a Dex-YCB root"):
         DexYCB(tmp_path)

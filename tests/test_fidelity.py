@@ -36,7 +36,7 @@ def cases(standin_dir, tmp_path_factory):
     out = {}
     for name, path in write_cases(root / "cases").items():
         shards = root / "shards" / name
-        convert(open_reader(CASES[name][0], path / "raw"), shards, progress=False, command=["t"])
+        convert(open_reader(CASES[name][0], path / "raw"), shards, progress=False)
         out[name] = (path, shards)
     return out
 
@@ -91,7 +91,7 @@ def _intaghand_selection(raw: Path) -> set:
 
 def test_intaghand_and_dir_select_and_score_as_defined(cases, tmp_path):
     path, shards = cases["interhand"]
-    run_images(shards, progress=False)
+    run_images(shards, path / "raw", progress=False)
     want = _intaghand_selection(path / "raw")
     assert 0 < len(want) < len(ShardDataset(shards).read("views", "test", columns=["frame"]))
     sub = read_submission(path / "pred" / "noise.npz")

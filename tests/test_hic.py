@@ -22,7 +22,7 @@ def scene(standin_dir):
 def converted(scene, tmp_path_factory):
     root = tmp_path_factory.mktemp("hic")
     write_hic(root / "raw", [HICSequence(scene, 2), HICSequence(scene, 16)], images=True)
-    convert(open_reader("hic", root / "raw"), root / "out", progress=False, command=["t"])
+    convert(open_reader("hic", root / "raw"), root / "out", progress=False)
     return ShardDataset(root / "out"), root / "raw"
 
 
@@ -64,7 +64,7 @@ def test_hic_json_defines_the_frames(scene, tmp_path):
     seqs = [HICSequence(scene, 3, no_fit=((2, "left"),), unlisted=(9,), extra_image=True),
             HICSequence(scene, 8, hands=("right",))]
     write_hic(tmp_path / "raw", seqs, images=True)
-    info = convert(open_reader("hic", tmp_path / "raw"), tmp_path / "out", progress=False, command=["t"])
+    info = convert(open_reader("hic", tmp_path / "raw"), tmp_path / "out", progress=False)
     left_out = info["splits"]["test"]["left_out"]
     assert "03/1/rgb/011.png: an image HIC.json does not list" in left_out
     assert sum("009.ply: a fit HIC.json does not list" in x for x in left_out) == 2
@@ -86,17 +86,17 @@ def test_missing_hand_and_bad_files(converted, tmp_path):
     left = fits / "IJCV16___fakeGT___IJCV___02___Model_Hand_L___ncomps45"
     # HIC.json names 004.ply: without it the annotation cannot be scored, and is reported, not dropped silently.
     (left / "004.ply").unlink()
-    info = convert(HIC(root), tmp_path / "o0", progress=False, command=["t"])
+    info = convert(HIC(root), tmp_path / "o0", progress=False)
     assert any("004.ply is missing" in x for x in info["splits"]["test"]["left_out"])
     assert 4 not in ShardDataset(tmp_path / "o0").sequence("test/02").frames["frame"]
     # The raw layout without HIC.json: every image is a frame, hands are the fits present.
     (root / "HIC.json").unlink()
     (left / "004.pkl").unlink()
-    convert(HIC(root), tmp_path / "o1", progress=False, command=["t"])
+    convert(HIC(root), tmp_path / "o1", progress=False)
     got = ShardDataset(tmp_path / "o1").sequence("test/02")
     assert got.frames["hand_type"][4] == "right" and not got.frames["joints_valid"][4, 1].any()
     (root / "02/1/joints_2D_GT/005.txt").write_text("0\t1\n")
     with pytest.raises(HandevalError, match="005.txt"):
-        convert(HIC(root), tmp_path / "o2", progress=False, command=["t"])
+        convert(HIC(root), tmp_path / "o2", progress=False)
     with pytest.raises(HandevalError, match="not a HIC root"):
         HIC(tmp_path)

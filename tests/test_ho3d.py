@@ -32,7 +32,7 @@ def raw(scene, tmp_path_factory):
 @pytest.fixture(scope="module")
 def converted(raw, tmp_path_factory):
     out = tmp_path_factory.mktemp("ho3d") / "out"
-    convert(open_reader("ho3d", raw, "v2"), out, progress=False, command=["t"])
+    convert(open_reader("ho3d", raw, "v2"), out, progress=False)
     return ShardDataset(out)
 
 
@@ -74,7 +74,7 @@ def test_evaluation_root_only_without_released_gt(raw, tmp_path):
     shutil.copytree(raw, root)
     (root / "evaluation_xyz.json").unlink()
     (root / "evaluation_verts.json").unlink()
-    info = convert(HO3D(root, "v2"), tmp_path / "out", splits=["evaluation"], progress=False, command=["t"])
+    info = convert(HO3D(root, "v2"), tmp_path / "out", splits=["evaluation"], progress=False)
     assert "joints" in info["splits"]["evaluation"]["missing"]
     got = ShardDataset(tmp_path / "out").sequence("evaluation/AP10")
     assert got.frames["joints_valid"][:, 0].sum(axis=1).tolist() == [1] * 5  # the wrist only
@@ -103,7 +103,7 @@ def test_bad_inputs(raw, tmp_path):
     shutil.copytree(raw, root)
     (root / "train/SM1/meta/0003.pkl").write_bytes(b"\x80\x02not a pickle")
     with pytest.raises(HandevalError, match="0003.pkl"):
-        convert(HO3D(root, "v2"), tmp_path / "o", splits=["train"], progress=False, command=["t"])
+        convert(HO3D(root, "v2"), tmp_path / "o", splits=["train"], progress=False)
     with pytest.raises(HandevalError, match="v2 or v3"):
         open_reader("ho3d", root, "v4")
     with pytest.raises(HandevalError, match="not an HO3D root"):

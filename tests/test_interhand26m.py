@@ -38,7 +38,7 @@ def raw(scenes, tmp_path_factory):
 @pytest.fixture(scope="module")
 def converted(raw, tmp_path_factory):
     out = tmp_path_factory.mktemp("ih") / "out"
-    convert(InterHand26M(raw[0]), out, progress=False, command=["test"])
+    convert(InterHand26M(raw[0]), out, progress=False)
     return ShardDataset(out)
 
 
@@ -95,15 +95,15 @@ def test_v0_subset_layout(scenes, tmp_path):
                        images=False)
     reader = open_reader("interhand26m", tmp_path, "v0.0:H:30fps")
     assert reader.variant == "30 fps, H" and reader.splits() == ["test"]
-    info = convert(reader, tmp_path / "out", progress=False, command=["t"])
+    info = convert(reader, tmp_path / "out", progress=False)
     assert "mano" in info["splits"]["test"]["missing"]
     got = ShardDataset(tmp_path / "out").sequence("test/Capture0/s")
     assert not got.frames["mano_valid"].any() and np.isnan(got.frames["mano_pose"]).all()
 
 
 def test_rerun_is_byte_identical(raw, tmp_path):
-    a = convert(InterHand26M(raw[0]), tmp_path / "a", progress=False, command=["x"], target_frames=9)
-    b = convert(InterHand26M(raw[0]), tmp_path / "b", progress=False, command=["x"], target_frames=9)
+    a = convert(InterHand26M(raw[0]), tmp_path / "a", progress=False, target_frames=9)
+    b = convert(InterHand26M(raw[0]), tmp_path / "b", progress=False, target_frames=9)
     assert [s["files"] for s in a["splits"]["test"]["shards"]] == [s["files"] for s in b["splits"]["test"]["shards"]]
     assert (tmp_path / "a/meta/info.json").read_bytes() == (tmp_path / "b/meta/info.json").read_bytes()
 
@@ -111,7 +111,7 @@ def test_rerun_is_byte_identical(raw, tmp_path):
 def test_killed_conversion_resumes_exactly(raw, tmp_path):
     """Kill a conversion after its first shard, resume it, and get the uninterrupted result."""
     root = raw[0]
-    full = convert(InterHand26M(root), tmp_path / "full", progress=False, command=["x"], target_frames=1)
+    full = convert(InterHand26M(root), tmp_path / "full", progress=False, target_frames=1)
     script = (
         "import time, handeval.shards.writer as w, handeval.convert as c\n"
         "from handeval.readers.interhand26m import InterHand26M\n"
@@ -119,7 +119,7 @@ def test_killed_conversion_resumes_exactly(raw, tmp_path):
         "def slow(*a, **k):\n"
         "    r = orig(*a, **k); time.sleep(30 if a[1].index >= 1 else 0); return r\n"
         "c.write_shard = slow\n"
-        f"c.convert(InterHand26M({str(root)!r}), {str(tmp_path / 'part')!r}, progress=False, command=['x'], target_frames=1)\n"
+        f"c.convert(InterHand26M({str(root)!r}), {str(tmp_path / 'part')!r}, progress=False, target_frames=1)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script])
     journal = tmp_path / "part/meta/progress.jsonl"
@@ -129,7 +129,7 @@ def test_killed_conversion_resumes_exactly(raw, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "part/meta/info.json").exists()
-    resumed = convert(InterHand26M(root), tmp_path / "part", progress=False, command=["x"], target_frames=1, resume=True)
+    resumed = convert(InterHand26M(root), tmp_path / "part", progress=False, target_frames=1, resume=True)
     assert json.dumps(resumed, sort_keys=True) == json.dumps(full, sort_keys=True)
     ds = ShardDataset(tmp_path / "part")
     frames = ds.read("frames", columns=["sequence", "frame"])
@@ -147,13 +147,13 @@ def test_corrupt_and_missing_sources(raw, tmp_path):
     del cams["1"]
     cam.write_text(json.dumps(cams))
     with pytest.raises(HandevalError, match="no cameras for capture 1"):
-        convert(InterHand26M(root), tmp_path / "o1", progress=False, command=["x"])
-    info = convert(InterHand26M(root), tmp_path / "o2", progress=False, command=["x"], skip_bad=True)
+        convert(InterHand26M(root), tmp_path / "o1", progress=False)
+    info = convert(InterHand26M(root), tmp_path / "o2", progress=False, skip_bad=True)
     assert [s["sequence"] for s in info["splits"]["test"]["skipped"]] == ["test/Capture1/ROM01"]
     data = root / "annotations/test/InterHand2.6M_test_data.json"
     data.write_text(data.read_text()[:5000])
-    with pytest.raises(HandevalError, match="InterHand2.6M_test_data.json: not valid JSON"):
-        convert(InterHand26M(root), tmp_path / "o3", progress=False, command=["x"], splits=["test"])
+    with pytest.raises(HandevalError, match="InterHand2.6M_test_data.json: not InterHand2.6M's data.json .*truncated or corrupt"):
+        convert(InterHand26M(root), tmp_path / "o3", progress=False, splits=["test"])
     with pytest.raises(HandevalError, match="not an InterHand2.6M root"):
         InterHand26M(tmp_path / "nowhere")
     with pytest.raises(HandevalError, match="5 or 30 fps"):
@@ -183,7 +183,7 @@ def test_torch_views_load_images_lazily(scenes, tmp_path):
 
     scene = make_scene(seed=3, num_frames=4, num_cameras=2, image_size=(40, 30))
     write_interhand26m(tmp_path / "raw", [InterHandSequence(scene, "test", 0, "s")])
-    convert(InterHand26M(tmp_path / "raw"), tmp_path / "out", progress=False, command=["x"])
+    convert(InterHand26M(tmp_path / "raw"), tmp_path / "out", progress=False)
     ds = HandFrames(tmp_path / "out", "test", camera="400273", image_root=tmp_path / "raw")
     item = ds[2]
     assert item["image"].shape == (3, 30, 40) and item["image"].dtype == torch.uint8

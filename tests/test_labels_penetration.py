@@ -47,7 +47,7 @@ def test_hand_object_penetration_against_dexycb_models(standin_dir, tmp_path):
                        fix_left_shapedirs=False, render=False)
     write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=(),
                                                    no_hand_views=())])
-    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "out", progress=False, command=["t"])
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "out", progress=False)
     run_penetration(tmp_path / "out", objects=tmp_path / "raw" / "models", progress=False)
     t = read_labels(ShardDataset(tmp_path / "out"), "penetration")
     ho = _column(t, "ho_max_depth")
@@ -80,8 +80,7 @@ def test_workers_label_shards_in_spawned_processes(standin_dir, tmp_path):
     write_interhand26m(tmp_path / "raw", [InterHandSequence(scene, "test", 0, "a"),
                                           InterHandSequence(scene, "test", 1, "b")], images=False)
     for name in ("one", "two"):
-        convert(open_reader("interhand26m", tmp_path / "raw"), tmp_path / name, target_frames=8, progress=False,
-                command=["t"])
+        convert(open_reader("interhand26m", tmp_path / "raw"), tmp_path / name, target_frames=8, progress=False)
     one = run_penetration(tmp_path / "one", progress=False)
     two = run_penetration(tmp_path / "two", progress=False, workers=2)
     assert len(one["files"]) == 2

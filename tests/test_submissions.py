@@ -1,6 +1,7 @@
 """Submissions: canonical and native formats read into per-view camera-frame joints, and their checks."""
 
 import json
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -86,7 +87,7 @@ def test_never_unpickles_and_bad_shapes(ih, tmp_path):
 def test_ho3d_pred_json(standin_dir, tmp_path):
     scene = make_scene(seed=22, num_frames=4, num_cameras=1, image_size=(32, 24), objects=("box",), render=False)
     write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0)], images=False)
-    convert(open_reader("ho3d", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    convert(open_reader("ho3d", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
     gt = ground_truth_views(ds, "evaluation", vertices=True)
     xyz = json.loads((tmp_path / "raw" / "evaluation_xyz.json").read_text())
@@ -101,10 +102,33 @@ def test_ho3d_pred_json(standin_dir, tmp_path):
         read_submission(tmp_path / "short.json", ds, "evaluation")
 
 
+def test_ho3d_pred_json_follows_evaluation_txt_from_the_shards_alone(standin_dir, tmp_path):
+    """evaluation.txt interleaves two sequences: pred.json in its order is read right, with no source root."""
+    scene = make_scene(seed=22, num_frames=3, num_cameras=2, image_size=(32, 24), objects=("box",), render=False)
+    raw = write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0),
+                                        HO3DSequence(scene, "evaluation", "MPM11", 1)], images=False)
+    lines = (raw / "evaluation.txt").read_text().split()
+    order = [0, 3, 1, 4, 2, 5]  # AP10/0000, MPM11/0000, AP10/0001, ...
+    (raw / "evaluation.txt").write_text("\n".join(lines[i] for i in order) + "\n")
+    gt_files = {n: json.loads((raw / n).read_text()) for n in ("evaluation_xyz.json", "evaluation_verts.json")}
+    for name, entries in gt_files.items():
+        (raw / name).write_text(json.dumps([entries[i] for i in order]))
+    convert(open_reader("ho3d", raw, "v3"), tmp_path / "gt", progress=False)
+    shutil.rmtree(raw)
+    ds = ShardDataset(tmp_path / "gt")
+    (tmp_path / "pred.json").write_text(json.dumps([[gt_files["evaluation_xyz.json"][i] for i in order],
+                                                    [gt_files["evaluation_verts.json"][i] for i in order]]))
+    sub = read_submission(tmp_path / "pred.json", ds, "evaluation")
+    gt = ground_truth_views(ds, "evaluation", vertices=True)
+    rows = [dict(zip(sub.keys(), range(len(sub.frame))))[k] for k in gt.keys()]
+    np.testing.assert_allclose(sub.joints[rows, 0], gt.joints[:, 0], atol=1e-6)
+    np.testing.assert_allclose(sub.vertices[rows, 0], gt.vertices[:, 0], atol=1e-6)
+
+
 def test_dexycb_result_txt(standin_dir, tmp_path, capsys):
     scene = make_scene(seed=23, num_frames=3, num_cameras=2, image_size=(32, 24), fix_left_shapedirs=False, render=False)
     write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=())], images=False)
-    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
     gt = ground_truth_views(ds, "s0_train")
     # The toolkit's sample order: cameras, then frames.
@@ -172,7 +196,7 @@ def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path
                        render=False)
     write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=(),
                                                    no_hand_views=((1, 0),))], images=False)
-    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False, command=["t"])
+    convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
     gt = ground_truth_views(ds, "s0_train")
     order = sorted(range(len(gt.frame)), key=lambda i: (gt.camera[i], gt.frame[i]))
@@ -194,7 +218,7 @@ def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path
 
     ho = make_scene(seed=25, num_frames=3, num_cameras=1, image_size=(32, 24), objects=("box",), render=False)
     write_ho3d(tmp_path / "h", [HO3DSequence(ho, "evaluation", "AP10", 0)], images=False)
-    convert(open_reader("ho3d", tmp_path / "h"), tmp_path / "hgt", progress=False, command=["t"])
+    convert(open_reader("ho3d", tmp_path / "h"), tmp_path / "hgt", progress=False)
     hds = ShardDataset(tmp_path / "hgt")
     hgt = ground_truth_views(hds, "evaluation", vertices=True)
     xyz = np.asarray(json.loads((tmp_path / "h" / "evaluation_xyz.json").read_text()))

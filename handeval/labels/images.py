@@ -28,9 +28,12 @@ class ImageStats:
     """Decodes a sequence's images on a few threads (decoding releases the GIL)."""
 
     def __init__(self, source_root: str | None, threads: int = 4):
-        if not source_root or not Path(source_root).is_dir():
-            raise HandevalError(f"the dataset's source root {source_root!r} (meta/info.json source_root) is not a "
-                                "folder: image statistics are computed from the source images")
+        if not source_root:
+            raise HandevalError("image statistics are computed from the source images: pass --root, the folder the "
+                                "dataset was converted from (`handeval convert --root`)")
+        if not Path(source_root).is_dir():
+            raise HandevalError(f"--root {source_root} is not a folder: give the folder the dataset was converted "
+                                "from, with its images")
         self.root = Path(source_root)
         self.threads = threads
 

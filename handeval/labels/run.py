@@ -7,8 +7,10 @@ labeler (see ``store.write_labels``).
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from handeval.checksums import sha256_file
+from handeval.errors import HandevalError
 from handeval.labels.images import IMAGES, ImageStats
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
 from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, OcclusionLabeler
@@ -26,22 +28,21 @@ def _penetration(directory, mano_dir, objects, params):
     return PenetrationLabeler(HandMeshes(ShardDataset(directory), mano_dir), ObjectMeshes(objects), **params)
 
 
-def _occlusion(directory, mano_dir, objects, preset, delta):
+def _occlusion(directory, mano_dir, objects, preset, delta, source_root):
     ds = ShardDataset(directory)
-    masks = Masks(ds.info.get("source_root"), ds.info["conventions"].get("segmentation"))
+    masks = Masks(source_root, ds.info["conventions"].get("segmentation"))
     return OcclusionLabeler(HandMeshes(ds, mano_dir), ObjectMeshes(objects), masks, preset, delta)
 
 
-def _images(directory):
-    return ImageStats(ShardDataset(directory).info.get("source_root"))
-
-
-def run_images(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
+def run_images(directory, source_root: str | None, resume: bool = False, progress: bool = True,
+               workers: int = 1) -> dict:
+    """Image statistics from the images under ``source_root``, the folder the dataset was converted from."""
     ds = ShardDataset(directory)
+    stats = ImageStats(source_root)
     first = ds.read("views", columns=["image_path"]).column("image_path")[:1].to_pylist()
     for path in first:  # fail before any file is written when the source images are not there
-        read_rgb(_images(directory).root / path)
-    return write_labels(ds, IMAGES, {}, partial(_images, str(ds.root)), resume=resume, progress=progress,
+        read_rgb(stats.root / path)
+    return write_labels(ds, IMAGES, {}, partial(ImageStats, str(stats.root)), resume=resume, progress=progress,
                         workers=workers)
 
 
@@ -70,8 +71,14 @@ def run_penetration(directory, mano_dir=None, objects=None, params: dict | None 
 
 
 def run_occlusion(directory, mano_dir=None, objects=None, preset: str = "h2onet-code", delta: float = DELTA,
-                  resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
+                  source_root: str | None = None, resume: bool = False, progress: bool = True,
+                  workers: int = 1) -> dict:
+    """Occlusion labels; the hand masks of a dataset that has them are read under ``source_root``."""
     ds = ShardDataset(directory)
-    params = {"preset": preset, **PRESETS[preset], "delta": delta, **_mesh_sources(ds, mano_dir, objects)}
-    return write_labels(ds, OCCLUSION, params, partial(_occlusion, str(ds.root), mano_dir, objects, preset, delta),
-                        resume=resume, progress=progress, workers=workers)
+    if source_root is not None and not Path(source_root).is_dir():
+        raise HandevalError(f"--root {source_root} is not a folder: give the folder the dataset was converted from "
+                            "(for its hand masks), or leave --root out")
+    params = {"preset": preset, **PRESETS[preset], "delta": delta, **_mesh_sources(ds, mano_dir, objects),
+              "hand_masks": source_root is not None}
+    make = partial(_occlusion, str(ds.root), mano_dir, objects, preset, delta, source_root)
+    return write_labels(ds, OCCLUSION, params, make, resume=resume, progress=progress, workers=workers)

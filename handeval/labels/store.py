@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -26,8 +27,11 @@ from handeval.errors import HandevalError
 from handeval.shards.records import arrow_column
 from handeval.shards.schema import FEATURES, Feature, arrow_schema
 from handeval.checksums import sha256_file
+from handeval.workers import init_worker
 
 _OPTIONS = dict(compression="zstd", compression_level=3, write_statistics=True)
+#: Where `handeval labels summary` puts its plots unless told otherwise.
+SUMMARY_PLOT = Path("labels") / "summary.png"
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,17 @@ def label_path(root: Path, name: str, split: str, table: str, index: int) -> Pat
     return root / "labels" / name / split / f"{table}-{index:05d}.parquet"
 
 
+def labels_written(info: dict) -> set[str]:
+    """The files (relative to the dataset folder) that `handeval labels` may have written there."""
+    return {rel for entry in info.get("labels", {}).values() for rel in entry["files"]} | {SUMMARY_PLOT.as_posix()}
+
+
 _COMPUTE: Callable[[SequenceData], dict] | None = None  # this process's labeler
 
 
-def _init_worker(make_compute: Callable[[], Callable[[SequenceData], dict]]) -> None:
+def _init_worker(parent: int, make_compute: Callable[[], Callable[[SequenceData], dict]]) -> None:
     global _COMPUTE
+    init_worker(parent)
     _COMPUTE = make_compute()
 
 
@@ -109,7 +119,7 @@ def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
     try:
         if workers > 1 and len(todo) > 1:
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                     initargs=(make_compute,)) as pool:
+                                     initargs=(os.getpid(), make_compute)) as pool:
                 futures = [pool.submit(_label_shard, str(ds.root), label, split, shard) for split, shard in todo]
                 for fut in as_completed(futures):
                     rel, entry = fut.result()

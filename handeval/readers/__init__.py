@@ -59,6 +59,10 @@ def _hic(root: Path, variant: str | None, progress: bool):
 
 
 READERS = {"interhand26m": _interhand, "hic": _hic, "dexycb": _dexycb, "ho3d": _ho3d}
+#: What each reader's ``default_splits`` converts when ``--split`` is not given (for ``convert --help``).
+DEFAULT_SPLITS = {"interhand26m": "every split present (train, val, test)", "hic": "test (its only split)",
+                  "dexycb": "the S0 setup present (s0_train, s0_val, s0_test)",
+                  "ho3d": "train and evaluation, those present"}
 
 
 def open_reader(dataset: str, root: str | Path, variant: str | None = None, progress: bool = False):

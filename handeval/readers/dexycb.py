@@ -25,6 +25,8 @@ from scipy.spatial.transform import Rotation
 from handeval.conventions import HAND_SIDES
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
+from handeval.readers import sources
+from handeval.readers.sources import SourceError
 from handeval.shards.records import SequenceRecords
 
 #: Camera serials in the toolkit's order (the index the S2 split uses), and subject folders.
@@ -76,29 +78,27 @@ class _TupleLoader(yaml.SafeLoader):
 _TupleLoader.add_constructor("tag:yaml.org,2002:python/tuple", lambda loader, node: tuple(loader.construct_sequence(node)))
 
 
-def _yaml(path: Path) -> dict:
-    try:
-        with open(path) as fh:
-            return yaml.load(fh, Loader=_TupleLoader)
-    except FileNotFoundError:
-        raise HandevalError(f"missing Dex-YCB file {path}") from None
-    except yaml.YAMLError as exc:
-        raise HandevalError(f"{path}: not valid YAML ({exc})") from None
+def _yaml_file(path: Path):
+    with open(path) as fh:
+        return yaml.load(fh, Loader=_TupleLoader)
 
 
-def _npz(path: Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise HandevalError(f"missing Dex-YCB file {path}") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise HandevalError(f"{path}: cannot read ({exc}); the file is corrupt") from None
+META = "a Dex-YCB meta.yml (serials, num_frames, ycb_ids, mano_sides, mano_calib, extrinsics)"
+POSE = "a Dex-YCB pose.npz with pose_m (T x 1 x 51) and pose_y (T x objects x 7)"
+LABEL = "a Dex-YCB label file with joint_3d (1 x 21 x 3) and joint_2d (1 x 21 x 2)"
+
+
+def _label(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One view's (21, 3) camera-frame joints and (21, 2) pixels; the masks are read by labels."""
+    lab = sources.load(path, sources.npz_file, LABEL, keys=("joint_3d", "joint_2d"))
+    with sources.fields(path, LABEL):
+        return lab["joint_3d"].reshape(21, 3), lab["joint_2d"].reshape(21, 2)
 
 
 class DexYCB:
     """Reader of a Dex-YCB root (``$DEX_YCB_DIR``)."""
 
+    key = "dexycb"
     name = "Dex-YCB"
     version = "v1"
 
@@ -108,7 +108,7 @@ class DexYCB:
             raise HandevalError(f"{self.root} is not a Dex-YCB root: expected calibration/ and the subject folders "
                                 "(20200709-subject-01, ...) as in the official download")
         self.toolkit_hpe = toolkit_hpe
-        self._metas: dict[tuple[str, str], dict] = {}
+        self._metas: dict[tuple[str, str], dict | SourceError] = {}
         self._sequences = {s: sorted(p.name for p in (self.root / s).iterdir() if p.is_dir())
                            for s in SUBJECTS if (self.root / s).is_dir()}
 
@@ -117,27 +117,53 @@ class DexYCB:
         return "toolkit-hpe (frames without a hand dropped)" if self.toolkit_hpe else "all frames"
 
     @property
+    def variant_option(self) -> str | None:
+        return "toolkit-hpe" if self.toolkit_hpe else None
+
+    @property
     def conventions(self) -> dict:
         return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "world",
                 "segmentation": {"format": "npz", "key": "seg", "hand_values": [255]}}
 
     def _members(self, split: str) -> list[tuple[str, str]]:
-        """(subject, sequence) pairs of a split that have at least one of the split's cameras."""
+        """(subject, sequence) pairs of a split that have at least one of the split's cameras
+        (or an unreadable meta.yml, which :meth:`sequence_lengths` reports)."""
         setup, part = split.split("_")
         cameras = {SERIALS[c] for c in _cameras(setup, part)}
         out = []
         for s in _subjects(setup, part):
             subject = SUBJECTS[s]
             for i, name in enumerate(self._sequences.get(subject, [])):
-                if _takes_sequence(setup, part, i) and cameras & set(self._meta(subject, name)["serials"]):
+                if not _takes_sequence(setup, part, i):
+                    continue
+                try:
+                    if cameras & set(self._meta(subject, name)["serials"]):
+                        out.append((subject, name))
+                except SourceError:
                     out.append((subject, name))
         return out
 
     def _meta(self, subject: str, name: str) -> dict:
+        """meta.yml, checked and typed; an unreadable one raises (again) its SourceError."""
         key = (subject, name)
         if key not in self._metas:
-            self._metas[key] = _yaml(self.root / subject / name / "meta.yml")
-        return self._metas[key]
+            path = self.root / subject / name / "meta.yml"
+            try:
+                raw = sources.load(path, _yaml_file, META, keys=("serials", "num_frames", "ycb_ids", "mano_sides",
+                                                                  "mano_calib", "extrinsics"))
+                with sources.fields(path, META):
+                    meta = {"serials": [str(x) for x in raw["serials"]], "num_frames": int(raw["num_frames"]),
+                            "ycb_ids": [int(i) for i in raw["ycb_ids"]], "side": str(raw["mano_sides"][0]),
+                            "mano_calib": str(raw["mano_calib"][0]), "extrinsics": str(raw["extrinsics"])}
+                if meta["side"] not in HAND_SIDES:
+                    raise sources.corrupt(path, META, f"mano_sides [{meta['side']!r}]; expected right or left")
+                self._metas[key] = meta
+            except SourceError as exc:
+                self._metas[key] = exc
+        meta = self._metas[key]
+        if isinstance(meta, SourceError):
+            raise meta
+        return meta
 
     def splits(self) -> list[str]:
         return [s for s in SPLITS if self._members(s)]
@@ -151,16 +177,50 @@ class DexYCB:
     def left_out(self, split: str) -> list[str]:
         return []
 
+    def missing_sources(self, split: str) -> list[str]:
+        return []
+
     def missing(self, split: str) -> dict[str, str]:
         return {"hands_bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg",
                 "bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg"}
 
-    def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
+    def sequence_lengths(self, split: str) -> list[tuple[str, int | SourceError]]:
         out = []
         for subject, name in self._members(split):
-            meta = self._meta(subject, name)
-            out.append((f"{split}/{subject}/{name}", int(meta["num_frames"])))
+            try:
+                length = self._meta(subject, name)["num_frames"]
+            except SourceError as exc:  # the driver stops on it, or skips the sequence (--skip-bad)
+                length = exc
+            out.append((f"{split}/{subject}/{name}", length))
         return out
+
+    def _calibration(self, meta: dict, serials: list[str]):
+        """Per serial: K, world -> camera R and t, image size; and the hand's betas."""
+        calib = self.root / "calibration"
+        path = calib / f"extrinsics_{meta['extrinsics']}" / "extrinsics.yml"
+        extr = sources.load(path, _yaml_file, "a Dex-YCB extrinsics.yml", keys=("extrinsics",))
+        K, R, t, size = {}, {}, {}, {}
+        for serial in serials:
+            with sources.fields(path, f"a Dex-YCB extrinsics.yml with a 3 x 4 pose for camera {serial}"):
+                m = np.asarray(extr["extrinsics"][serial], dtype=np.float64).reshape(3, 4)
+            # Camera -> world [R | t] rows, inverted to world -> camera.
+            R[serial] = m[:, :3].T
+            t[serial] = -m[:, :3].T @ m[:, 3]
+            matches = sorted((calib / "intrinsics").glob(f"{serial}_*x*.yml"))
+            if not matches:
+                raise sources.missing(calib / "intrinsics" / f"{serial}_640x480.yml",
+                                      f"camera {serial}'s intrinsics, named SERIAL_WIDTHxHEIGHT.yml")
+            intr = "a Dex-YCB intrinsics file, SERIAL_WxH.yml, with color fx, fy, ppx, ppy"
+            c = sources.load(matches[0], _yaml_file, intr, keys=("color",))
+            with sources.fields(matches[0], intr):
+                size[serial] = tuple(int(v) for v in matches[0].stem.split("_")[-1].split("x"))
+                c = {k: float(c["color"][k]) for k in ("fx", "fy", "ppx", "ppy")}
+            K[serial] = np.array([[c["fx"], 0, c["ppx"]], [0, c["fy"], c["ppy"]], [0, 0, 1.0]])
+        path = calib / f"mano_{meta['mano_calib']}" / "mano.yml"
+        mano = sources.load(path, _yaml_file, "a Dex-YCB mano.yml with 10 betas", keys=("betas",))
+        with sources.fields(path, "a Dex-YCB mano.yml with 10 betas"):
+            betas = np.asarray(mano["betas"], dtype=np.float64).reshape(10)
+        return K, R, t, size, betas
 
     def read_sequence(self, split: str, sequence: str) -> SequenceRecords:
         _, subject, name = sequence.split("/")
@@ -169,31 +229,22 @@ class DexYCB:
         setup, part = split.split("_")
         serial_order = [SERIALS[c] for c in _cameras(setup, part)]
         serials = [s for s in serial_order if s in meta["serials"]]
-        side = meta["mano_sides"][0]
+        side = meta["side"]
         h = HAND_SIDES.index(side)
-        T = int(meta["num_frames"])
-        extr = _yaml(self.root / "calibration" / f"extrinsics_{meta['extrinsics']}" / "extrinsics.yml")["extrinsics"]
-        betas = np.asarray(_yaml(self.root / "calibration" / f"mano_{meta['mano_calib'][0]}" / "mano.yml")["betas"])
-        pose = _npz(seq_dir / "pose.npz")
+        T = meta["num_frames"]
+        K, R, t, size, betas = self._calibration(meta, serials)
+        ycb_ids = meta["ycb_ids"]
+        pose = sources.load(seq_dir / "pose.npz", sources.npz_file, POSE, keys=("pose_m", "pose_y"))
+        with sources.fields(seq_dir / "pose.npz", POSE):
+            pm = pose["pose_m"].reshape(T, 51).astype(np.float64)
+            py = pose["pose_y"].reshape(T, len(ycb_ids), 7).astype(np.float64)  # quaternion xyzw + t
+        with sources.fields(seq_dir / "meta.yml", META):
+            object_ids = [YCB_CLASSES[i - 1] for i in ycb_ids]
 
-        # Cameras: camera -> world [R | t] rows, inverted to world -> camera.
-        K, R, t, size = {}, {}, {}, {}
-        for serial in serials:
-            m = np.asarray(extr[serial], dtype=np.float64).reshape(3, 4)
-            R[serial] = m[:, :3].T
-            t[serial] = -m[:, :3].T @ m[:, 3]
-            matches = sorted((self.root / "calibration" / "intrinsics").glob(f"{serial}_*x*.yml"))
-            if not matches:
-                raise HandevalError(f"missing Dex-YCB intrinsics calibration/intrinsics/{serial}_640x480.yml")
-            w, hh = (int(v) for v in matches[0].stem.split("_")[-1].split("x"))
-            c = _yaml(matches[0])["color"]
-            K[serial] = np.array([[c["fx"], 0, c["ppx"]], [0, c["fy"], c["ppy"]], [0, 0, 1.0]])
-            size[serial] = (w, hh)
-
-        labels = {s: [_npz(seq_dir / s / f"labels_{f:06d}.npz") for f in range(T)] for s in serials}
+        labels = {s: [_label(seq_dir / s / f"labels_{f:06d}.npz") for f in range(T)] for s in serials}
         # Presence is per label file, i.e. per view, as the official evaluator decides it; the
         # frame's world-frame hand comes from the first view (in split camera order) that has one.
-        cam = np.stack([np.stack([lab["joint_3d"][0] for lab in labels[s]]) for s in serials]).astype(np.float64)
+        cam = np.stack([np.stack([j3 for j3, _ in labels[s]]) for s in serials]).astype(np.float64)
         view_hand = ~np.all(cam == -1, axis=(2, 3))                      # (C, T)
         Rs, ts = np.stack([R[s] for s in serials]), np.stack([t[s] for s in serials])
         world_views = np.einsum("ctjk,ckl->ctjl", cam - ts[:, None, None, :], Rs)  # R^T (x - t), row form
@@ -208,15 +259,12 @@ class DexYCB:
         valid[hand, h] = True
         present = np.zeros((T, 2), dtype=bool)
         present[hand, h] = True
-        pm = pose["pose_m"][:, 0].astype(np.float64)
         has_mano = ~np.all(pm == 0, axis=1)
         mano_pose = np.full((T, 2, 48), np.nan)
         mano_shape = np.full((T, 2, 10), np.nan)
         mano_trans = np.full((T, 2, 3), np.nan)
         mano_pose[has_mano, h], mano_trans[has_mano, h] = pm[has_mano, :48], pm[has_mano, 48:]
         mano_shape[has_mano, h] = betas
-        ycb_ids = list(meta["ycb_ids"])
-        py = pose["pose_y"].astype(np.float64)  # (T, O, 7) quaternion xyzw + t
         no_pose = np.all(py == [0, 0, 0, 1, 0, 0, 0], axis=-1)
         rot = Rotation.from_quat(py[..., :4].reshape(-1, 4)).as_matrix().reshape(T, len(ycb_ids), 3, 3)
         poses = np.concatenate([rot, py[..., 4:, None]], axis=-1).reshape(T, len(ycb_ids), 12)
@@ -227,7 +275,7 @@ class DexYCB:
             "joints": joints, "joints_valid": valid,
             "mano_pose": mano_pose, "mano_shape": mano_shape, "mano_trans": mano_trans,
             "mano_valid": np.isfinite(mano_pose).all(axis=-1),
-            "object_ids": [[YCB_CLASSES[i - 1] for i in ycb_ids]] * T,
+            "object_ids": [object_ids] * T,
             "object_poses": [p.ravel().tolist() for p in poses],
         }
         keep = hand if self.toolkit_hpe else np.ones(T, dtype=bool)
@@ -249,7 +297,7 @@ class DexYCB:
         present[:, h] = view_hand[ci, fi]
         dev = np.full((len(rows), 2), np.nan)
         dev[:, h] = deviation[ci, fi]
-        uv = np.stack([np.stack([lab["joint_2d"][0] for lab in labels[s]]) for s in serials]).astype(np.float64)
+        uv = np.stack([np.stack([j2 for _, j2 in labels[s]]) for s in serials]).astype(np.float64)
         uv = uv[ci, fi]                                                  # (V, 21, 2)
         jvalid = np.zeros((len(rows), 2, 21), dtype=bool)
         jvalid[:, h] = ~np.all(uv == -1, axis=-1)

@@ -1,7 +1,8 @@
 """HIC ("Hands in action", Tzionas et al. IJCV 2016): the raw download -> canonical records.
 
 Layout: ``format_hic_interwild.md`` §1 and ``formats_interhand_hic.md`` §4. Every frame of
-a sequence folder ``NN/1/rgb`` is a frame; hands are those with a MANO fit in the
+a sequence folder ``NN`` with an image in ``NN/1/rgb`` or a fit is a frame (a missing image
+is counted, not a reason to drop the frame); hands are those with a MANO fit in the
 ``IJCV16___fakeGT___IJCV___NN___Model_Hand_{R,L}___ncomps45`` folders. The fits' ``v``
 (778 x 3, metres, camera frame) is the ground-truth mesh and ``J_transformed___j21`` the
 3D joints (MANO order, inferred). 2D joints exist on every 5th frame; ``0 0`` rows are
@@ -14,22 +15,22 @@ the test frames, as InterWild's loader does: its annotations, their ``hand_type`
 ``.ply`` meshes they name (null: no ground truth for that hand), which are the ground-truth
 vertices InterWild scores. An annotation without any mesh or whose mesh file does not
 exist, an image it does not list and a fitted frame it does not list are reported (``left_out`` in the manifest and
-``handeval convert``'s output), never dropped in silence.
+``handeval convert``'s output), never dropped in silence; a missing mesh, or a missing fit
+beside a listed mesh, is also counted with the missing source files.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
-from handeval import safe_pickle
 from handeval.conventions import HAND_SIDES, MANO as MANO_ORDER, hand_types, hic28_to_canonical
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
+from handeval.readers import sources
 from handeval.shards.records import SequenceRecords
 
 HIC_CAMERA = {"focal": 525.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}
@@ -43,49 +44,74 @@ MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, 
                                  tips="manopth")
 
 
+PLY = "a MANO fit's .ply mesh with 778 vertices"
+FIT = "a HIC MANO fit pickle (pose, betas, trans, v, J_transformed___j21)"
+POINTS_2D = "HIC 2D joints: 28 lines 'index<TAB>x<TAB>y'"
+INDEX = ("InterWild's HIC.json (COCO images[] with id/file_name and annotations[] with image_id/hand_type/"
+         "right_mano_path/left_mano_path)")
+
+
+def _ply_vertices(path: Path) -> np.ndarray:
+    """Faces are ignored and ascii or binary both load, as InterWild reads them."""
+    return np.asarray(trimesh.load(path, process=False, force="mesh").vertices, dtype=np.float64)
+
+
 def _read_ply(path: Path) -> np.ndarray:
-    """The 778 vertices of a fit's .ply (ascii or binary; faces ignored, as InterWild reads them)."""
-    try:
-        mesh = trimesh.load(path, process=False, force="mesh")
-        verts = np.asarray(mesh.vertices, dtype=np.float64)
-    except Exception as exc:  # trimesh raises many types on a bad file
-        raise HandevalError(f"{path}: cannot read the mesh ({type(exc).__name__}: {exc})") from None
+    verts = sources.load(path, _ply_vertices, PLY)
     if verts.shape != (778, 3):
-        raise HandevalError(f"{path}: {len(verts)} vertices, expected MANO's 778")
+        raise sources.corrupt(path, PLY, f"{len(verts)} vertices")
     return verts
 
 
 def _read_2d(path: Path) -> np.ndarray:
     """(28, 2) pixel coordinates, NaN for rows written as ``0 0``."""
-    try:
-        rows = [ln.split("\t") for ln in path.read_text().splitlines() if ln.strip()]
-        pts = np.array([[float(r[1]), float(r[2])] for r in rows])
-    except (ValueError, IndexError, OSError) as exc:
-        raise HandevalError(f"{path}: expected 28 lines 'index<TAB>x<TAB>y' ({exc})") from None
-    if pts.shape != (28, 2):
-        raise HandevalError(f"{path}: {len(pts)} joints, expected 28")
+    text = sources.load(path, sources.text_file, POINTS_2D)
+    with sources.fields(path, POINTS_2D):
+        rows = [ln.split("\t") for ln in text.splitlines() if ln.strip()]
+        pts = np.array([[float(r[1]), float(r[2])] for r in rows]).reshape(28, 2)
     pts[(pts == 0).all(axis=1)] = np.nan
     return pts
+
+
+def _read_fit(path: Path) -> dict:
+    fit = sources.load(path, sources.pickle_file, FIT, keys=("pose", "betas", "trans", "v", "J_transformed___j21"))
+    with sources.fields(path, FIT):
+        return {"v": np.asarray(fit["v"], dtype=np.float64).reshape(778, 3),
+                "joints": MANO_ORDER.to_canonical(np.asarray(fit["J_transformed___j21"], dtype=np.float64).reshape(21, 3)),
+                "pose": np.asarray(fit["pose"], dtype=np.float64).reshape(48),
+                "betas": np.asarray(fit["betas"], dtype=np.float64).reshape(10),
+                "trans": np.asarray(fit["trans"], dtype=np.float64).reshape(3)}
 
 
 class HIC:
     """Reader of the HIC raw download (sequence folders plus the MANO-fits folder)."""
 
+    key = "hic"
     name = "HIC"
     version = "IJCV16"
+    variant_option = None
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        # A sequence is a folder NN with images or fits: a frame whose image is missing is kept
+        # (and its image counted as missing by the driver), never dropped.
         self._numbers = sorted(p.name for p in self.root.iterdir() if re.fullmatch(r"\d\d", p.name)
-                               and (p / "1" / "rgb").is_dir()) if self.root.is_dir() else []
-        if not self._numbers:
+                               and ((p / "1" / "rgb").is_dir() or self._fit_folders(p.name))) \
+            if self.root.is_dir() else []
+        index_path = self.root / INDEX_FILE
+        if not self._numbers and not index_path.is_file():
             raise HandevalError(f"{self.root} is not a HIC root: expected sequence folders NN/1/rgb (01..21) and "
                                 f"{FITS_ROOT}/ as unpacked from the official download")
-        self._index, self._left_out = self._read_index(self.root / INDEX_FILE)
+        self._missing: list[str] = []
+        self._index, self._left_out = self._read_index(index_path)
 
     @property
     def variant(self) -> str:
         return "InterWild's HIC.json frames" if self._index is not None else "raw download (every frame)"
+
+    def _fit_folders(self, nn: str) -> list[Path]:
+        folders = [self.root / FITS_ROOT / FIT_FOLDER.format(nn=nn, side=side) for side in ("R", "L")]
+        return [f for f in folders if f.is_dir()]
 
     def _read_index(self, path: Path):
         """HIC.json -> {NN: [(fff, hand_type, right .ply or None, left .ply or None)]}, and what it
@@ -93,30 +119,25 @@ class HIC:
         file order changes no number, every aggregate being a mean over entries."""
         if not path.is_file():
             return None, []
-        try:
-            data = json.loads(path.read_text())
+        data = sources.load(path, sources.json_file, INDEX, keys=("images", "annotations"))
+        with sources.fields(path, INDEX):
             images = {im["id"]: im["file_name"] for im in data["images"]}
-            anns = data["annotations"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise HandevalError(f"{path}: not InterWild's HIC.json (COCO images[] with id/file_name and "
-                                f"annotations[] with image_id/hand_type/right_mano_path/left_mano_path): {exc}") from None
+            anns = list(data["annotations"])
         index: dict[str, list] = {}
         left_out = []
         for i, ann in enumerate(anns):
-            try:
+            with sources.fields(path, f"{INDEX}; annotations[{i}] names an image NN/1/rgb/fff.png"):
                 name = images[ann["image_id"]]
                 nn, _, _, file = name.split("/")
                 fff = file.rsplit(".", 1)[0]
                 paths = [ann[f"{side}_mano_path"] for side in HAND_SIDES]
                 hand_type = ann["hand_type"]
-            except (KeyError, ValueError) as exc:
-                raise HandevalError(f"{path}: annotations[{i}] is malformed ({type(exc).__name__}: {exc}); expected "
-                                    "image_id of an image NN/1/rgb/fff.png, hand_type, right/left_mano_path") from None
             if hand_type not in ("right", "left", "interacting"):
-                raise HandevalError(f"{path}: annotations[{i}] hand_type {hand_type!r}; expected right, left or "
-                                    "interacting")
+                raise sources.corrupt(path, INDEX, f"annotations[{i}] hand_type {hand_type!r}; expected right, left "
+                                      "or interacting")
             missing = [p for p in paths if p is not None and not (self.root / p).is_file()]
-            if missing:
+            if missing:  # nothing to score it against: left out, and its file counted as missing
+                self._missing += missing
                 left_out.append(f"{name}: its mesh {missing[0]} is missing")
                 continue
             if all(p is None for p in paths):
@@ -127,7 +148,7 @@ class HIC:
             listed = {f for f, *_ in index.get(nn, [])}
             left_out += [f"{nn}/1/rgb/{f}.png: an image HIC.json does not list" for f in sorted(self._images(nn) - listed)]
             left_out += [f"{p}: a fit HIC.json does not list" for p in self._fits(nn, listed)]
-        self._numbers = [nn for nn in self._numbers if nn in index]
+        self._numbers = sorted(index)
         return index, left_out
 
     def _images(self, nn: str) -> set[str]:
@@ -135,16 +156,14 @@ class HIC:
 
     def _fits(self, nn: str, frames: set[str]) -> list[str]:
         """The fits (.ply) of sequence ``nn`` whose frame is not in ``frames``."""
-        out = []
-        for side in ("R", "L"):
-            folder = self.root / FITS_ROOT / FIT_FOLDER.format(nn=nn, side=side)
-            out += [str(p.relative_to(self.root)) for p in sorted(folder.glob("*.ply")) if p.stem not in frames]
-        return sorted(out)
+        return sorted(str(p.relative_to(self.root)) for folder in self._fit_folders(nn)
+                      for p in folder.glob("*.ply") if p.stem not in frames)
 
     def left_out(self, split: str) -> list[str]:
-        if self._index is None:  # raw layout: every image is a frame; a fit without its image is reported
-            return [f"{p}: a fit without an image" for nn in self._numbers for p in self._fits(nn, self._images(nn))]
         return self._left_out
+
+    def missing_sources(self, split: str) -> list[str]:
+        return self._missing
 
     @property
     def conventions(self) -> dict:
@@ -165,9 +184,12 @@ class HIC:
                 "segmentation_path": "HIC has no segmentation masks"}
 
     def _frames(self, nn: str) -> list[str]:
+        """HIC.json's frames; without it, every frame with an image or a fit."""
         if self._index is not None:
-            return sorted((f for f, *_ in self._index[nn]), key=int)
-        return sorted(p.stem for p in (self.root / nn / "1" / "rgb").glob("*.png"))
+            frames = {f for f, *_ in self._index[nn]}
+        else:
+            frames = self._images(nn) | {p.stem for folder in self._fit_folders(nn) for p in folder.glob("*.pkl")}
+        return sorted(frames, key=int)
 
     def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
         return [(f"test/{nn}", len(self._frames(nn))) for nn in self._numbers]
@@ -180,6 +202,7 @@ class HIC:
         verts = np.full((T, 2, 778, 3), np.nan)
         pose, shape, trans = (np.full((T, 2, n), np.nan) for n in (48, 10, 3))
         listed = {f: rest for f, *rest in self._index[nn]} if self._index is not None else None
+        missing = []
         for h, side in enumerate(HAND_SIDES):
             folder = self.root / FITS_ROOT / FIT_FOLDER.format(nn=nn, side="R" if side == "right" else "L")
             for f, fid in enumerate(fids):
@@ -190,16 +213,15 @@ class HIC:
                         continue
                     verts[f, h] = _read_ply(self.root / ply)
                     path = (self.root / ply).with_suffix(".pkl")
-                if not path.is_file():
+                    if not path.is_file():  # InterWild scores the mesh alone; the joints are lost
+                        missing.append(str(path.relative_to(self.root)))
+                        continue
+                elif not path.is_file():  # the raw layout: a hand has a fit where it is annotated
                     continue
-                try:
-                    fit, _ = safe_pickle.load(path)
-                    if listed is None:
-                        verts[f, h] = np.asarray(fit["v"], dtype=np.float64).reshape(778, 3)
-                    joints[f, h] = MANO_ORDER.to_canonical(np.asarray(fit["J_transformed___j21"], dtype=np.float64))
-                    pose[f, h], shape[f, h], trans[f, h] = fit["pose"], fit["betas"], fit["trans"]
-                except Exception as exc:  # unreadable or malformed fit
-                    raise HandevalError(f"{path}: cannot read the MANO fit ({type(exc).__name__}: {exc})") from None
+                fit = _read_fit(path)
+                if listed is None:
+                    verts[f, h] = fit["v"]
+                joints[f, h], pose[f, h], shape[f, h], trans[f, h] = fit["joints"], fit["pose"], fit["betas"], fit["trans"]
         present = np.isfinite(verts).all(axis=(-1, -2))
         hand_type = hand_types(present)
         frames = {
@@ -211,7 +233,7 @@ class HIC:
         j2d = np.full((T, 2, 21, 2), np.nan)
         for f, fid in enumerate(fids):
             path = self.root / nn / "1" / "joints_2D_GT" / f"{fid}.txt"
-            if path.is_file():
+            if path.is_file():  # only every 5th frame has one
                 j2d[f] = hic28_to_canonical(_read_2d(path))
         has_2d = np.isfinite(j2d).any(axis=(1, 2, 3))
         image_valid = np.ma.masked_array(np.isfinite(j2d).all(axis=-1), mask=np.repeat(~has_2d, 42).reshape(T, 2, 21))
@@ -226,4 +248,5 @@ class HIC:
         if listed is not None:  # the annotation's hand type, which InterWild groups its errors by
             views["hand_type"] = [listed[fid][0] for fid in fids]
         kind = "hand-hand" if int(nn) <= 14 else "hand-object"
-        return SequenceRecords(sequence=sequence, frames=frames, views=views, meta={"interaction": kind})
+        return SequenceRecords(sequence=sequence, frames=frames, views=views, meta={"interaction": kind},
+                               missing=missing)

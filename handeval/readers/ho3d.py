@@ -14,17 +14,16 @@ when present.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy.spatial.transform import Rotation
 
-from handeval import safe_pickle
 from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
+from handeval.readers import sources
+from handeval.readers.sources import SourceError
 from handeval.shards.records import SequenceRecords
 
 MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=True, fix_left_shapedirs=False, tips="ho3d")
@@ -34,16 +33,17 @@ SPLITS = ("train", "evaluation")
 DEFAULT_SIZE = (640, 480)
 
 
-def _meta(path: Path) -> dict:
-    try:
-        data, _ = safe_pickle.load(path)
-    except FileNotFoundError:
-        raise HandevalError(f"missing HO3D file {path}") from None
-    except Exception as exc:  # any unpickling failure means the file is unusable
-        raise HandevalError(f"{path}: cannot read the meta pickle ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict):
-        raise HandevalError(f"{path}: expected a dict of annotations")
-    return data
+#: What each split's meta pickles must hold (formats_dexycb_ho3d.md §2.3).
+META_KEYS = {"train": ("handJoints3D", "handPose", "handBeta", "handTrans", "objRot", "objTrans", "objName", "camMat"),
+             "evaluation": ("handJoints3D", "handBoundingBox", "objRot", "objTrans", "objName", "camMat")}
+
+
+META_FILE = {split: f"an HO3D {split} meta pickle ({', '.join(keys)})" for split, keys in META_KEYS.items()}
+LIST_FILE = "HO3D's {}.txt, one SEQUENCE/FRAME_ID per line"
+
+
+def _meta(path: Path, split: str) -> dict:
+    return sources.load(path, sources.pickle_file, META_FILE[split], keys=META_KEYS[split])
 
 
 #: Keys only v3's training meta files have (per-vertex contact with the object).
@@ -65,7 +65,8 @@ def detect_release(root: Path) -> tuple[str | None, list[str]]:
         txt = root / f"{split}.txt"
         if not txt.is_file():
             continue
-        first = next((ln.strip() for ln in txt.read_text().splitlines() if ln.strip()), None)
+        text = sources.load(txt, sources.text_file, LIST_FILE.format(split))
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), None)
         if first is None or "/" not in first:
             continue
         seq, fid = first.split("/", 1)
@@ -74,7 +75,10 @@ def detect_release(root: Path) -> tuple[str | None, list[str]]:
                 votes[version].append(f"{split}/{seq}/rgb/{fid}.{ext} ({'PNG' if ext == 'png' else 'JPEG'} RGB: "
                                       f"{version})")
         if split == "train" and (root / split / seq / "meta" / f"{fid}.pkl").is_file():
-            meta = _meta(root / split / seq / "meta" / f"{fid}.pkl")
+            try:
+                meta = _meta(root / split / seq / "meta" / f"{fid}.pkl", split)
+            except SourceError:  # no evidence; converting that sequence reports the file
+                continue
             has = [k for k in V3_META_KEYS if k in meta]
             votes["v3" if has else "v2"].append(f"train/{seq}/meta/{fid}.pkl {'has' if has else 'lacks'} the v3 "
                                                 "contact fields")
@@ -86,6 +90,7 @@ def detect_release(root: Path) -> tuple[str | None, list[str]]:
 class HO3D:
     """Reader of an HO3D v2 or v3 root; the release is detected from the tree unless given."""
 
+    key = "ho3d"
     name = "HO3D"
 
     def __init__(self, root: str | Path, version: str | None = None):
@@ -109,11 +114,16 @@ class HO3D:
         self.version = version
         self.evidence = evidence
         self._lists: dict[str, list[tuple[str, str]]] = {}
+        self._rows_of: dict[str, dict[tuple[str, str], int]] = {}
         self._eval_gt = None
 
     @property
     def variant(self) -> str:
         return f"{self.version}, right hand + object"
+
+    @property
+    def variant_option(self) -> str:
+        return self.version
 
     @property
     def conventions(self) -> dict:
@@ -123,13 +133,20 @@ class HO3D:
     def _list(self, split: str) -> list[tuple[str, str]]:
         if split not in self._lists:
             path = self.root / f"{split}.txt"
-            lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-            try:
-                self._lists[split] = [tuple(ln.split("/")) for ln in lines]
-                assert all(len(p) == 2 for p in self._lists[split])
-            except AssertionError:
-                raise HandevalError(f"{path}: every line must be SEQUENCE/FRAME_ID") from None
+            expected = LIST_FILE.format(split)
+            lines = [ln.strip() for ln in sources.load(path, sources.text_file, expected).splitlines() if ln.strip()]
+            pairs = [tuple(ln.split("/")) for ln in lines]
+            bad = next((i for i, p in enumerate(pairs) if len(p) != 2), None)
+            if bad is not None:
+                raise sources.corrupt(path, expected, f"line {bad + 1} is {lines[bad]!r}")
+            self._lists[split] = pairs
         return self._lists[split]
+
+    def _index(self, split: str) -> dict[tuple[str, str], int]:
+        """(sequence, frame id) -> its row in {split}.txt."""
+        if split not in self._rows_of:
+            self._rows_of[split] = {key: i for i, key in enumerate(self._list(split))}
+        return self._rows_of[split]
 
     def splits(self) -> list[str]:
         return [s for s in SPLITS if (self.root / f"{s}.txt").is_file()]
@@ -150,6 +167,9 @@ class HO3D:
     def left_out(self, split: str) -> list[str]:
         return []
 
+    def missing_sources(self, split: str) -> list[str]:
+        return []
+
     def missing(self, split: str) -> dict[str, str]:
         out = {"joints_2d": "HO3D gives no 2D joints; project the 3D joints", "hands_bbox": "per-hand bbox only"}
         if split == "evaluation":
@@ -161,35 +181,45 @@ class HO3D:
         return out
 
     def _released_gt(self):
+        """(row of each evaluation.txt entry, joints, vertices or None) from the released ground truth."""
         xyz, verts = self.root / "evaluation_xyz.json", self.root / "evaluation_verts.json"
         if self._eval_gt is None and xyz.is_file():
-            try:
-                order = {key: i for i, key in enumerate(self._list("evaluation"))}
-                self._eval_gt = (order, np.asarray(json.loads(xyz.read_text())),
-                                 np.asarray(json.loads(verts.read_text())) if verts.is_file() else None)
-            except (json.JSONDecodeError, ValueError) as exc:
-                raise HandevalError(f"{xyz}: cannot read the released evaluation ground truth ({exc})") from None
-            if len(self._eval_gt[1]) != len(order):
-                raise HandevalError(f"{xyz}: {len(self._eval_gt[1])} entries, evaluation.txt lists {len(order)}")
+            order = self._index("evaluation")
+            arrays = [self._gt_file(xyz, (21, 3), len(order)),
+                      self._gt_file(verts, (778, 3), len(order)) if verts.is_file() else None]
+            self._eval_gt = (order, *arrays)
         return self._eval_gt
+
+    @staticmethod
+    def _gt_file(path: Path, shape: tuple[int, int], n: int) -> np.ndarray:
+        expected = f"HO3D's released {path.name}, {n} entries (evaluation.txt's) of {shape[0]} x {shape[1]} numbers"
+        data = sources.load(path, sources.json_file, expected)
+        with sources.fields(path, expected):
+            data = np.asarray(data, dtype=np.float64).reshape((-1,) + shape)
+        if len(data) != n:
+            raise sources.corrupt(path, expected, f"{len(data)} entries")
+        return data
 
     def read_sequence(self, split: str, sequence: str) -> SequenceRecords:
         seq = sequence.split("/", 1)[1]
         fids = sorted((fid for s, fid in self._list(split) if s == seq), key=int)
         T = len(fids)
-        metas = [_meta(self.root / split / seq / "meta" / f"{fid}.pkl") for fid in fids]
         F = CV_FROM_GL
         joints = np.full((T, 2, 21, 3), np.nan)
         valid = np.zeros((T, 2, 21), dtype=bool)
         pose, shape, trans = (np.full((T, 2, n), np.nan) for n in (48, 10, 3))
         verts = np.full((T, 2, 778, 3), np.nan)
         bbox = np.full((T, 2, 4), np.nan)
+        K = np.zeros((T, 3, 3))
+        objects, object_poses = [], []
         gt = self._released_gt() if split == "evaluation" else None
-        for f, (fid, m) in enumerate(zip(fids, metas)):
-            try:
+        for f, fid in enumerate(fids):
+            path = self.root / split / seq / "meta" / f"{fid}.pkl"
+            m = _meta(path, split)
+            with sources.fields(path, META_FILE[split]):
                 j = np.asarray(m["handJoints3D"], dtype=np.float64)
                 if split == "train":
-                    joints[f, 0] = MANO_ORDER.to_canonical(j @ F.T)
+                    joints[f, 0] = MANO_ORDER.to_canonical(j.reshape(21, 3) @ F.T)
                     valid[f, 0] = True
                     pose[f, 0], shape[f, 0], trans[f, 0] = m["handPose"], m["handBeta"], m["handTrans"]
                 else:
@@ -204,28 +234,37 @@ class HO3D:
                     else:
                         joints[f, 0, 0] = F @ j.reshape(3)
                         valid[f, 0, 0] = True
-            except (KeyError, TypeError, ValueError) as exc:
-                raise HandevalError(f"{self.root / split / seq / 'meta' / (fid + '.pkl')}: malformed annotation "
-                                    f"({type(exc).__name__}: {exc})") from None
-        poses = [np.hstack([F @ Rotation.from_rotvec(np.ravel(m["objRot"])).as_matrix(),
-                            (F @ np.ravel(m["objTrans"]))[:, None]]).ravel().tolist() for m in metas]
+                K[f] = np.asarray(m["camMat"], dtype=np.float64).reshape(3, 3)
+                rot = F @ Rotation.from_rotvec(np.ravel(m["objRot"])).as_matrix()
+                object_poses.append(np.hstack([rot, (F @ np.ravel(m["objTrans"]))[:, None]]).ravel().tolist())
+                objects.append([str(m["objName"])])
         frames = {
             "frame": np.array([int(x) for x in fids], dtype=np.int64), "source_frame": [f"{seq}/{x}" for x in fids],
             "hand_type": ["right"] * T, "hand_present": np.tile([True, False], (T, 1)),
             "joints": joints, "joints_valid": valid, "mano_pose": pose, "mano_shape": shape, "mano_trans": trans,
             "mano_valid": np.isfinite(pose).all(axis=-1), "vertices": verts,
-            "object_ids": [[m["objName"]] for m in metas], "object_poses": poses,
+            "object_ids": objects, "object_poses": object_poses,
         }
         ext = "png" if self.version == "v2" else "jpg"
         images = [f"{split}/{seq}/rgb/{fid}.{ext}" for fid in fids]
         first = self.root / images[0]
-        size = Image.open(first).size if first.is_file() else DEFAULT_SIZE
+        # A missing image is the driver's to report; the size then falls back to HO3D's only one.
+        size = sources.load(first, sources.image_size, f"an HO3D RGB image (.{ext})") if first.is_file() \
+            else DEFAULT_SIZE
         seg = [f"{split}/{seq}/seg/{fid}.png" for fid in fids]
         views = {
             "frame": frames["frame"], "camera": ["0"] * T, "image_path": images,
             "width": np.full(T, size[0], dtype=np.int32), "height": np.full(T, size[1], dtype=np.int32),
-            "K": np.stack([np.asarray(m["camMat"], dtype=np.float64) for m in metas]),
-            "R": np.tile(np.eye(3), (T, 1, 1)), "t": np.zeros((T, 3)), "bbox": bbox,
+            "K": K, "R": np.tile(np.eye(3), (T, 1, 1)), "t": np.zeros((T, 3)), "bbox": bbox,
             "segmentation_path": [p if (self.root / p).is_file() else None for p in seg],
         }
-        return SequenceRecords(sequence=sequence, frames=frames, views=views)
+        return SequenceRecords(sequence=sequence, frames=frames, views=views, meta={"list_rows": self._rows(split, seq, fids)})
+
+    def _rows(self, split: str, seq: str, fids: list[str]) -> list[list[int]]:
+        """Where the sequence's frames (in frame order) sit in {split}.txt, as [first row, count]
+        runs: HO3D's submissions follow the list's order, which the shards' order need not be."""
+        index = self._index(split)
+        rows = np.array([index[(seq, fid)] for fid in fids], dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, np.diff(rows) != 1])
+        ends = np.r_[starts[1:], len(rows)]
+        return [[int(rows[a]), int(b - a)] for a, b in zip(starts, ends)]

@@ -16,7 +16,6 @@ convention (axis-angle relative to the mean pose, left shapedirs fixed).
 from __future__ import annotations
 
 import gc
-import json
 from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from tqdm import tqdm
 from handeval.conventions import MM_PER_M, hand_presence, interhand42_to_canonical
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
+from handeval.readers import sources
 from handeval.shards.records import SequenceRecords
 
 SPLITS = ("train", "val", "test")
@@ -38,21 +38,46 @@ MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, 
 _HAND_TYPES = ("right", "left", "interacting")
 
 
+DATA = "InterHand2.6M's data.json (COCO images[] and annotations[])"
+CAMERA = "InterHand2.6M's camera.json (per capture: campos, camrot, focal, princpt per camera)"
+JOINT_3D = "InterHand2.6M's joint_3d.json (per capture and frame: world_coord 42 x 3, joint_valid, hand_type)"
+MANO_FILE = "InterHand2.6M's MANO_NeuralAnnot.json (per capture and frame: right/left pose, shape, trans or null)"
+
+
+class _ByteProgress:
+    """A binary file whose reads advance a bar by the bytes read: ijson's C backend reads with
+    ``readinto``, which a wrapped ``read`` never sees (the bar stayed at 0%)."""
+
+    def __init__(self, fh, bar):
+        self.fh, self.bar = fh, bar
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        self.bar.update(len(data))
+        return data
+
+    def readinto(self, buffer) -> int:
+        n = self.fh.readinto(buffer)
+        self.bar.update(n or 0)
+        return n
+
+
+def _stream(path: Path, expected: str, parse, progress: bool, desc: str):
+    """Items of a large json file as ``parse(file)`` yields them, with a progress bar in bytes."""
+    try:
+        with open(path, "rb") as fh, tqdm(total=path.stat().st_size, desc=desc, unit="B", unit_scale=True,
+                                          disable=not progress, leave=False) as bar:
+            yield from parse(_ByteProgress(fh, bar))
+    except ijson.JSONError as exc:
+        raise sources.corrupt(path, expected, exc) from None
+
+
 def _load_json_stream(path: Path, prefix: str, progress: bool = False):
-    try:
-        with open(path, "rb") as fh, tqdm.wrapattr(fh, "read", total=path.stat().st_size, desc=f"{path.name} {prefix}",
-                                                   unit="B", unit_scale=True, disable=not progress, leave=False) as src:
-            yield from ijson.items(src, prefix, use_float=True)
-    except ijson.JSONError as exc:
-        raise HandevalError(f"{path}: not valid JSON ({exc}); re-download or re-extract this file") from None
+    return _stream(path, DATA, lambda fh: ijson.items(fh, prefix, use_float=True), progress, f"{path.name} {prefix}")
 
 
-def _kv_stream(path: Path):
-    try:
-        with open(path, "rb") as fh:
-            yield from ijson.kvitems(fh, "", use_float=True)
-    except ijson.JSONError as exc:
-        raise HandevalError(f"{path}: not valid JSON ({exc}); re-download or re-extract this file") from None
+def _kv_stream(path: Path, expected: str, progress: bool = False):
+    return _stream(path, expected, lambda fh: ijson.kvitems(fh, "", use_float=True), progress, path.name)
 
 
 class _Codes:
@@ -123,9 +148,10 @@ def _parse_data(path: Path, progress: bool = False) -> _Images:
                 fidx.append(f), w.append(im["width"]), h.append(im["height"])
                 if im["file_name"] != f"Capture{c}/{s_name}/cam{c_name}/image{f}.jpg":
                     odd[i] = im["file_name"]
-            except KeyError as exc:
-                raise HandevalError(f"{path}: images[{i}] has no key {exc}; expected InterHand2.6M's data.json "
-                                    "(id, file_name, width, height, capture, seq_name, camera, frame_idx)") from None
+            except (KeyError, TypeError) as exc:
+                raise sources.corrupt(path, DATA, f"images[{i}] is malformed ({type(exc).__name__}: {exc}); each "
+                                      "image has integer id, width, height, capture, frame_idx, and file_name, "
+                                      "seq_name, camera") from None
         ids_np = np.frombuffer(ids, dtype=np.int64)
         order = np.argsort(ids_np, kind="stable")
         sorted_ids = ids_np[order]
@@ -141,15 +167,17 @@ def _parse_data(path: Path, progress: bool = False) -> _Images:
         def flush():
             if not buf["id"]:
                 return
-            want = np.asarray(buf["id"], dtype=np.int64)
+            with sources.fields(path, f"{DATA}; annotations have integer image_id"):
+                want = np.asarray(buf["id"], dtype=np.int64)
             pos = np.clip(np.searchsorted(sorted_ids, want), 0, max(n - 1, 0))
             bad = np.flatnonzero(sorted_ids[pos] != want) if n else np.arange(len(want))
             if len(bad):
-                raise HandevalError(f"{path}: annotations[{first + bad[0]}] refers to image_id {want[bad[0]]}, "
-                                    "which is not in images")
+                raise sources.corrupt(path, DATA, f"annotations[{first + bad[0]}] refers to image_id {want[bad[0]]}, "
+                                      "which is not in images")
             rows = order[pos]
-            bbox[rows] = np.asarray(buf["bbox"], dtype=np.float32)
-            valid[rows] = np.asarray(buf["valid"], dtype=np.float32).reshape(len(rows), 42) > 0
+            with sources.fields(path, f"{DATA}; annotations[{first}:{first + len(rows)}] hold numbers"):
+                bbox[rows] = np.asarray(buf["bbox"], dtype=np.float32)
+                valid[rows] = np.asarray(buf["valid"], dtype=np.float32).reshape(len(rows), 42) > 0
             htype[rows], htv[rows], seen[rows] = buf["type"], buf["tv"], True
             for values in buf.values():
                 values.clear()
@@ -162,14 +190,14 @@ def _parse_data(path: Path, progress: bool = False) -> _Images:
                 buf["valid"].append(ann["joint_valid"]), buf["type"].append(_HAND_TYPES.index(ann["hand_type"]))
                 buf["tv"].append(bool(ann.get("hand_type_valid", 0)))
             except (KeyError, ValueError, TypeError) as exc:
-                raise HandevalError(f"{path}: annotations[{i}] is malformed ({type(exc).__name__}: {exc}); expected "
-                                    "bbox[4], joint_valid[42], hand_type in right/left/interacting") from None
+                raise sources.corrupt(path, DATA, f"annotations[{i}] is malformed ({type(exc).__name__}: {exc}); each "
+                                      "has bbox[4], joint_valid[42], hand_type in right/left/interacting") from None
             if len(buf["id"]) == _CHUNK:
                 flush()
                 first = i + 1
         flush()
     if not seen.all():
-        raise HandevalError(f"{path}: {int((~seen).sum())} images have no annotation")
+        raise sources.corrupt(path, DATA, f"{int((~seen).sum())} images have no annotation")
     i32 = [np.array(col, dtype=np.int32) for col in (cap, seq, cam, w, h)]
     return _Images(i32[0], i32[1], i32[2], np.array(fidx, dtype=np.int64), i32[3], i32[4], odd, bbox, valid, htype, htv,
                    seqs.values, cams.values)
@@ -183,24 +211,31 @@ class _Capture3D:
     hand_type: list
 
 
-def _parse_joint3d(path: Path) -> tuple[dict[int, _Capture3D], bool]:
+def _parse_joint3d(path: Path, progress: bool = False) -> tuple[dict[int, _Capture3D], bool]:
     out, has_validity = {}, True
-    for cap, frames in _kv_stream(path):
-        keys = sorted(frames, key=int)
-        world = np.zeros((len(keys), 42, 3), dtype=np.float64)
-        valid = np.ones((len(keys), 42), dtype=bool)
-        types = []
-        for k, key in enumerate(keys):
-            value = frames[key]
-            if isinstance(value, list):  # early v0.0: a bare 42x3 list, no validity
-                world[k], has_validity = value, False
-                types.append(None)
-                continue
-            world[k] = value["world_coord"]
-            valid[k] = np.asarray(value["joint_valid"], dtype=float).reshape(42) > 0
-            types.append(value.get("hand_type"))
-        out[int(cap)] = _Capture3D(np.asarray([int(k) for k in keys], dtype=np.int64), world, valid, types)
+    for cap, frames in _kv_stream(path, JOINT_3D, progress):
+        with sources.fields(path, f"{JOINT_3D}; capture {cap}"):
+            out[int(cap)], valid = _capture_3d(frames)
+        has_validity &= valid
     return out, has_validity
+
+
+def _capture_3d(frames: dict) -> tuple[_Capture3D, bool]:
+    has_validity = True
+    keys = sorted(frames, key=int)
+    world = np.zeros((len(keys), 42, 3), dtype=np.float64)
+    valid = np.ones((len(keys), 42), dtype=bool)
+    types = []
+    for k, key in enumerate(keys):
+        value = frames[key]
+        if isinstance(value, list):  # early v0.0: a bare 42x3 list, no validity
+            world[k], has_validity = value, False
+            types.append(None)
+            continue
+        world[k] = value["world_coord"]
+        valid[k] = np.asarray(value["joint_valid"], dtype=float).reshape(42) > 0
+        types.append(value.get("hand_type"))
+    return _Capture3D(np.asarray([int(k) for k in keys], dtype=np.int64), world, valid, types), has_validity
 
 
 @dataclass
@@ -211,20 +246,25 @@ class _CaptureMano:
     trans: np.ndarray    # (M, 2, 3)
 
 
-def _parse_mano(path: Path) -> dict[int, _CaptureMano]:
+def _parse_mano(path: Path, progress: bool = False) -> dict[int, _CaptureMano]:
     out = {}
-    for cap, frames in _kv_stream(path):
-        keys = sorted(frames, key=int)
-        pose = np.full((len(keys), 2, 48), np.nan)
-        shape = np.full((len(keys), 2, 10), np.nan)
-        trans = np.full((len(keys), 2, 3), np.nan)
-        for k, key in enumerate(keys):
-            for h, side in enumerate(("right", "left")):
-                p = (frames[key] or {}).get(side)
-                if p is not None:
-                    pose[k, h], shape[k, h], trans[k, h] = p["pose"], p["shape"], p["trans"]
-        out[int(cap)] = _CaptureMano(np.asarray([int(k) for k in keys], dtype=np.int64), pose, shape, trans)
+    for cap, frames in _kv_stream(path, MANO_FILE, progress):
+        with sources.fields(path, f"{MANO_FILE}; capture {cap}"):
+            out[int(cap)] = _capture_mano(frames)
     return out
+
+
+def _capture_mano(frames: dict) -> _CaptureMano:
+    keys = sorted(frames, key=int)
+    pose = np.full((len(keys), 2, 48), np.nan)
+    shape = np.full((len(keys), 2, 10), np.nan)
+    trans = np.full((len(keys), 2, 3), np.nan)
+    for k, key in enumerate(keys):
+        for h, side in enumerate(("right", "left")):
+            p = (frames[key] or {}).get(side)
+            if p is not None:
+                pose[k, h], shape[k, h], trans[k, h] = p["pose"], p["shape"], p["trans"]
+    return _CaptureMano(np.asarray([int(k) for k in keys], dtype=np.int64), pose, shape, trans)
 
 
 def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -237,6 +277,7 @@ def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarra
 class InterHand26M:
     """Reader of one InterHand2.6M release on disk."""
 
+    key = "interhand26m"
     name = "InterHand2.6M"
 
     def __init__(self, root: str | Path, version: str = "v1.0", fps: int = 5, subset: str = "H+M",
@@ -259,6 +300,10 @@ class InterHand26M:
         return f"{self.fps} fps, {self.subset}"
 
     @property
+    def variant_option(self) -> str:
+        return f"{self.version}:{self.fps}fps:{self.subset}"
+
+    @property
     def conventions(self) -> dict:
         return {"mano": MANO_CONVENTION.to_dict(), "mano_frame": "world"}
 
@@ -275,24 +320,26 @@ class InterHand26M:
     def source_files(self, split: str) -> list[Path]:
         kinds = ("data", "camera", "joint_3d") + (("MANO_NeuralAnnot",) if self.version == "v1.0" else ())
         paths = [self.annotation_path(split, k) for k in kinds]
-        for p in paths[:3]:
+        for p, expected in zip(paths[:3], (DATA, CAMERA, JOINT_3D)):
             if not p.is_file():
-                raise HandevalError(f"missing InterHand2.6M annotation file {p}")
+                raise sources.missing(p, expected)
         return [p for p in paths if p.is_file()]
+
+    def missing_sources(self, split: str) -> list[str]:
+        """v1.0 ships a MANO file per split; v0.0 shipped none (``missing`` says so)."""
+        mano = self.annotation_path(split, "MANO_NeuralAnnot")
+        return [str(mano.relative_to(self.root))] if self.version == "v1.0" and not mano.is_file() else []
 
     def _split(self, split: str) -> dict:
         if self._cache is None or self._cache[0] != split:
             self._cache = None  # free the previous split first
             files = self.source_files(split)
             images = _parse_data(files[0], self.progress)
-            try:
-                cameras = json.loads(files[1].read_text())
-            except json.JSONDecodeError as exc:
-                raise HandevalError(f"{files[1]}: not valid JSON ({exc})") from None
+            cameras = sources.load(files[1], sources.json_file, CAMERA)
             with _no_gc():
-                joints, has_validity = _parse_joint3d(files[2])
+                joints, has_validity = _parse_joint3d(files[2], self.progress)
                 mano_path = self.annotation_path(split, "MANO_NeuralAnnot")
-                mano = _parse_mano(mano_path) if mano_path.is_file() else None
+                mano = _parse_mano(mano_path, self.progress) if mano_path.is_file() else None
             # Group image rows by (capture, sequence), each sorted by frame then camera.
             order = np.lexsort((images.camera, images.frame_idx, images.seq, images.capture))
             keys = images.capture[order].astype(np.int64) * 1_000_003 + images.seq[order]
@@ -371,18 +418,18 @@ class InterHand26M:
 
     def _views(self, split: str, data: dict, rows: np.ndarray, capture: int) -> dict:
         im: _Images = data["images"]
-        cams = data["cameras"].get(str(capture))
+        path = self.annotation_path(split, "camera")
+        cams = data["cameras"].get(str(capture)) if isinstance(data["cameras"], dict) else None
         if cams is None:
-            raise HandevalError(f"{self.annotation_path(split, 'camera')}: no cameras for capture {capture}")
+            raise sources.corrupt(path, CAMERA, f"no cameras for capture {capture}")
         names = [im.camera_names[c] for c in im.camera[rows]]
         K, R, t = np.zeros((len(rows), 3, 3)), np.zeros((len(rows), 3, 3)), np.zeros((len(rows), 3))
         for name in set(names):
-            try:
-                f, c = cams["focal"][name], cams["princpt"][name]
-                rot, centre = np.asarray(cams["camrot"][name], dtype=np.float64), np.asarray(cams["campos"][name])
-            except KeyError:
-                raise HandevalError(f"{self.annotation_path(split, 'camera')}: capture {capture} has no parameters "
-                                    f"for camera {name}") from None
+            with sources.fields(path, f"{CAMERA}; capture {capture}, camera {name}"):
+                f = np.asarray(cams["focal"][name], dtype=np.float64).reshape(2)
+                c = np.asarray(cams["princpt"][name], dtype=np.float64).reshape(2)
+                rot = np.asarray(cams["camrot"][name], dtype=np.float64).reshape(3, 3)
+                centre = np.asarray(cams["campos"][name], dtype=np.float64).reshape(3)
             sel = np.array([n == name for n in names])
             K[sel] = [[f[0], 0, c[0]], [0, f[1], c[1]], [0, 0, 1]]
             R[sel] = rot

@@ -262,9 +262,7 @@ def _synthetic(ds: ShardDataset, needs_mano: bool, mano_dir: str | None) -> bool
     """Ground truth converted by the demo, or meshes built with the synthetic MANO stand-in."""
     from handeval.mano.model_file import resolve_mano_dir
 
-    command = ds.info.get("converter", {}).get("command", "")
-    by_demo = "demo" in (command.split() if isinstance(command, str) else command)
-    return by_demo or (needs_mano and resolve_mano_dir(mano_dir) is None)
+    return ds.info.get("synthetic", False) or (needs_mano and resolve_mano_dir(mano_dir) is None)
 
 
 def summarise(table: agg.ErrorTable, protocol: Protocol, replicates: int, unit: str, seed: int) -> dict:

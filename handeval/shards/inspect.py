@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from handeval.shards.reader import ShardDataset
+from handeval.shards.reader import ShardDataset, convert_command
 from handeval.shards.schema import FEATURES
 
 
@@ -34,7 +34,8 @@ def footer_nulls(path, columns: list[str]) -> dict[str, int]:
 
 def summarise(directory) -> dict:
     ds = ShardDataset(directory)
-    report = {"format_version": ds.info["format_version"], "dataset": ds.info["dataset"], "splits": {}}
+    report = {"format_version": ds.info["format_version"], "dataset": ds.info["dataset"],
+              "command": convert_command(ds.info.get("options")), "splits": {}}
     for split, meta in ds.info["splits"].items():
         annotated = {}
         for kind in ("frames", "views"):
@@ -46,6 +47,7 @@ def summarise(directory) -> dict:
                     nulls[name] += count
             annotated.update({name: (1 - nulls[name] / rows) if rows else 0.0 for name in nullable})
         report["splits"][split] = {"sequences": meta["sequences"], "frames": meta["frames"], "views": meta["views"],
-                                   "skipped": len(meta.get("skipped", [])), "annotated": annotated,
-                                   "missing": meta.get("missing", {})}
+                                   "annotated": annotated, "missing": meta.get("missing", {}),
+                                   # source files missing or unreadable at conversion
+                                   "skipped": meta.get("skipped", []), "missing_files": meta.get("missing_files", [])}
     return report

@@ -9,6 +9,7 @@ columns into numpy arrays of the documented shapes.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,22 @@ def read_rgb(path: Path) -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
     except OSError as exc:
-        raise HandevalError(f"cannot read image {path} ({exc}); check the dataset root recorded in "
-                            "meta/info.json (source_root) and that the images were extracted") from None
+        raise HandevalError(f"cannot read image {path} ({exc}); check that the source root given (--root) is the "
+                            "folder the dataset was converted from, and that its images were extracted") from None
+
+
+def convert_command(options: dict | None) -> str:
+    """The ``handeval convert`` line that re-creates a conversion from its recorded ``options``,
+    with placeholders for the two paths (the manifest records neither)."""
+    if not options:  # written before handeval recorded the options
+        return "handeval convert DATASET --root SOURCE_ROOT --out OUT_DIR"
+    words = ["handeval", "convert", options["dataset"], "--root", "SOURCE_ROOT", "--out", "OUT_DIR"]
+    if options.get("variant"):
+        words += ["--variant", options["variant"]]
+    for split in options["splits"]:
+        words += ["--split", split]
+    words += ["--target-frames", str(options["target_frames"]), "--chunk-frames", str(options["chunk_frames"])]
+    return shlex.join(words)
 
 
 @dataclass
@@ -113,15 +128,13 @@ class ShardDataset:
             raise HandevalError(f"{path} is not valid JSON ({exc})") from None
         major = str(self.info.get("format_version", "")).split(".")[0]
         if major != FORMAT_VERSION.split(".")[0]:
-            command = self.info.get("converter", {}).get("command")
-            again = " ".join(command) if isinstance(command, list) else command or "handeval convert ..."
             raise HandevalError(f"{path}: format version {self.info.get('format_version')!r}; this handeval reads "
                                 f"{FORMAT_VERSION} (2.0 added per-view hand presence, hand type and joint deviation). "
-                                f"Re-convert from the source files with this version: {again}")
-        lacking = [k for k in ("dataset", "conventions", "splits") if not isinstance(self.info.get(k), dict)]
-        if lacking:
-            raise HandevalError(f"{path}: no {', '.join(lacking)} section, so it is not a manifest `handeval convert` "
-                                "wrote (or it was edited); convert the dataset again into a fresh folder")
+                                f"Re-convert from the source files with this version: "
+                                f"{convert_command(self.info.get('options'))}")
+        if not isinstance(self.info.get("splits"), dict):
+            raise HandevalError(f"{path}: no splits section, so it is not a manifest `handeval convert` wrote (or it "
+                                "was edited); convert the dataset again into a fresh folder")
         self._index = {s["sequence"]: (split, shard, s) for split, meta in self.info["splits"].items()
                        for shard in meta["shards"] for s in shard["sequences"]}
         self._verified: set[Path] = set()

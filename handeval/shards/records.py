@@ -24,6 +24,7 @@ class SequenceRecords:
     frames: dict
     views: dict
     meta: dict = field(default_factory=dict)  # per-sequence facts kept in the sequence index
+    missing: list[str] = field(default_factory=list)  # source files (root-relative) it lacks; the driver counts them
 
     @property
     def num_frames(self) -> int:

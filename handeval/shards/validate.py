@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pyarrow.parquet as pq
 import torch
 
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, HAND_TYPE_PRESENCE, MM_PER_M, hand_types
 from handeval.errors import HandevalError
-from handeval.shards.reader import ShardDataset
+from handeval.readers.sources import missing_files
+from handeval.shards.reader import INFO_PATH, ShardDataset
 from handeval.shards.schema import SCHEMAS
 from handeval.checksums import sha256_file
-
-
 
 #: Views of one frame whose own 3D joints differ by more than this are flagged (Dex-YCB annotates per view).
 VIEW_TOLERANCE_MM = 2.0
 
 
-def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) -> tuple[list[dict], list[str]]:
+def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
+                     source_root=None) -> tuple[list[dict], list[str]]:
     """Return (problems, names of the checks run). MANO agreement is checked against ``mano_dir``,
     else ``$HANDEVAL_MANO_DIR``; with neither, that check is skipped (the stand-in says nothing
-    about real fits)."""
+    about real fits). With ``source_root``, every view's image must exist there (stat only)."""
     from handeval.mano.model_file import resolve_mano_dir
 
+    if source_root is not None and not Path(source_root).is_dir():
+        raise HandevalError(f"--root {source_root} is not a folder: give the source root the dataset was converted "
+                            "from, or leave --root out")
     problems: list[dict] = []
 
     def problem(check, where, message):
@@ -33,7 +39,7 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
         ds = ShardDataset(directory)
     except HandevalError as exc:
         return [{"check": "manifest", "where": str(directory), "message": str(exc)}], ["manifest"]
-    checked = ["manifest", "schema", "checksums", "frames", "values", "validity", "views"]
+    checked = ["manifest", "schema", "checksums", "files", "sources", "frames", "values", "validity", "views"]
     for meta in ds.info["splits"].values():
         for shard in meta["shards"]:
             for kind, f in shard["files"].items():
@@ -55,6 +61,10 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
                             f"{ds.info['format_version']}")
                 if rows != f["rows"]:
                     problem("checksums", f["path"], f"{rows} rows, the manifest says {f['rows']}")
+    _check_files(ds, problem)
+    _check_sources(ds, source_root, problem)
+    if source_root is not None:
+        checked.append("images")
     if ds.info.get("labels"):
         from handeval.labels.store import stale_labels
 
@@ -76,6 +86,55 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0) 
         if layers is not None:
             _check_mano(seq, layers, mano_tolerance_mm, problem)
     return problems, checked
+
+
+def _check_files(ds: ShardDataset, problem) -> None:
+    """Files in the folder that neither `convert` nor `labels` wrote."""
+    from handeval.labels.store import labels_written
+
+    expected = {INFO_PATH.as_posix()} | labels_written(ds.info)
+    expected |= {f["path"] for meta in ds.info["splits"].values() for shard in meta["shards"]
+                 for f in shard["files"].values()}
+    found = sorted((Path(folder) / name).relative_to(ds.root).as_posix()
+                   for folder, _, names in os.walk(ds.root) for name in names)
+    for rel in found:
+        if rel not in expected:
+            problem("files", rel, "not written by `handeval convert` or `handeval labels` (a leftover of an "
+                    "interrupted write, or a file put here by hand): remove it, or move it out of the dataset folder")
+
+
+def _check_sources(ds: ShardDataset, source_root, problem) -> None:
+    """Source files missing or unreadable at conversion; with ``source_root``, as the source is now."""
+    for split, meta in ds.info["splits"].items():
+        for k in meta.get("skipped", []):
+            problem("sources", k["sequence"], "skipped at conversion (--skip-bad): " +
+                    (f"{k['file']}: " if k.get("file") else "") + k["reason"])
+        recorded = {m["path"]: m["files"] for m in meta.get("missing_files", [])}
+        if source_root is None:
+            for path, n in recorded.items():
+                problem("sources", f"{split}: {path}", f"{n} source file(s) missing at conversion; extract them and "
+                        "convert again (pass --root to check the source as it is now)")
+            continue
+        root = Path(source_root)
+        now = missing_files(root, [p for shard in meta["shards"] for p in _image_paths(ds, shard)])
+        for path, n in recorded.items():
+            if path in now:
+                continue
+            if (root / path).is_dir() if path.endswith("/") else (root / path).is_file():
+                problem("sources", f"{split}: {path}", f"missing at conversion, present in {root} now: convert "
+                        "again (--overwrite) to include it")
+            else:
+                now[path] = n
+        for path, n in sorted(now.items()):
+            problem("sources", f"{split}: {path}", f"{n} source file(s) missing from {root}")
+
+
+def _image_paths(ds: ShardDataset, shard: dict) -> list[str]:
+    try:
+        return pq.read_table(ds.root / shard["files"]["views"]["path"], columns=["image_path"]) \
+            .column("image_path").to_pylist()
+    except (OSError, ValueError):  # an unreadable shard: the schema check reports it
+        return []
 
 
 def _check_sequence(seq, problem) -> None:

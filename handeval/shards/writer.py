@@ -8,7 +8,8 @@ or rewritten identically, independently of the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from handeval.atomic import atomic_path
 from handeval.checksums import sha256_file
 from handeval.shards.records import SequenceRecords
 from handeval.shards.schema import FRAME_SCHEMA, VIEW_SCHEMA
+from handeval.workers import signals_deferred
 
 # Fixed writer options: the same records always give the same bytes.
 _PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True,
@@ -55,19 +57,23 @@ def plan_shards(split: str, frame_counts: list[tuple[str, int]], target_frames: 
     return shards
 
 
-def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecords], chunk_frames: int) -> dict:
+def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecords], chunk_frames: int,
+                on_written: Callable[[dict], None] | None = None) -> dict:
     """Write one shard; returns its manifest entry (files, rows, checksums, sequence index).
 
     ``records`` may be a generator: sequences are consumed one at a time, so memory holds
-    one sequence, not the shard.
+    one sequence, not the shard. ``on_written(entry)`` runs right after the files are in
+    place, with SIGINT and SIGTERM held: an interruption keeps both the files and the
+    call (the conversion journal) or neither.
     """
     planned = iter(shard.sequences)
     paths = shard.paths(root)
     index, row = [], {"frames": 0, "views": 0}
     group = 0
-    with atomic_path(paths["frames"]) as f_tmp, atomic_path(paths["views"]) as v_tmp:
-        with pq.ParquetWriter(f_tmp, FRAME_SCHEMA, **_PARQUET_OPTIONS) as fw, \
-                pq.ParquetWriter(v_tmp, VIEW_SCHEMA, **_PARQUET_OPTIONS) as vw:
+    with contextlib.ExitStack() as files:
+        tmp = {kind: files.enter_context(atomic_path(path)) for kind, path in paths.items()}
+        with pq.ParquetWriter(tmp["frames"], FRAME_SCHEMA, **_PARQUET_OPTIONS) as fw, \
+                pq.ParquetWriter(tmp["views"], VIEW_SCHEMA, **_PARQUET_OPTIONS) as vw:
             for rec in records:
                 if not any(rec.sequence == p for p in planned):  # the plan, in order, minus skips
                     raise ValueError(f"shard {shard.split}/{shard.stem}: sequence {rec.sequence} is not in the plan")
@@ -90,12 +96,17 @@ def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecor
                               "views": [start["views"], row["views"]], "row_groups": [group, group + groups],
                               **({"meta": rec.meta} if rec.meta else {})})
                 group += groups
-    return {
-        "split": shard.split, "index": shard.index,
-        "files": {k: {"path": str(p.relative_to(root)), "rows": row[k], "sha256": sha256_file(p)}
-                  for k, p in paths.items()},
-        "sequences": index,
-    }
+        entry = {
+            "split": shard.split, "index": shard.index,
+            "files": {k: {"path": str(p.relative_to(root)), "rows": row[k], "sha256": sha256_file(tmp[k])}
+                      for k, p in paths.items()},
+            "sequences": index,
+        }
+        with signals_deferred():
+            files.close()  # the renames into place
+            if on_written is not None:
+                on_written(entry)
+    return entry
 
 
 def _check_sorted(rec: SequenceRecords, views: pa.Table) -> None:
