@@ -72,12 +72,6 @@ def converted_interhand(root, scene):
 @pytest.fixture
 def handeval(capsys):
     """Run the ``handeval`` command line in-process: ``(exit code, stdout, stderr)``."""
-    from handeval.cli import main
+    from commandline import run
 
-    def run(*args):
-        with pytest.raises(SystemExit) as exit_:
-            main([str(a) for a in args])
-        out = capsys.readouterr()
-        return exit_.value.code, out.out, out.err
-
-    return run
+    return lambda *args: run(args, capsys)

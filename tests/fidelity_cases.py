@@ -24,8 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from handeval.conventions import canonical_to_interhand42
-from handeval.readers.dexycb import SERIALS, SUBJECTS
 from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
 from handeval.synth.native.hic import HICSequence, hic_rig, write_hic
 from handeval.synth.native.ho3d import HO3DSequence, write_ho3d

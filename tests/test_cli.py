@@ -10,12 +10,7 @@ import pytest
 
 from handeval.cli import main
 
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
+from commandline import run
 
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["mano"], ["mano", "import"], ["mano", "info"]])

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from handeval.cli import main
 from handeval.shards.schema import FORMAT_VERSION, features_dict
 from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene
+
+from commandline import run
 
 
 @pytest.fixture(scope="module")
@@ -16,13 +17,6 @@ def raw(standin_dir, tmp_path_factory):
     scene = make_scene(seed=9, num_frames=6, num_cameras=2, image_size=(40, 30))
     write_interhand26m(root, [InterHandSequence(scene, "test", 0, "s0"), InterHandSequence(scene, "val", 0, "s1")])
     return root
-
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def test_convert_info_validate(raw, tmp_path, capsys, standin_dir):

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from handeval.cli import main
 from handeval.synth.native import write_native
 from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene
+
+from commandline import run as cli
 
 EXE = os.path.join(os.path.dirname(sys.executable), "handeval")
 
@@ -37,13 +38,6 @@ def many(standin_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("many") / "raw"
     write_interhand26m(root, [InterHandSequence(scene, "test", i, f"s{i}") for i in range(6)])
     return root
-
-
-def cli(args, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def copy(native, dataset, tmp_path):

@@ -13,7 +13,6 @@ import sys
 import pytest
 from matplotlib.colors import to_hex
 
-from handeval.cli import main
 from handeval.leaderboard import build_boards, write_leaderboard
 from handeval.leaderboard.build import Board, csv_cell, reported_rows
 from handeval.leaderboard.page import figures, inline_markdown
@@ -21,18 +20,11 @@ from handeval.plots import distinct_colours, plt
 from handeval.protocols import load_protocol, protocol_names
 from handeval.scoring.table import read_table
 
+from commandline import run
+
 EVIL = '<img src="http://example.invalid/x.png" onerror="document.title=\'pwned\'"> & "quotes"'
 TEMPORAL = "interhand26m-30fps__temporal"
 OCCLUSION = "interhand26m-5fps-ih__intaghand-occlusion"
-
-
-def run(args, capsys):
-    """``handeval ARGS`` through the console entry point, which turns a HandevalError into exit 2
-    (click's CliRunner on the group would see the raw exception instead)."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 @pytest.fixture
