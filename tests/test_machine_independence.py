@@ -40,3 +40,16 @@ def test_demo_prints_the_same_scores_under_two_blas_kernels(tmp_path):
         assert len(scores) >= 20, text  # one line per scored result
         printed[kernel] = [line.replace(str(out), "OUT") for line in scores]
     assert printed[KERNELS[0]] == printed[KERNELS[1]]
+
+
+@pytest.mark.slow
+def test_the_demo_into_another_folder_writes_the_same_bytes(demo, tmp_path, monkeypatch, handeval):
+    """Every output (scene, native files, shards, labels, submissions, results, leaderboard) depends on
+    content only: a second run, into a relative folder typed with a trailing slash, is byte-identical."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = handeval("demo", "--out", "again/", "--frames", "12", "--cameras", "3", "--json")
+    assert code == 0, err
+    files = sorted(p.relative_to(demo) for p in demo.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(tmp_path / "again") for p in (tmp_path / "again").rglob("*") if p.is_file()) == files
+    differ = [f for f in files if (demo / f).read_bytes() != (tmp_path / "again" / f).read_bytes()]
+    assert not differ
