@@ -130,7 +130,11 @@ def test_the_same_result_twice_is_one_row(results, tmp_path, capsys):
     (lambda r: r["metrics"].pop("MPVPE"), "metric MPVPE does not match"),
     (lambda r: r["curves"]["AUC"]["pck"].__setitem__(10, 1.0), "curves.AUC.pck[10] is 1.0 in the result"),
     (lambda r: r["breakdowns"]["MPJPE"]["fingers"].update(visible=1.0), "breakdowns.MPJPE.fingers.visible is 1.0"),
-], ids=["value", "count", "dropped", "curve", "breakdown"])
+    (lambda r: r.update(comparable=True, deviations=[]), "deviations does not match"),
+    (lambda r: r.update(synthetic=False), "synthetic is False in the result but True"),
+    (lambda r: r.update(warnings=[{"check": "x", "severity": "warning", "message": "m", "fix": "f"}]),
+     "warnings does not match"),
+], ids=["value", "count", "dropped", "curve", "breakdown", "comparable", "synthetic", "warnings"])
 def test_a_hand_edited_result_is_refused(results, tmp_path, capsys, change, named):
     path = results / TEMPORAL / "interhand26m-oracle-noise.json"
     _edit(path, change)

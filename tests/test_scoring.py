@@ -15,7 +15,7 @@ from handeval.labels.meshes import HandMeshes
 from handeval.metrics import reference as ref
 from handeval.protocols import canonical_hash, load_protocol, protocol_names, validate_spec
 from handeval.scoring import aggregate as agg
-from handeval.scoring.score import compare, regroup, score
+from handeval.scoring.score import STAND_IN_DEVIATION, compare, regroup, score
 from handeval.scoring.table import read_table
 from handeval.shards import ShardDataset
 from handeval.submissions import write_submission
@@ -353,3 +353,12 @@ def test_nan_in_streamed_vertices_is_refused_as_check_submission_does(demo, tmp_
         assert not out.is_file() and not out.with_name(f"{name}.errors.parquet").is_file()
         with pytest.raises(HandevalError, match=r"\[finite\]"):  # a sequence scoring never read is checked too
             SubmissionSource(path).verify_unread()
+
+
+def test_source_meshes_are_not_marked_as_stand_in_meshes(demo, tmp_path):
+    """HO3D's evaluation vertices come from evaluation_verts.json: no MANO builds them, so no stand-in
+    deviation; InterWild's joints are regressed with MANO's regressor, so the stand-in marks them."""
+    ho3d = json.loads(next((demo / "results").rglob("ho3d-oracle-noise.json")).read_text())
+    assert STAND_IN_DEVIATION not in ho3d["deviations"]
+    hic = json.loads(next((demo / "results").rglob("hic-oracle-noise.json")).read_text())
+    assert STAND_IN_DEVIATION in hic["deviations"] and not hic["comparable"]

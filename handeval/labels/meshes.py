@@ -27,6 +27,7 @@ class HandMeshes:
         self.layers: dict[str, ManoLayer] = {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
         self.opengl = ds.info["conventions"].get("mano_frame") == "opengl_camera"
         self.synthetic = any(layer.synthetic for layer in self.layers.values())
+        self.built_with_mano = False  # whether any vertices returned so far came from the MANO layers
 
     def seal(self, h: int):
         return self.layers[HAND_SIDES[h]].seal
@@ -48,9 +49,11 @@ class HandMeshes:
                     v = self.layers[side](p[:, :3], p[:, 3:], f["mano_shape"][rows, h],
                                           f["mano_trans"][rows, h]).vertices.double().numpy()
                 verts[rows, h] = v @ CV_FROM_GL.T if self.opengl else v
+            have = np.zeros(T, dtype=bool)
             if given is not None:
                 have = np.isfinite(given[:, h]).all(axis=(-1, -2))
                 verts[have, h] = given[have, h]  # a source's own mesh is the ground truth
+            self.built_with_mano |= bool((~have[rows]).any())
         return verts, np.isfinite(verts).all(axis=(-1, -2))
 
 

@@ -26,11 +26,12 @@ from tqdm import tqdm
 from handeval import __version__
 from handeval.atomic import output_folder, write_text_atomic
 from handeval.errors import HandevalError
+from handeval.mano.model_file import resolve_mano_dir
 from handeval.metrics.errors import nanmean
 from handeval.protocols import Protocol, load_protocol
 from handeval.scoring import aggregate as agg
 from handeval.scoring.quantities import compute_quantities, temporal_quantities
-from handeval.scoring.table import TableWriter, cached_key, read_table
+from handeval.scoring.table import TableWriter, cached_key, read_table, table_verdict
 from handeval.scoring.truth import TruthBuilder, ViewTruth
 from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
 from handeval.checksums import sha256_file
@@ -40,12 +41,18 @@ RESULT_SCHEMA = "handeval-result/2"
 CHUNK_VIEWS = 2048
 
 
+def same_dataset(ds: ShardDataset, protocol: Protocol) -> None:
+    """Refuse a protocol of another dataset, before anything else is said about the data."""
+    want, have = protocol.spec["dataset"]["name"], ds.info.get("dataset", {}).get("name")
+    if want != have:
+        raise HandevalError(f"protocol {protocol.name} scores {want}, but {ds.root} holds {have!r}; choose a "
+                            f"{have} protocol (`handeval protocols`)")
+
+
 def deviations(ds: ShardDataset, protocol: Protocol, split: str) -> list[str]:
     """How the data differ from what the protocol pins (a different dataset is an error)."""
+    same_dataset(ds, protocol)
     want, have = protocol.spec["dataset"], ds.info.get("dataset", {})
-    if want["name"] != have.get("name"):
-        raise HandevalError(f"protocol {protocol.name} scores {want['name']}, but {ds.root} holds "
-                            f"{have.get('name')!r}; choose a {have.get('name')} protocol (`handeval protocols`)")
     out = []
     if want.get("version") and want["version"] != have.get("version"):
         out.append(f"dataset version {have.get('version')!r}, protocol pins {want['version']!r}")
@@ -124,9 +131,11 @@ def _score_chunk(protocol: Protocol, builder: TruthBuilder, source: SubmissionSo
 
 
 def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source: SubmissionSource, path: Path,
-                        key: str, mano_dir: str | None, progress: bool, threads: int = 2) -> None:
+                        key: str, mano_dir: str | None, progress: bool, verdict: Callable[[bool], dict],
+                        threads: int = 2) -> None:
     """Per shard, chunks of views scored on ``threads`` threads (numpy releases the GIL in the
-    array work), at most ``threads + 1`` chunks in memory; one part file per shard."""
+    array work), at most ``threads + 1`` chunks in memory; one part file per shard. ``verdict(mano)``
+    gives the result's verdict once it is known whether the MANO layers built ground truth."""
     builder = TruthBuilder(ds, protocol, split, mano_dir)
     penetration = _penetration_measure(builder, protocol)
     writer = TableWriter(path, key)
@@ -147,8 +156,10 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
     source.verify_unread()  # before the table exists: a refused file must never leave a cached table
     # A quantity is absent (None) when the submission cannot give it, e.g. vertices not submitted.
     written = set().union(*(pq.read_schema(writer.part_path(s["index"])).names for s in shards))
+    # Joints regressed from meshes use MANO's regressor even when the meshes are the source's own.
+    mano = builder.meshes is not None and (builder.meshes.built_with_mano or builder.from_vertices)
     writer.finish([s["index"] for s in shards], {q: _shape_of(spec) if q in written else None
-                                                 for q, spec in protocol.quantities.items()})
+                                                 for q, spec in protocol.quantities.items()}, verdict(mano))
 
 
 def _shard_table(protocol: Protocol, chunks: list) -> agg.ErrorTable:
@@ -190,6 +201,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     output_folder(Path(out).parent, "--out")
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name)
+    same_dataset(ds, protocol)
     split = split or protocol.split
     if split not in ds.splits:
         raise HandevalError(f"{ds.root} has no split {split!r} (it has {', '.join(ds.splits)}); the protocol pins "
@@ -198,8 +210,6 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     if devs and not allow_deviation:
         raise HandevalError(f"{ds.root} differs from what {protocol.name} pins: {'; '.join(devs)}. Pass "
                             "--allow-deviation to score anyway; the result is then marked not comparable")
-    stand_in = _uses_stand_in(protocol, mano_dir)
-    devs += [stand_in] if stand_in else []  # scored, but never comparable with real MANO's numbers
     pred, out = Path(pred), Path(out)
     source = SubmissionSource(pred, ds, split)
     # The vertices of a large file are checked as scoring reads them (SubmissionSource); here a
@@ -216,8 +226,16 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     pred_sha256 = sha256_file(pred)
     key = _cache_key(protocol, ds, split, pred_sha256, mano_dir)
     cached = cached_key(table_path) == key
+    stand_in = resolve_mano_dir(mano_dir) is None
+
+    def verdict(mano: bool) -> dict:
+        # Ground truth that MANO built with the stand-in is scored, but never comparable with MANO's numbers.
+        marks = devs + ([STAND_IN_DEVIATION] if mano and stand_in else [])
+        return {"deviations": marks, "comparable": not marks, "warnings": warnings,
+                "synthetic": bool(ds.info.get("synthetic", False)) or (mano and stand_in)}
+
     if not cached:  # a cached table was computed from this very file, which passed then
-        compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, threads)
+        compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, verdict, threads)
     if on_table is not None:
         on_table(table_path, cached)
     table = read_table(table_path)
@@ -228,12 +246,9 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
         "protocol": protocol.summary(),
         # No local paths: a result is shared, and its identity is the content it was scored on.
         "dataset": {**ds.info.get("dataset", {}), "split": split, "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
-        "synthetic": _synthetic(ds, protocol.needs_vertices(), mano_dir),
         "submission": {"file": pred.name, "format": source.all.format, "sha256": pred_sha256,
                        "rows": int(len(source.all.frame)), "vertices": source.has_vertices},
-        "deviations": devs,
-        "comparable": not devs,
-        "warnings": warnings,
+        **table_verdict(table_path),
         "errors_table": {"path": table_path.name, "sha256": sha256_file(table_path)},
         "handeval_version": __version__,
     })
@@ -250,19 +265,6 @@ _ORDER = ("schema", "name", "protocol", "dataset", "synthetic", "submission", "d
 #: The deviation recorded when a protocol builds ground truth with MANO and no MANO files were given.
 STAND_IN_DEVIATION = ("ground-truth meshes built with the synthetic MANO stand-in (no --mano-dir or "
                       "$HANDEVAL_MANO_DIR): numbers are not MANO's")
-
-
-def _uses_stand_in(protocol: Protocol, mano_dir: str | None) -> str | None:
-    from handeval.mano.model_file import resolve_mano_dir
-
-    return STAND_IN_DEVIATION if protocol.needs_vertices() and resolve_mano_dir(mano_dir) is None else None
-
-
-def _synthetic(ds: ShardDataset, needs_mano: bool, mano_dir: str | None) -> bool:
-    """Ground truth converted by the demo, or meshes built with the synthetic MANO stand-in."""
-    from handeval.mano.model_file import resolve_mano_dir
-
-    return ds.info.get("synthetic", False) or (needs_mano and resolve_mano_dir(mano_dir) is None)
 
 
 def summarise(table: agg.ErrorTable, protocol: Protocol, replicates: int, unit: str, seed: int) -> dict:
@@ -394,7 +396,8 @@ def result_table(path: str | Path, result: dict) -> agg.ErrorTable:
 def verify_result(path: str | Path, result: dict) -> tuple[Protocol, agg.ErrorTable]:
     """The protocol and error table of a result whose numbers are the engine's own: every metric value (and count),
     curve, series and breakdown is computed again from the table, without bootstrap replicates
-    (intervals are as recorded). A result edited after scoring is refused, naming what differs."""
+    (intervals are as recorded), and its verdict (deviations, comparable, synthetic, warnings) is the one
+    recorded with the table. A result edited after scoring is refused, naming what differs."""
     protocol = _result_protocol(path, result)
     table = result_table(path, result)
     fresh = summarise(table, protocol, replicates=0, unit="frame", seed=0)
@@ -406,6 +409,8 @@ def verify_result(path: str | Path, result: dict) -> tuple[Protocol, agg.ErrorTa
     without_ci = (lambda m: {k: v for k, v in m.items() if k != "ci95"} if isinstance(m, dict) else m)
     checks = [(f"metric {n}", without_ci(recorded.get(n)), without_ci(m)) for n, m in fresh["metrics"].items()]
     checks += [(section, result.get(section), fresh[section]) for section in ("curves", "series", "breakdowns")]
+    verdict = table_verdict(Path(path).parent / Path(result["errors_table"]["path"]).name)
+    checks += [(field, result.get(field), value) for field, value in verdict.items()]
     for what, have, want in checks:
         diff = _difference(have, want)
         if diff:

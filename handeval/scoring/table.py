@@ -63,11 +63,13 @@ class TableWriter:
         with atomic_path(self.part_path(index)) as tmp:
             pq.write_table(part_table(table), tmp, compression="zstd")
 
-    def finish(self, indices: list[int], shapes: dict[str, list[int] | None]) -> None:
+    def finish(self, indices: list[int], shapes: dict[str, list[int] | None], verdict: dict) -> None:
+        """Join the parts; ``verdict`` (the result's deviations, synthetic flag and warnings) is kept with
+        the numbers, so that a result claiming another verdict is known to be edited."""
         files = [self.part_path(i) for i in indices]
         tables = [pq.read_table(f) for f in files]
         schema = _unify(tables)
-        meta = {_META: json.dumps({"key": self.key, "shapes": shapes}).encode()}
+        meta = {_META: json.dumps({"key": self.key, "shapes": shapes, "verdict": verdict}).encode()}
         schema = schema.with_metadata(meta)
         with atomic_path(self.path) as tmp:
             with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
@@ -89,6 +91,11 @@ def cached_key(path: Path) -> str | None:
         return None
     meta = pq.read_schema(path).metadata or {}
     return json.loads(meta[_META])["key"] if _META in meta else None
+
+
+def table_verdict(path: Path) -> dict:
+    """The verdict recorded with a table's numbers (``TableWriter.finish``)."""
+    return json.loads((pq.read_schema(path).metadata or {})[_META]).get("verdict", {})
 
 
 def read_table(path: Path) -> ErrorTable:
