@@ -142,8 +142,14 @@ def validate(directory: str, mano_dir: str | None, mano_tolerance_mm: float, roo
     Example:
       handeval validate ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
+    from handeval.errors import HandevalError
+    from handeval.shards.reader import INFO_PATH
     from handeval.shards.validate import validate_dataset
 
+    if not (Path(directory) / INFO_PATH).is_file():  # nothing to validate: a wrong path, not a problem found
+        raise HandevalError(f"{directory} " + ("does not exist" if not Path(directory).exists() else
+                            f"is not a converted dataset: {INFO_PATH} is missing") + "; give the --out folder of "
+                            "`handeval convert`")
     problems, checked = validate_dataset(directory, mano_dir=mano_dir, mano_tolerance_mm=mano_tolerance_mm,
                                          source_root=root)
     if as_json:

@@ -98,7 +98,8 @@ def compare(result_a, result_b, replicates, seed, as_json) -> None:
                f"(paired bootstrap over {out['bootstrap']['unit']}s, {replicates} replicates)")
     for name, m in out["metrics"].items():
         ci = f"[{m['ci95'][0]:+.4f}, {m['ci95'][1]:+.4f}]" if m["ci95"] else "n/a"
-        p = "n/a" if m["p_value"] is None else f"{m['p_value']:.4f}"
+        floor = 1 / (replicates + 1)  # the smallest p a bootstrap of this size can show
+        p = "n/a" if m["p_value"] is None else f"< {floor:.2g}" if m["p_value"] < floor else f"{m['p_value']:.4f}"
         click.echo(f"  {name:<40} {m['a']:>10.4f} -> {m['b']:>10.4f}  diff {m['difference']:+.4f}  95% CI {ci}  p {p}")
 
 

@@ -38,12 +38,15 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
     """
     from handeval.errors import HandevalError
     from handeval.protocols import evaluation_split, load_protocol
+    from handeval.scoring.score import same_dataset
     from handeval.shards import ShardDataset
     from handeval.submissions import SubmissionSource, ground_truth_views
     from handeval.submissions import check_submission as check
 
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name) if protocol_name else None
+    if protocol is not None:
+        same_dataset(ds, protocol)
     if split is None:  # as `score` picks it: the protocol's split, else the one the dataset's protocols score
         split = protocol.split if protocol is not None else \
             evaluation_split(ds.info["dataset"]["name"], ds.splits) or (ds.splits[0] if len(ds.splits) == 1 else None)

@@ -244,6 +244,19 @@ def _nothing_to_do(root: Path) -> dict:
 
 def _plan(reader: DatasetReader, split: str, target_frames: int, skip_bad: bool) -> dict:
     """The split's journal plan line: shards, what the reader says about the split, plan-time skips."""
+    try:
+        return _plan_split(reader, split, target_frames, skip_bad)
+    except SourceError as exc:
+        if "--skip-bad" in exc.problem:  # a sequence's own file: the message already says what to do
+            raise
+        # A file the whole split needs (an annotation file, a split list): no sequence can be skipped around it.
+        others = [s for s in reader.splits() if s != split]
+        leave = f"; or convert the other split(s) alone with --split {' --split '.join(others)}" if others else ""
+        raise SourceError(exc.path, f"{exc.problem} (every sequence of split {split!r} needs it, so --skip-bad "
+                                    f"cannot skip it{leave})") from None
+
+
+def _plan_split(reader: DatasetReader, split: str, target_frames: int, skip_bad: bool) -> dict:
     lengths, skipped = [], []
     for name, length in reader.sequence_lengths(split):
         if isinstance(length, SourceError):

@@ -338,7 +338,7 @@ def _dexycb_txt(path: Path, ds: ShardDataset, split: str) -> Submission:
             continue
         fields = line.split(",")
         if len(fields) != 64:
-            raise HandevalError(f"{path}:{lineno}: {len(fields)} fields, expected 64 (image_id, then 21 x y z in mm)")
+            raise HandevalError(f"{path}:{lineno}: {len(fields)} fields, expected 64 comma-separated (image_id, then 21 x,y,z in mm, as the Dex-YCB toolkit writes them)")
         try:
             image_id = int(fields[0])
             values.append(np.asarray(fields[1:], dtype=np.float64).reshape(21, 3))

@@ -150,3 +150,30 @@ def test_a_result_of_an_older_schema_says_how_to_migrate(demo, tmp_path, handeva
     assert code == ExitCode.USER_ERROR
     _one_error(err, "handeval-result/1")
     assert "Score the submission again" in err
+
+
+@pytest.mark.parametrize("command", ["score", "check-submission"])
+def test_a_protocol_of_another_dataset_is_named_first(demo, tmp_path, handeval, command):
+    args = [command, "--gt", demo / "shards/ho3d", "--pred", demo / "submissions/ho3d/oracle-noise.parquet",
+            "--protocol", "interhand26m-5fps-ih/dir"] + (["--out", tmp_path / "r.json"] if command == "score" else [])
+    code, _, err = handeval(*args)
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, "protocol interhand26m-5fps-ih/dir scores InterHand2.6M")
+
+
+def test_a_missing_image_is_a_null_statistic_not_a_stop(demo, tmp_path, handeval):
+    gt = _copy(demo, tmp_path, "interhand26m")
+    raw = shutil.copytree(demo / "raw/InterHand2.6M", tmp_path / "raw")
+    sorted(raw.rglob("*.jpg"))[0].unlink()
+    code, _, err = handeval("labels", "images", gt, "--root", raw)
+    assert code == ExitCode.OK, err
+    code, _, err = handeval("score", "--gt", gt, "--pred", demo / "submissions/interhand26m/oracle-noise.parquet",
+                            "--protocol", "interhand26m-5fps-ih/dir", "--out", tmp_path / "r.json", "--bootstrap", "0",
+                            "--allow-deviation")
+    assert code == ExitCode.OK, err
+
+
+def test_validate_on_a_folder_that_is_no_dataset_is_a_user_error(tmp_path, handeval):
+    code, _, err = handeval("validate", tmp_path / "nope")
+    assert code == ExitCode.USER_ERROR
+    _one_error(err, "does not exist")

@@ -20,7 +20,8 @@ from handeval.shards.schema import Feature
 
 IMAGES = LabelSet("images", "1", "views", (
     Feature("mean_intensity", "float32", (), "8-bit level", "mean over all pixels and the 3 colour channels of the "
-            "decoded 8-bit image (IntagHand keeps images with a mean of at least 10)"),
+            "decoded 8-bit image (IntagHand keeps images with a mean of at least 10); NaN where the source lacks the "
+            "image, so such a view fails the filter"),
 ))
 
 
@@ -40,5 +41,11 @@ class ImageStats:
     def __call__(self, seq: SequenceData) -> dict:
         paths = [self.root / p for p in seq.views["image_path"]]
         with ThreadPoolExecutor(self.threads) as pool:
-            means = list(pool.map(lambda p: read_rgb(p).mean(dtype=np.float64), paths))
+            means = list(pool.map(_mean_intensity, paths))
         return {"mean_intensity": np.asarray(means, dtype=np.float32)}
+
+
+def _mean_intensity(path: Path) -> float:
+    """NaN for an image the source lacks (conversion counted it under ``missing_files``): a filter on the
+    statistic leaves that view out rather than guessing; an image that exists but cannot be decoded is an error."""
+    return read_rgb(path).mean(dtype=np.float64) if path.exists() else float("nan")

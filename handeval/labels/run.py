@@ -17,7 +17,7 @@ from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, Occlusio
 from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabeler
 from handeval.labels.store import write_labels
 from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute_subsets
-from handeval.shards.reader import ShardDataset, read_rgb
+from handeval.shards.reader import ShardDataset
 
 
 def _subsets():
@@ -39,9 +39,10 @@ def run_images(directory, source_root: str | None, resume: bool = False, progres
     """Image statistics from the images under ``source_root``, the folder the dataset was converted from."""
     ds = ShardDataset(directory)
     stats = ImageStats(source_root)
-    first = ds.read("views", columns=["image_path"]).column("image_path")[:1].to_pylist()
-    for path in first:  # fail before any file is written when the source images are not there
-        read_rgb(stats.root / path)
+    sample = ds.read("views", columns=["image_path"]).column("image_path")[:16].to_pylist()
+    if sample and not any((stats.root / p).exists() for p in sample):  # the wrong root, before any file is written
+        raise HandevalError(f"--root {stats.root} holds none of the dataset's images (e.g. {sample[0]}); give the "
+                            "folder the dataset was converted from")
     return write_labels(ds, IMAGES, {}, partial(ImageStats, str(stats.root)), resume=resume, progress=progress,
                         workers=workers)
 

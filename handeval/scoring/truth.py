@@ -72,7 +72,9 @@ class TruthBuilder:
         missing = sorted(n for n in needed if n not in labels)
         if missing:
             raise HandevalError(f"protocol {protocol.name} needs the {', '.join(missing)} labels of {ds.root}; "
-                                f"run `handeval labels {' '.join(missing) if len(missing) == 1 else 'all'} {ds.root}`")
+                                f"run `handeval labels {' '.join(missing) if len(missing) == 1 else 'all'} {ds.root}"
+                                + (" --root SOURCE_ROOT` (the folder it was converted from, with its images)"
+                                   if "images" in missing else "`"))
         self.with_subsets = "subsets" in labels
         self.with_occlusion = "occlusion" in labels
 

@@ -150,8 +150,8 @@ class ShardDataset:
     def shard_file(self, shard: dict, kind: str) -> Path:
         """The verified path of a shard's ``frames`` or ``views`` file."""
         entry = shard["files"][kind]
-        return self.verified(entry["path"], entry["sha256"], "re-convert it: `handeval convert ... --resume` rewrites "
-                             "a shard whose checksum does not match")
+        return self.verified(entry["path"], entry["sha256"], f"convert the dataset again (`handeval convert ... --out "
+                             f"{self.root} --overwrite`), then recompute its labels")
 
     @property
     def splits(self) -> list[str]:

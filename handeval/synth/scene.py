@@ -27,6 +27,7 @@ import trimesh
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
+from handeval.checksums import sha256_file
 from handeval import __version__
 from handeval.atomic import atomic_path, write_text_atomic
 from handeval.conventions import HAND_SIDES
@@ -91,7 +92,7 @@ class SyntheticScene:
     segmentation: np.ndarray | None = None  # (T, C, H, W) uint8: 0 background, 1 right, 2 left, 3+ objects
     depth: np.ndarray | None = None         # (T, C, H, W) float32 metres, 0 where nothing is hit
     rgb: np.ndarray | None = None           # (T, C, H, W, 3) uint8, optional
-    mano_files: dict = field(default_factory=dict)
+    mano_sha256: dict = field(default_factory=dict)  # side -> sha256 of the model file: content, not a path
     synthetic_mano: bool = True
 
     @property
@@ -123,7 +124,7 @@ class SyntheticScene:
             "units": "metres", "frame": "world; cameras are OpenCV (x right, y down, z forward)",
             "hands": list(HAND_SIDES), "joint_order": "canonical",
             "mano_convention": self.convention.to_dict(),
-            "mano_files": {k: str(v) for k, v in self.mano_files.items()},
+            "mano_sha256": self.mano_sha256,
             "episode_kinds": list(EPISODE_KINDS),
             "instances": self.instance_names(),
             "cameras": self.cameras.to_dict(),
@@ -147,7 +148,7 @@ class SyntheticScene:
             for i, o in enumerate(meta["objects"])
         ]
         return cls(seed=meta["seed"], fps=meta["fps"], convention=ManoConvention.from_dict(meta["mano_convention"]),
-                   cameras=rig, objects=objects, mano_files=meta["mano_files"],
+                   cameras=rig, objects=objects, mano_sha256=meta["mano_sha256"],
                    synthetic_mano=meta["synthetic_mano"], **arrays)
 
 
@@ -270,7 +271,7 @@ def make_scene(seed: int = 0, num_frames: int = 60, fps: float = 30.0, num_camer
         seed=seed, fps=fps, convention=convention, global_orient=global_orient, hand_pose=hand_pose,
         betas=betas, transl=transl, vertices=verts.astype(np.float32), joints=joints.astype(np.float32),
         episode=episode, scheduled_depth=scheduled, contact_depth=reached, cameras=rig, objects=scene_objects,
-        mano_files={side: str(layers[side].model_path) for side in HAND_SIDES},
+        mano_sha256={side: sha256_file(layers[side].model_path) for side in HAND_SIDES},
         synthetic_mano=any(layers[s].synthetic for s in HAND_SIDES),
     )
     if render:
