@@ -84,8 +84,10 @@ def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
       handeval labels all ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
     from handeval.errors import HandevalError
+    from handeval.labels.meshes import ObjectMeshes
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
 
+    ObjectMeshes(objects)  # a wrong --objects folder stops the run before any label is written
     kw = dict(resume=resume, progress=not as_json, workers=workers)
     _report("subsets", run_subsets(directory, **kw), as_json)
     _report("penetration", run_penetration(directory, mano_dir, objects, **kw), as_json)
