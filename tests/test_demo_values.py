@@ -1,0 +1,116 @@
+"""What the demo writes, pinned by value: the safety net for refactoring (issue 11).
+
+Every shard, label file, manifest, result, error table and leaderboard table the demo writes
+(12 frames, 3 cameras, seed 0: the session's ``demo`` fixture) is decoded and summarised, and the
+summary is compared with the committed one (``tests/golden/demo_values.json``):
+
+* Parquet: per column, its strings, integers and booleans exactly (as a sha256), and its floats as
+  count, NaN count, sum, sum of squares and an order-sensitive weighted sum;
+* JSON: every leaf, numbers as numbers (keys holding file hashes are left out: they hash bytes);
+* Markdown and CSV: the text with its numbers taken out and compared as numbers.
+
+Values, not file bytes, so that a new pyarrow or zstd release does not break the test; floats with
+a tolerance, because the demo computes in float32 where the datasets store float32, and the last
+bits a machine's BLAS kernel picks then move the sixth digit. Refresh after a change that is meant to
+change numbers with ``python tests/test_demo_values.py DEMO_DIR``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+GOLDEN = Path(__file__).parent / "golden" / "demo_values.json"
+PATTERNS = ("shards/*/data/*/*.parquet", "shards/*/labels/*/*/*.parquet", "shards/*/meta/info.json",
+            "results/*/*.json", "results/*/*.errors.parquet", "leaderboard/leaderboard.md",
+            "leaderboard/leaderboard.csv")
+REL, ABS = 1e-4, 1e-6  # float32 differences of nearby numbers carry ~1e-5 relative noise
+_NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?|-?\d+e[-+]?\d+")
+
+
+def _column(column: pa.ChunkedArray) -> object:
+    array = column.combine_chunks()
+    while pa.types.is_list(array.type) or pa.types.is_fixed_size_list(array.type):
+        array = pc.list_flatten(array)
+    values = array.to_numpy(zero_copy_only=False)
+    if values.dtype.kind != "f":
+        return hashlib.sha256("\n".join(map(str, values.tolist())).encode()).hexdigest()
+    v = values.astype(np.float64)
+    finite = v[np.isfinite(v)]
+    weights = np.flatnonzero(np.isfinite(v)) % 97 + 1.0
+    return [len(v), int(len(v) - len(finite)), float(finite.sum()), float((finite * finite).sum()),
+            float((finite * weights).sum())]
+
+
+def _json(value) -> object:
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in sorted(value.items()) if "sha256" not in k}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+def _text(text: str) -> dict:
+    return {"text": _NUMBER.sub("#", text), "numbers": [float(x) for x in _NUMBER.findall(text)]}
+
+
+def summary(path: Path) -> object:
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+        return {name: _column(table.column(name)) for name in table.column_names}
+    if path.suffix == ".json":
+        return _json(json.loads(path.read_text()))
+    return _text(path.read_text())
+
+
+def summaries(demo: Path) -> dict[str, object]:
+    files = sorted({p for pattern in PATTERNS for p in demo.glob(pattern)})
+    return {p.relative_to(demo).as_posix(): summary(p) for p in files}
+
+
+def _printed_step(printed: float) -> float:
+    """One unit in the last digit a table printed: a rounding boundary may move it by one."""
+    text = repr(printed)
+    return 10.0 ** -len(text.split(".")[1]) if "." in text and "e" not in text else 0.0
+
+
+def differences(got, want, where: str = "") -> list[str]:
+    """Where ``got`` differs from ``want``: exact for text, integers and hashes; floats to REL/ABS, and
+    numbers printed in a table (``numbers`` lists) to one unit in their last printed digit."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return [f"{where}: keys {sorted(set(got or {}) ^ set(want))}"]
+        return [d for k in want for d in differences(got[k], want[k], f"{where}.{k}")]
+    if isinstance(want, list):
+        if not isinstance(got, list) or len(got) != len(want):
+            return [f"{where}: length"]
+        if where.endswith(".numbers"):
+            return [f"{where}[{i}]: {g!r} != {w!r}" for i, (g, w) in enumerate(zip(got, want))
+                    if not math.isclose(g, w, rel_tol=REL, abs_tol=max(ABS, 1.01 * _printed_step(w)))]
+        return [d for i, (g, w) in enumerate(zip(got, want)) for d in differences(g, w, f"{where}[{i}]")]
+    if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        same = math.isclose(got, want, rel_tol=REL, abs_tol=ABS) or (math.isnan(got) and math.isnan(want))
+        return [] if same else [f"{where}: {got!r} != {want!r}"]
+    return [] if got == want else [f"{where}: {got!r} != {want!r}"]
+
+
+def test_the_demo_writes_the_pinned_values(demo):
+    want = json.loads(GOLDEN.read_text())
+    got = json.loads(json.dumps(summaries(demo)))  # the same JSON round trip as the committed file
+    assert sorted(got) == sorted(want), "the demo writes other files than the pinned ones"
+    changed = [d for f in want for d in differences(got[f], want[f], f)]
+    assert not changed, changed[:20]
+
+
+if __name__ == "__main__":
+    GOLDEN.write_text(json.dumps(summaries(Path(sys.argv[1])), indent=0, sort_keys=True) + "\n")
+    print(f"{GOLDEN}: {len(json.loads(GOLDEN.read_text()))} files")
