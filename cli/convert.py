@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-
 from handeval.cli.options import json_option, mano_dir_option
+
 from handeval.errors import ExitCode
 from handeval.readers import DEFAULT_SPLITS, READERS
-
 
 _SPLITS_HELP = "Split(s) to convert (default: " + "; ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items()) + ")."
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-
 from handeval.cli.options import json_option, mano_dir_option
 
 
@@ -46,14 +45,14 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     """
     from handeval.baselines import DEMO_PROTOCOLS, write_baselines
     from handeval.convert import convert
-    from handeval.leaderboard import write_leaderboard
-    from handeval.scoring.score import score
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
     from handeval.labels.store import SUMMARY_PLOT
     from handeval.labels.summary import plot_summary, summarise_labels
+    from handeval.leaderboard import write_leaderboard
     from handeval.mano import mano_files
-    from handeval.readers import open_reader
     from handeval.protocols import load_protocol
+    from handeval.readers import open_reader
+    from handeval.scoring.score import score
     from handeval.shards import ShardDataset
     from handeval.shards.validate import validate_dataset
     from handeval.synth.native import write_native

@@ -6,7 +6,6 @@ import json
 
 import click
 import numpy as np
-
 from handeval.cli.options import json_option, mano_dir_option
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-
 from handeval.cli.options import json_option, mano_dir_option
 
 

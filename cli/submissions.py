@@ -6,8 +6,8 @@ import json
 import sys
 
 import click
-
 from handeval.cli.options import json_option
+
 from handeval.errors import ExitCode
 
 

@@ -28,13 +28,13 @@ from tqdm import tqdm
 
 from handeval import __version__
 from handeval.atomic import temporaries, write_text_atomic
+from handeval.checksums import sha256_file
 from handeval.conventions import HAND_SIDES
 from handeval.errors import HandevalError
 from handeval.readers.sources import SourceError, missing_entries, missing_files
 from handeval.shards.reader import INFO_PATH
 from handeval.shards.records import SequenceRecords
 from handeval.shards.schema import FORMAT_VERSION, features_dict
-from handeval.checksums import sha256_file
 from handeval.shards.writer import PlannedShard, plan_shards, write_shard
 from handeval.workers import init_worker
 

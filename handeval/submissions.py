@@ -27,7 +27,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO as MANO_ORDER, MM_PER_M
+from handeval.conventions import CV_FROM_GL, HAND_SIDES, MM_PER_M
+from handeval.conventions import MANO as MANO_ORDER
 from handeval.errors import HandevalError
 from handeval.metrics.errors import nanmean
 from handeval.shards.reader import ShardDataset, rows_of, to_numpy, world_to_camera
@@ -568,8 +569,9 @@ def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predic
 def write_submission(path: str | Path, sub: Submission, rows_per_group: int = 4096) -> Path:
     """Write the canonical Parquet submission, sorted by (sequence, frame, camera) so that scoring
     can read it sequence by sequence. Joints and vertices are stored as float32."""
-    from handeval.atomic import atomic_path
     import pyarrow as pa
+
+    from handeval.atomic import atomic_path
 
     order = np.lexsort((sub.camera, sub.frame, sub.sequence))
     n = len(order)

@@ -5,7 +5,6 @@
 """
 
 import pytest
-
 from handeval.cli import main
 
 

@@ -7,10 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
-from handeval.cli import main
-
 from commandline import run
+from handeval.cli import main
 
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["mano"], ["mano", "import"], ["mano", "info"]])

@@ -3,12 +3,11 @@
 import json
 
 import pytest
+from commandline import run
 
 from handeval.shards.schema import FORMAT_VERSION, features_dict
 from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene
-
-from commandline import run
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from commandline import run as cli
 
 from handeval.synth.native import write_native
 from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene
-
-from commandline import run as cli
 
 EXE = os.path.join(os.path.dirname(sys.executable), "handeval")
 

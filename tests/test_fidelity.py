@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fidelity_cases import CASES, write_cases
 from PIL import Image
 
-from fidelity_cases import CASES, write_cases
 from handeval.conventions import HAND_SIDES
 from handeval.convert import convert
 from handeval.labels.meshes import HandMeshes

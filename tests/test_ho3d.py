@@ -9,7 +9,7 @@ from handeval.convert import convert
 from handeval.errors import HandevalError
 from handeval.mano import load_mano
 from handeval.readers import open_reader
-from handeval.readers.ho3d import DEPTH_SCALE, MANO_CONVENTION, HO3D
+from handeval.readers.ho3d import DEPTH_SCALE, HO3D, MANO_CONVENTION
 from handeval.shards import ShardDataset
 from handeval.shards.validate import validate_dataset
 from handeval.synth.native.ho3d import HO3DSequence, write_ho3d

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-
 from conftest import converted_interhand
-
 from handeval.cli import main
+
 from handeval.convert import convert
 from handeval.labels.run import run_penetration
 from handeval.labels.store import read_labels, stale_labels

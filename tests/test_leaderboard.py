@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from commandline import run
 from matplotlib.colors import to_hex
 
 from handeval.leaderboard import build_boards, write_leaderboard
@@ -19,8 +20,6 @@ from handeval.leaderboard.page import figures, inline_markdown
 from handeval.plots import distinct_colours, plt
 from handeval.protocols import load_protocol, protocol_names
 from handeval.scoring.table import read_table
-
-from commandline import run
 
 EVIL = '<img src="http://example.invalid/x.png" onerror="document.title=\'pwned\'"> & "quotes"'
 TEMPORAL = "interhand26m-30fps__temporal"

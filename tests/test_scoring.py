@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from handeval.cli import main
 
 from handeval.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
-from handeval.cli import main
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO, canonical_to_interhand42
 from handeval.errors import HandevalError
 from handeval.labels.meshes import HandMeshes
@@ -253,8 +253,8 @@ def test_demo_results_follow_the_schema(demo, capsys):
 
 
 def test_penetration_metrics_agree_with_the_labels_and_gt_scores_zero_pixels(demo, tmp_path):
-    from handeval.labels.store import read_label_arrays
     from handeval.labels.penetration import PENETRATION
+    from handeval.labels.store import read_label_arrays
     from handeval.metrics.penetration import HandPairPenetration
 
     ds = ShardDataset(demo / "shards" / "interhand26m")

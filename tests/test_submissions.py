@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import converted_interhand
-
 from handeval.cli import main
+
 from handeval.conventions import CV_FROM_GL, MM_PER_M
 from handeval.convert import convert
 from handeval.errors import HandevalError

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from handeval.conventions import HAND_SIDES, MANO as MANO_ORDER, hand_types, hic28_to_canonical
+from handeval.conventions import HAND_SIDES, hand_types, hic28_to_canonical
+from handeval.conventions import MANO as MANO_ORDER
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.readers import sources

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER
+from handeval.conventions import CV_FROM_GL
+from handeval.conventions import MANO as MANO_ORDER
 from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.readers import sources

@@ -14,8 +14,15 @@ import pandas as pd
 
 from handeval.conventions import hand_presence
 from handeval.metrics import align as A
-from handeval.metrics.errors import (acceleration_error, f_score, handedness_correct, mrrpe, nanmean, point_errors,
-                                     project)
+from handeval.metrics.errors import (
+    acceleration_error,
+    f_score,
+    handedness_correct,
+    mrrpe,
+    nanmean,
+    point_errors,
+    project,
+)
 from handeval.protocols import Protocol
 from handeval.scoring.truth import ViewTruth
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from handeval import __version__
 from handeval.atomic import output_folder, write_text_atomic
+from handeval.checksums import sha256_file
 from handeval.errors import HandevalError
 from handeval.mano.model_file import resolve_mano_dir
 from handeval.metrics.errors import nanmean
@@ -34,7 +35,6 @@ from handeval.scoring.quantities import compute_quantities, temporal_quantities
 from handeval.scoring.table import TableWriter, cached_key, read_table, table_verdict
 from handeval.scoring.truth import TruthBuilder, ViewTruth
 from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
-from handeval.checksums import sha256_file
 from handeval.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
 
 RESULT_SCHEMA = "handeval-result/2"

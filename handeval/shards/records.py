@@ -16,6 +16,7 @@ import pyarrow as pa
 from handeval.conventions import hand_types
 from handeval.shards.schema import FRAME_FEATURES, VIEW_FEATURES, Feature, arrow_schema
 
+
 @dataclass
 class SequenceRecords:
     """One sequence in canonical form (metres, world frame, canonical joints, [right, left])."""

@@ -27,9 +27,9 @@ import trimesh
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
-from handeval.checksums import sha256_file
 from handeval import __version__
 from handeval.atomic import atomic_path, write_text_atomic
+from handeval.checksums import sha256_file
 from handeval.conventions import HAND_SIDES
 from handeval.geometry import raycasting_scene, signed_distance
 from handeval.mano import ManoConvention, ManoLayer, load_mano

@@ -25,7 +25,8 @@ import trimesh
 from scipy.spatial.transform import Rotation
 
 from handeval.atomic import atomic_path, write_text_atomic
-from handeval.conventions import HAND_SIDES, HIC_LEFT, HIC_RIGHT, MANO as MANO_ORDER
+from handeval.conventions import HAND_SIDES, HIC_LEFT, HIC_RIGHT
+from handeval.conventions import MANO as MANO_ORDER
 from handeval.mano import load_mano
 from handeval.readers.hic import ANNOTATION_STEP, FIT_FOLDER, FITS_ROOT, HIC_CAMERA, MANO_CONVENTION
 from handeval.synth.cameras import CameraRig, look_at_rig

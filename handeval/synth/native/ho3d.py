@@ -25,7 +25,8 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from handeval.atomic import atomic_path, write_text_atomic
-from handeval.conventions import CV_FROM_GL, MANO as MANO_ORDER
+from handeval.conventions import CV_FROM_GL
+from handeval.conventions import MANO as MANO_ORDER
 from handeval.mano import load_mano, read_model_file
 from handeval.readers.ho3d import DEPTH_SCALE, MANO_CONVENTION
 from handeval.synth.images import write_image
