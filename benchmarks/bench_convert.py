@@ -73,7 +73,8 @@ def generate(root: Path, images: int, seed: int = 0) -> dict:
     world = np.round(rng.normal(0, 100, (42, 3)), 3).tolist()
     with open(ann / "InterHand2.6M_test_joint_3d.json", "w") as fh:
         fh.write("{" + ",".join(
-            f'"{cap}": {{' + ",".join(f'"{f}": {{"world_coord": {json.dumps(world)}, "joint_valid": {json.dumps([1] * 42)}, '
+            f'"{cap}": {{' + ",".join(f'"{f}": {{"world_coord": {json.dumps(world)}, '
+                                       f'"joint_valid": {json.dumps([1] * 42)}, '
                                        f'"hand_type": "interacting"}}' for f in sorted(fr)) + "}"
             for cap, fr in captures.items()) + "}")
     hand = json.dumps({"pose": [0.1] * 48, "shape": [0.0] * 10, "trans": [0.0, 0.0, 0.5]})
@@ -110,8 +111,9 @@ def bench_read(out: Path) -> dict:
     for name in picks:
         seq = ds.sequence(name)
     one = (time.perf_counter() - start) / len(picks)
-    return {"scan_seconds": scan, "scan_frames_per_s": frames.num_rows / scan, "scan_views_per_s": views.num_rows / scan,
-            "sequence_ms": 1000 * one, "sequence_frames": len(seq.frames["frame"]), "sequence_views": len(seq.views["frame"])}
+    return {"scan_seconds": scan, "scan_frames_per_s": frames.num_rows / scan,
+            "scan_views_per_s": views.num_rows / scan, "sequence_ms": 1000 * one,
+            "sequence_frames": len(seq.frames["frame"]), "sequence_views": len(seq.views["frame"])}
 
 
 def main() -> None:
@@ -140,7 +142,8 @@ def main() -> None:
         proc.join()
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         report = {**counts, "workers": args.workers, "convert_seconds": result["seconds"],
-                  "images_per_s": result["views"] / result["seconds"], "frames_per_s": result["frames"] / result["seconds"],
+                  "images_per_s": result["views"] / result["seconds"],
+                  "frames_per_s": result["frames"] / result["seconds"],
                   "peak_rss_mib": peak, **bench_read(out)}
         if args.json:
             print(json.dumps(report, indent=2))
@@ -148,7 +151,8 @@ def main() -> None:
             print(f"InterHand2.6M-layout conversion: {report['images']:,} image records "
                   f"({report.get('json_bytes', 0) / 2**20:,.0f} MiB of json), {args.workers} worker(s)")
             print(f"  {report['convert_seconds']:.1f} s: {report['images_per_s']:,.0f} image records/s, "
-                  f"{report['frames_per_s']:,.0f} frames/s; peak RSS {report['peak_rss_mib']:,.0f} MiB (largest process)")
+                  f"{report['frames_per_s']:,.0f} frames/s; "
+                  f"peak RSS {report['peak_rss_mib']:,.0f} MiB (largest process)")
             print(f"  full scan: {report['scan_seconds']:.2f} s, {report['scan_views_per_s']:,.0f} views/s; "
                   f"one random sequence ({report['sequence_frames']} frames, {report['sequence_views']} views): "
                   f"{report['sequence_ms']:.1f} ms")

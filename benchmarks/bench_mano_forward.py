@@ -77,7 +77,8 @@ def main() -> None:
           f"device {args.device}, {rows[0]['threads']} torch thread(s)")
     print(f"{'batch':>6} {'frames/s':>12} {'ms/call':>9} {'peak MiB':>9}")
     for r in rows:
-        print(f"{r['batch']:>6} {r['frames_per_s']:>12,.0f} {r['ms_per_call']:>9.2f} {r['peak_mib']:>9.0f}  ({r['peak_kind']})")
+        print(f"{r['batch']:>6} {r['frames_per_s']:>12,.0f} {r['ms_per_call']:>9.2f} {r['peak_mib']:>9.0f}  "
+              f"({r['peak_kind']})")
 
 
 if __name__ == "__main__":

@@ -226,7 +226,8 @@ def main() -> None:
     for name in ("official_style", "frame_vectorised"):
         lp = loop[name]
         print(f"  loop ({name}): {lp['views_per_s']:,.1f} views/s on {lp['views']} views -> "
-              f"{views / lp['views_per_s'] / 60:.1f} min for the split; engine {report[f'speedup_vs_{name}']:.1f}x faster")
+              f"{views / lp['views_per_s'] / 60:.1f} min for the split; "
+              f"engine {report[f'speedup_vs_{name}']:.1f}x faster")
 
 
 if __name__ == "__main__":

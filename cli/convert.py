@@ -18,12 +18,14 @@ _SPLITS_HELP = "Split(s) to convert (default: " + "; ".join(f"{k} {v}" for k, v 
 @click.command()
 @click.argument("dataset", type=click.Choice(sorted(READERS)))
 @click.option("--root", required=True, type=str, help="The dataset's root folder, in its official layout.")
-@click.option("--out", required=True, type=str, help="Folder for the converted dataset (meta/ and data/): new or empty, "
-              "unless --overwrite or --resume.")
+@click.option("--out", required=True, type=str, help="Folder for the converted dataset (meta/ and data/): "
+              "new or empty, unless --overwrite or --resume.")
 @click.option("--split", "splits", multiple=True, help=_SPLITS_HELP)
 @click.option("--variant", default=None, help="Dataset variant, e.g. interhand26m: 5fps|30fps, v1.0|v0.0, H|M|H+M.")
-@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Shards written in parallel.")
-@click.option("--resume", is_flag=True, help="Keep the shards an interrupted run (same options) finished; write the rest.")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Shards written in parallel.")
+@click.option("--resume", is_flag=True,
+              help="Keep the shards an interrupted run (same options) finished; write the rest.")
 @click.option("--overwrite", is_flag=True, help="Replace the converted dataset already in --out.")
 @click.option("--skip-bad", is_flag=True, help="Skip (and record) sequences whose source files are corrupt or missing.")
 @click.option("--target-frames", type=click.IntRange(1), default=100_000, show_default=True,

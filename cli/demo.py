@@ -20,7 +20,8 @@ from handeval.cli.options import json_option, mano_dir_option
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the scene and of the baselines' noise: the same seed gives the same files.")
 @click.option("--object", "objects", type=click.Choice(["box", "sphere", "cylinder"]), multiple=True,
-              default=("box",), show_default=True, help="Held objects: the first in the right hand, the second in the left.")
+              default=("box",), show_default=True,
+              help="Held objects: the first in the right hand, the second in the left.")
 @mano_dir_option
 @json_option
 def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tuple[str, ...],

@@ -24,7 +24,8 @@ def _common(f):
 @_common
 @mano_dir_option
 @click.option("--objects", type=str, default=None, help="Folder of object meshes ({id}/textured_simple.obj, {id}.obj).")
-@click.option("--tol", type=float, default=1e-4, show_default=True, help="Depth below which a vertex is not inside (m).")
+@click.option("--tol", type=float, default=1e-4, show_default=True,
+              help="Depth below which a vertex is not inside (m).")
 @click.option("--tau", type=float, default=2e-3, show_default=True, help="Contact distance (m).")
 @click.option("--pitch", type=float, default=0.005, show_default=True, help="Voxel size of the volume grid (m).")
 @click.option("--method", type=click.Choice(["parity", "winding"]), default="parity", show_default=True,

@@ -56,7 +56,8 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
     table = {}
     result = run(gt_dir, pred_file, protocol_name, out, name=name, split=split, mano_dir=mano_dir,
                  allow_deviation=allow_deviation, replicates=replicates, unit=bootstrap_unit, seed=seed,
-                 progress=not as_json, strict=strict, on_table=lambda path, reused: table.update(path=path, reused=reused))
+                 progress=not as_json, strict=strict,
+                 on_table=lambda path, reused: table.update(path=path, reused=reused))
     for w in result["warnings"]:
         click.echo(f"Warning: [{w['check']}] {w['message']} (fix: {w['fix']})", err=True)
     if STAND_IN_DEVIATION in result["deviations"]:

@@ -48,14 +48,20 @@ def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None =
             world, _ = meshes.vertices(seq)
             verts = world_to_camera(world[rows], R, t)
         parts.append((v["sequence"], v["frame"], v["camera"], joints, verts))
-    cat = (lambda i: np.concatenate([p[i] for p in parts]))
+
+    def cat(i):
+        return np.concatenate([p[i] for p in parts])
+
     return Submission(ds.root, "ground-truth", cat(0).astype(str), cat(1).astype(np.int64), cat(2).astype(str),
                       cat(3), cat(4) if vertices else None)
 
 
 def oracle_noise(gt: Submission, sigma: float, seed: int = 0) -> Submission:
     rng = np.random.default_rng(seed)
-    noisy = (lambda a: None if a is None else a + rng.normal(0.0, sigma, a.shape))
+
+    def noisy(a):
+        return None if a is None else a + rng.normal(0.0, sigma, a.shape)
+
     return Submission(gt.path, "oracle-noise", gt.sequence, gt.frame, gt.camera, noisy(gt.joints), noisy(gt.vertices))
 
 
@@ -99,7 +105,10 @@ def swapped_hands(gt: Submission, sigma: float, seed: int = 0) -> Submission:
     hand-order heuristic warns about (the submission is still scored)."""
     noisy = oracle_noise(gt, sigma, seed)
     both = hand_scores_from_truth(gt).all(axis=1)
-    swap = (lambda a: None if a is None else np.where(both[:, None, None, None], a[:, ::-1], a))
+
+    def swap(a):
+        return None if a is None else np.where(both[:, None, None, None], a[:, ::-1], a)
+
     return Submission(gt.path, "swapped-hands", gt.sequence, gt.frame, gt.camera, swap(noisy.joints),
                       swap(noisy.vertices))
 
@@ -113,8 +122,8 @@ def hand_scores_from_truth(gt: Submission) -> np.ndarray:
 
 #: Protocols the demo scores on each of its datasets.
 DEMO_PROTOCOLS = {
-    "interhand26m": ["interhand26m-5fps-ih/intaghand-occlusion", "interhand26m-5fps-ih/dir", "interhand26m-5fps/official",
-                     "interhand26m-30fps/temporal", "interhand26m/ihmr-inter"],
+    "interhand26m": ["interhand26m-5fps-ih/intaghand-occlusion", "interhand26m-5fps-ih/dir",
+                     "interhand26m-5fps/official", "interhand26m-30fps/temporal", "interhand26m/ihmr-inter"],
     "hic": ["hic/interwild"],
     "dexycb": ["dexycb-s0/toolkit-occlusion"],
     "ho3d": ["ho3d-v3/official"],

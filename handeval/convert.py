@@ -268,7 +268,8 @@ def _plan_split(reader: DatasetReader, split: str, target_frames: int, skip_bad:
     return {"plan": split, "shards": [list(sh.sequences) for sh in plan_shards(split, lengths, target_frames)],
             "skipped": skipped, "missing": reader.missing(split), "left_out": reader.left_out(split),
             "missing_files": missing_entries(Counter(reader.missing_sources(split))),
-            "sources": [{"path": _relative(p, reader.root), "sha256": sha256_file(p)} for p in reader.source_files(split)]}
+            "sources": [{"path": _relative(p, reader.root), "sha256": sha256_file(p)}
+                        for p in reader.source_files(split)]}
 
 
 def _run(root: Path, todo: list[PlannedShard], chunk_frames: int, skip_bad: bool, workers: int, done) -> None:

@@ -52,7 +52,9 @@ class Submission:
         return list(zip(self.sequence.tolist(), self.frame.tolist(), self.camera.tolist()))
 
     def subset(self, rows: np.ndarray) -> "Submission":
-        pick = (lambda a: None if a is None else a[rows])
+        def pick(a):
+            return None if a is None else a[rows]
+
         return Submission(self.path, self.format, self.sequence[rows], self.frame[rows], self.camera[rows],
                           self.joints[rows], pick(self.vertices), pick(self.hand_scores), self.has_joints)
 
@@ -227,8 +229,8 @@ def _fixed_values(col, name: str, n: int, shape: tuple[int, ...], path: Path, dt
                                 f"{size} ({' x '.join(map(str, shape))}); every row must have the same shape")
     values = col.values.to_numpy(zero_copy_only=False) if len(col) else np.zeros(0)
     if len(values) != n * size:
-        raise HandevalError(f"{path}: column {name!r} must hold {size} numbers per row ({' x '.join(map(str, shape))}), "
-                            f"found {len(values)} for {n} rows")
+        raise HandevalError(f"{path}: column {name!r} must hold {size} numbers per row "
+                            f"({' x '.join(map(str, shape))}), found {len(values)} for {n} rows")
     return values.astype(dtype, copy=False).reshape((n,) + shape)
 
 
@@ -339,7 +341,8 @@ def _dexycb_txt(path: Path, ds: ShardDataset, split: str) -> Submission:
             continue
         fields = line.split(",")
         if len(fields) != 64:
-            raise HandevalError(f"{path}:{lineno}: {len(fields)} fields, expected 64 comma-separated (image_id, then 21 x,y,z in mm, as the Dex-YCB toolkit writes them)")
+            raise HandevalError(f"{path}:{lineno}: {len(fields)} fields, expected 64 comma-separated "
+                                "(image_id, then 21 x,y,z in mm, as the Dex-YCB toolkit writes them)")
         try:
             image_id = int(fields[0])
             values.append(np.asarray(fields[1:], dtype=np.float64).reshape(21, 3))
@@ -471,7 +474,8 @@ def check_submission(sub: Submission, gt: GroundTruthViews, protocol=None, verte
         broken = broken.any(axis=1)
         if broken.any():
             problems.append(_finite_problem("joints", int(broken.sum()), keys[int(np.flatnonzero(broken)[0])]))
-    batches = vertex_batches if vertex_batches is not None else ([(0, sub.vertices)] if sub.vertices is not None else [])
+    batches = (vertex_batches if vertex_batches is not None
+               else ([(0, sub.vertices)] if sub.vertices is not None else []))
     bad_rows, vert_predicted = 0, np.zeros((len(keys), 2), dtype=bool)
     first_bad = None
     for first, verts in batches:
@@ -542,8 +546,9 @@ def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predic
             if what not in wrong_units:
                 looks = _UNIT_NAMES.get(round(unit / 10.0 ** k, 10), f"{unit / 10.0 ** k:g} m")
                 problem("units", f"predicted {what} are {ratio:.3g}x the size of the ground truth's hands: they look "
-                        f"like {looks}", f"multiply every {'joint' if what == 'joints' else 'vertex'} coordinate by {10.0 ** -k:g}: {sub.format} "
-                        f"submissions are in {unit_name}")
+                        f"like {looks}",
+                        f"multiply every {'joint' if what == 'joints' else 'vertex'} coordinate by {10.0 ** -k:g}: "
+                        f"{sub.format} submissions are in {unit_name}")
             wrong_units.add(what)
             continue
         if wrong_units:  # the heuristics below read positions, which are meaningless at the wrong scale

@@ -35,7 +35,8 @@ def test_convert_info_validate(raw, tmp_path, capsys, standin_dir):
 
 
 def test_user_errors_are_one_line(raw, tmp_path, capsys):
-    code, _, err = run(["convert", "interhand26m", "--root", str(tmp_path / "none"), "--out", str(tmp_path / "o")], capsys)
+    code, _, err = run(["convert", "interhand26m", "--root", str(tmp_path / "none"), "--out", str(tmp_path / "o")],
+                       capsys)
     assert code == 2 and "--root" in err and "Traceback" not in err
     code, _, err = run(["convert", "interhand26m", "--root", str(raw), "--out", str(tmp_path / "o"), "--split", "dev"],
                        capsys)

@@ -24,8 +24,8 @@ def scene(standin_dir):
 @pytest.fixture(scope="module")
 def raw(scene, tmp_path_factory):
     root = tmp_path_factory.mktemp("ho3d") / "raw"
-    write_ho3d(root, [HO3DSequence(scene, "train", "SM1", 0), HO3DSequence(scene, "evaluation", "AP10", 1, first_fid=7)],
-               version="v2")
+    write_ho3d(root, [HO3DSequence(scene, "train", "SM1", 0),
+                      HO3DSequence(scene, "evaluation", "AP10", 1, first_fid=7)], version="v2")
     return root
 
 

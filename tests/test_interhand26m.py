@@ -152,7 +152,8 @@ def test_corrupt_and_missing_sources(raw, tmp_path):
     assert [s["sequence"] for s in info["splits"]["test"]["skipped"]] == ["test/Capture1/ROM01"]
     data = root / "annotations/test/InterHand2.6M_test_data.json"
     data.write_text(data.read_text()[:5000])
-    with pytest.raises(HandevalError, match="InterHand2.6M_test_data.json: not InterHand2.6M's data.json .*truncated or corrupt"):
+    with pytest.raises(HandevalError,
+                       match="InterHand2.6M_test_data.json: not InterHand2.6M's data.json .*truncated or corrupt"):
         convert(InterHand26M(root), tmp_path / "o3", progress=False, splits=["test"])
     with pytest.raises(HandevalError, match="not an InterHand2.6M root"):
         InterHand26M(tmp_path / "nowhere")

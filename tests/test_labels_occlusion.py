@@ -33,7 +33,8 @@ def _sequence(hands_trans, objects=None):
         if tr is not None:
             trans[0, h], valid[0, h] = tr, True
     frames = {"frame": np.array([0]), "mano_pose": np.where(valid[..., None], pose, np.nan),
-              "mano_shape": np.where(valid[..., None], np.zeros((T, 2, 10)), np.nan), "mano_trans": np.where(valid[..., None], trans, np.nan),
+              "mano_shape": np.where(valid[..., None], np.zeros((T, 2, 10)), np.nan),
+              "mano_trans": np.where(valid[..., None], trans, np.nan),
               "mano_valid": valid, "joints": np.full((T, 2, 21, 3), np.nan)}
     if objects:
         frames["object_ids"] = np.empty(1, dtype=object)

@@ -32,7 +32,8 @@ def test_regressed_joints_and_tips(flat_layers, rng):
     # Canonical wrist / index MCP are MANO joints 0 / 1.
     np.testing.assert_allclose(joints[0], rest[0], atol=1e-6)
     np.testing.assert_allclose(joints[FINGER_JOINTS["index"][0]], rest[1], atol=1e-6)
-    np.testing.assert_allclose(joints[list(TIPS)], arrays["v_template"][list(TIP_PRESETS["manopth"]["right"])], atol=1e-6)
+    np.testing.assert_allclose(joints[list(TIPS)], arrays["v_template"][list(TIP_PRESETS["manopth"]["right"])],
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("preset", sorted(TIP_PRESETS))
@@ -69,7 +70,8 @@ def test_flat_hand_mean_adds_the_mean(standin_dir, rng):
 
 def test_batch_equals_single(flat_layers, rng):
     layer = flat_layers["right"]
-    go, hp, betas, tr = rng.normal(0, .5, (5, 3)), rng.normal(0, .3, (5, 45)), rng.normal(0, 1, (5, 10)), rng.normal(0, .1, (5, 3))
+    go, hp = rng.normal(0, .5, (5, 3)), rng.normal(0, .3, (5, 45))
+    betas, tr = rng.normal(0, 1, (5, 10)), rng.normal(0, .1, (5, 3))
     with torch.no_grad():
         batch = layer(go, hp, betas, tr).vertices
         for i in range(5):
@@ -139,7 +141,8 @@ def test_bad_parameter_shapes(flat_layers):
 
 
 def test_convention_round_trips_through_dict():
-    conv = ManoConvention(pose_space="pca", num_pca_comps=45, flat_hand_mean=False, fix_left_shapedirs=False, tips="ho3d")
+    conv = ManoConvention(pose_space="pca", num_pca_comps=45, flat_hand_mean=False, fix_left_shapedirs=False,
+                          tips="ho3d")
     assert ManoConvention.from_dict(conv.to_dict()) == conv
 
 

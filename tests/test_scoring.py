@@ -101,7 +101,10 @@ def test_dexycb_and_ho3d_agree_with_the_official_loops(demo, tmp_path):
     noisy = oracle_noise(gt, SIGMA, seed=5)
     r = score(ds.root, _write(noisy, tmp_path / "h.parquet"), "ho3d-v3/official", tmp_path / "h.json",
               replicates=0, progress=False)
-    to_ho3d = (lambda j: MANO.from_canonical(j @ CV_FROM_GL.T))  # HO3D's own frame and joint order
+
+    def to_ho3d(j):  # HO3D's own frame and joint order
+        return MANO.from_canonical(j @ CV_FROM_GL.T)
+
     want = ref.ho3d_eval(to_ho3d(_f32(gt.joints[:, 0])), _f32(gt.vertices[:, 0]) @ CV_FROM_GL.T,
                          to_ho3d(_f32(noisy.joints[:, 0])), _f32(noisy.vertices[:, 0]) @ CV_FROM_GL.T)
     for k, v in want.items():

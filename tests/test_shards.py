@@ -21,7 +21,8 @@ def _write(root, records, target=20, chunk=5):
     by_name = {r.sequence: r for r in records}
     entries = [write_shard(root, sh, [by_name[n] for n in sh.sequences], chunk) for sh in plan]
     (root / "meta").mkdir(exist_ok=True)
-    (root / "meta" / "info.json").write_text(json.dumps({"format_version": FORMAT_VERSION, "splits": {"train": {"shards": entries}}}))
+    (root / "meta" / "info.json").write_text(json.dumps({"format_version": FORMAT_VERSION,
+                                                         "splits": {"train": {"shards": entries}}}))
     return entries
 
 

@@ -126,14 +126,16 @@ def test_ho3d_pred_json_follows_evaluation_txt_from_the_shards_alone(standin_dir
 
 
 def test_dexycb_result_txt(standin_dir, tmp_path, capsys):
-    scene = make_scene(seed=23, num_frames=3, num_cameras=2, image_size=(32, 24), fix_left_shapedirs=False, render=False)
+    scene = make_scene(seed=23, num_frames=3, num_cameras=2, image_size=(32, 24), fix_left_shapedirs=False,
+                       render=False)
     write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=())], images=False)
     convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
     gt = ground_truth_views(ds, "s0_train")
     # The toolkit's sample order: cameras, then frames.
     order = sorted(range(len(gt.frame)), key=lambda i: (gt.camera[i], gt.frame[i]))
-    lines = [",".join([str(k)] + [f"{v:.6f}" for v in (gt.joints[i, 0] * MM_PER_M).ravel()]) for k, i in enumerate(order)]
+    lines = [",".join([str(k)] + [f"{v:.6f}" for v in (gt.joints[i, 0] * MM_PER_M).ravel()])
+             for k, i in enumerate(order)]
     (tmp_path / "res.txt").write_text("\n".join(lines) + "\n")
     sub = read_submission(tmp_path / "res.txt", ds, "s0_train")
     assert check_submission(sub, gt) == []

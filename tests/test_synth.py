@@ -65,7 +65,8 @@ def _inside_right(scene, layers_seal, t):
     """Occupancy of left-hand vertices in the right hand and the held object (Open3D)."""
     rc = o3d.t.geometry.RaycastingScene()
     seal = layers_seal
-    rc.add_triangles(seal["right"].close(scene.vertices[t, 0]).astype(np.float32), seal["right"].faces.astype(np.uint32))
+    rc.add_triangles(seal["right"].close(scene.vertices[t, 0]).astype(np.float32),
+                     seal["right"].faces.astype(np.uint32))
     obj = scene.objects[0]
     rc.add_triangles(obj.world_vertices()[t].astype(np.float32), obj.faces.astype(np.uint32))
     return rc.compute_occupancy(o3d.core.Tensor(scene.vertices[t, 1].astype(np.float32))).numpy() > 0
@@ -90,7 +91,8 @@ def test_depth_unprojects_onto_the_surfaces(scene, flat_layers):
     for c in range(rig.num_cameras):
         v, u = np.nonzero(scene.depth[t, c] > 0)
         z = scene.depth[t, c, v, u]
-        cam = np.stack([(u + 0.5 - rig.K[c, 0, 2]) / rig.K[c, 0, 0] * z, (v + 0.5 - rig.K[c, 1, 2]) / rig.K[c, 1, 1] * z, z], 1)
+        cam = np.stack([(u + 0.5 - rig.K[c, 0, 2]) / rig.K[c, 0, 0] * z,
+                        (v + 0.5 - rig.K[c, 1, 2]) / rig.K[c, 1, 1] * z, z], 1)
         world = (cam - rig.t[c]) @ rig.R[c]  # R^T (x - t)
         dist = rc.compute_distance(o3d.core.Tensor(world.astype(np.float32))).numpy()
         assert len(z) > 50 and np.percentile(dist, 99) < 2e-4

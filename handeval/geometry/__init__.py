@@ -7,5 +7,5 @@ from handeval.geometry.inside import inside_parity, inside_winding, winding_numb
 from handeval.geometry.penetration import Penetration, intersection_volume, mutual_penetration, penetration
 from handeval.geometry.scene import import_open3d, raycasting_scene, signed_distance
 
-__all__ = ["Penetration", "import_open3d", "inside_parity", "inside_winding", "intersection_volume", "mutual_penetration", "penetration",
-           "raycasting_scene", "signed_distance", "winding_numbers"]
+__all__ = ["Penetration", "import_open3d", "inside_parity", "inside_winding", "intersection_volume",
+           "mutual_penetration", "penetration", "raycasting_scene", "signed_distance", "winding_numbers"]

@@ -23,8 +23,10 @@ DEFAULTS = {"tol": 1e-4, "tau": 2e-3, "pitch": 0.005, "method": "parity"}
 def _pair(prefix: str, what: str) -> tuple[Feature, ...]:
     return (
         Feature(f"{prefix}_inside", "bool", (2, 778), "", f"vertex inside {what} by more than tol", nullable=True),
-        Feature(f"{prefix}_depth", "float32", (2, 778), "m", f"per-vertex depth inside {what} (0 outside)", nullable=True),
-        Feature(f"{prefix}_max_depth", "float32", (2,), "m", "maximum vertex depth (0 without penetration)", nullable=True),
+        Feature(f"{prefix}_depth", "float32", (2, 778), "m", f"per-vertex depth inside {what} (0 outside)",
+                nullable=True),
+        Feature(f"{prefix}_max_depth", "float32", (2,), "m", "maximum vertex depth (0 without penetration)",
+                nullable=True),
         Feature(f"{prefix}_mean_depth", "float32", (2,), "m", "mean depth of the penetrating vertices (0 if none)",
                 nullable=True),
         Feature(f"{prefix}_contact", "int32", (2,), "", f"vertices within tau of {what}'s surface or inside",
@@ -66,7 +68,8 @@ class PenetrationLabeler:
             if present[t].all():
                 hh_rows[t] = True
                 r_in_l, l_in_r, out["hh_volume"][t] = mutual_penetration(
-                    verts[t, 0], sealed[0], verts[t, 1], sealed[1], tol=self.tol, tau=self.tau, pitch=self.pitch, method=self.method)
+                    verts[t, 0], sealed[0], verts[t, 1], sealed[1], tol=self.tol, tau=self.tau, pitch=self.pitch,
+                    method=self.method)
                 self._store(out, "hh", t, 0, r_in_l)
                 self._store(out, "hh", t, 1, l_in_r)
             objs = []

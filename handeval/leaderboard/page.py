@@ -150,7 +150,8 @@ def html_page(boards: list[Board]) -> str:
         for m in b.metric_names:
             arrow = "↓" if b.lower_is_better[m] else "↑"
             unit = f" ({e(b.units[m])})" if b.units[m] else ""
-            parts.append(f"<th title='{'lower' if b.lower_is_better[m] else 'higher'} is better'>{e(m)}{unit} {arrow}</th>")
+            parts.append(f"<th title='{'lower' if b.lower_is_better[m] else 'higher'} is better'>"
+                         f"{e(m)}{unit} {arrow}</th>")
         parts.append("<th class='name'>notes</th></tr></thead><tbody>")
         for row in b.rows:
             marks = ("" if row.comparable else " not-comparable") + (" warned" if row.warnings else "")

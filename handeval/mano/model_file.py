@@ -158,7 +158,8 @@ def validate_arrays(data: dict, path: Path) -> dict[str, np.ndarray]:
             out[key] = np.asarray(str(np.asarray(data[key])))
     faces = out["f"]
     if faces.min() < 0 or faces.max() >= NUM_VERTS:
-        raise HandevalError(f"{path}: key 'f' indexes vertices {faces.min()}..{faces.max()}, expected 0..{NUM_VERTS - 1}")
+        raise HandevalError(f"{path}: key 'f' indexes vertices {faces.min()}..{faces.max()}, "
+                            f"expected 0..{NUM_VERTS - 1}")
     parents = out["kintree_table"][0].astype(np.int64)
     parents[0] = -1  # the official files store 2**32 - 1 in a uint32 array
     if tuple(parents) != MANO_PARENTS:

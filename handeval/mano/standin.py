@@ -289,7 +289,8 @@ def _build_digit(b: _Builder, name, joints, loop_ids, loop_pts, regress):
     # Centre line by integrating the direction, so the thumb curves smoothly.
     fine = np.linspace(0.0, length, 400)
     dirs = np.stack([frame(s)[0] for s in fine])
-    centre_line = base + np.concatenate([[np.zeros(3)], np.cumsum(0.5 * (dirs[1:] + dirs[:-1]) * np.diff(fine)[:, None], axis=0)])
+    centre_line = base + np.concatenate([[np.zeros(3)],
+                                         np.cumsum(0.5 * (dirs[1:] + dirs[:-1]) * np.diff(fine)[:, None], axis=0)])
 
     def centre(s):
         return np.array([np.interp(s, fine, centre_line[:, i]) for i in range(3)])

@@ -26,7 +26,8 @@ def root_params(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> tuple[np.nda
 def bone_scale_params(pred: np.ndarray, gt: np.ndarray, a: int = 0, b: int = 9,
                       root: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """IntagHand/DIR "MS": ``s = |gt_b - gt_a| / |pred_b - pred_a|`` about ``root``, then root-aligned."""
-    s = np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1) / np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1)
+    s = (np.linalg.norm(gt[..., b, :] - gt[..., a, :], axis=-1)
+         / np.linalg.norm(pred[..., b, :] - pred[..., a, :], axis=-1))
     return s, pred[..., root, :], gt[..., root, :]
 
 

@@ -9,9 +9,9 @@ sequence's one hand, taken from the first view (in camera order) that has them a
 to the world frame, with each view's deviation from them recorded (``validate`` flags
 views that disagree), and the world-frame MANO of ``pose.npz`` (45 PCA coefficients,
 ``flat_hand_mean=False``, no left-shapedirs fix). A frame no view annotates is kept and
-marked absent; the variant token ``toolkit-hpe`` drops it and every view without a hand. Splits ``s0..s3 x train/val/test`` are
-the toolkit's (§1.11); sequence ids are prefixed with the split, because the same
-recording belongs to several setups.
+marked absent; the variant token ``toolkit-hpe`` drops it and every view without a hand.
+Splits ``s0..s3 x train/val/test`` are the toolkit's (§1.11); sequence ids are prefixed
+with the split, because the same recording belongs to several setups.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ class _TupleLoader(yaml.SafeLoader):
     """Safe YAML plus the ``!!python/tuple`` tag the extrinsics files use."""
 
 
-_TupleLoader.add_constructor("tag:yaml.org,2002:python/tuple", lambda loader, node: tuple(loader.construct_sequence(node)))
+_TupleLoader.add_constructor("tag:yaml.org,2002:python/tuple",
+                             lambda loader, node: tuple(loader.construct_sequence(node)))
 
 
 def _yaml_file(path: Path):

@@ -78,7 +78,8 @@ def _read_fit(path: Path) -> dict:
     fit = sources.load(path, sources.pickle_file, FIT, keys=("pose", "betas", "trans", "v", "J_transformed___j21"))
     with sources.fields(path, FIT):
         return {"v": np.asarray(fit["v"], dtype=np.float64).reshape(778, 3),
-                "joints": MANO_ORDER.to_canonical(np.asarray(fit["J_transformed___j21"], dtype=np.float64).reshape(21, 3)),
+                "joints": MANO_ORDER.to_canonical(
+                    np.asarray(fit["J_transformed___j21"], dtype=np.float64).reshape(21, 3)),
                 "pose": np.asarray(fit["pose"], dtype=np.float64).reshape(48),
                 "betas": np.asarray(fit["betas"], dtype=np.float64).reshape(10),
                 "trans": np.asarray(fit["trans"], dtype=np.float64).reshape(3)}
@@ -147,7 +148,8 @@ class HIC:
             index.setdefault(nn, []).append((fff, hand_type, *paths))
         for nn in self._numbers:
             listed = {f for f, *_ in index.get(nn, [])}
-            left_out += [f"{nn}/1/rgb/{f}.png: an image HIC.json does not list" for f in sorted(self._images(nn) - listed)]
+            left_out += [f"{nn}/1/rgb/{f}.png: an image HIC.json does not list"
+                         for f in sorted(self._images(nn) - listed)]
             left_out += [f"{p}: a fit HIC.json does not list" for p in self._fits(nn, listed)]
         self._numbers = sorted(index)
         return index, left_out
@@ -222,7 +224,8 @@ class HIC:
                 fit = _read_fit(path)
                 if listed is None:
                     verts[f, h] = fit["v"]
-                joints[f, h], pose[f, h], shape[f, h], trans[f, h] = fit["joints"], fit["pose"], fit["betas"], fit["trans"]
+                joints[f, h], pose[f, h] = fit["joints"], fit["pose"]
+                shape[f, h], trans[f, h] = fit["betas"], fit["trans"]
         present = np.isfinite(verts).all(axis=(-1, -2))
         hand_type = hand_types(present)
         frames = {
@@ -238,7 +241,9 @@ class HIC:
                 j2d[f] = hic28_to_canonical(_read_2d(path))
         has_2d = np.isfinite(j2d).any(axis=(1, 2, 3))
         image_valid = np.ma.masked_array(np.isfinite(j2d).all(axis=-1), mask=np.repeat(~has_2d, 42).reshape(T, 2, 21))
-        K = np.array([[HIC_CAMERA["focal"], 0, HIC_CAMERA["cx"]], [0, HIC_CAMERA["focal"], HIC_CAMERA["cy"]], [0, 0, 1]])
+        K = np.array([[HIC_CAMERA["focal"], 0, HIC_CAMERA["cx"]],
+                      [0, HIC_CAMERA["focal"], HIC_CAMERA["cy"]],
+                      [0, 0, 1]])
         views = {
             "frame": frames["frame"], "camera": ["0"] * T, "image_path": [f"{nn}/1/rgb/{fid}.png" for fid in fids],
             "width": np.full(T, HIC_CAMERA["width"], dtype=np.int32),

@@ -156,7 +156,8 @@ class HO3D:
         return self.splits()
 
     def source_files(self, split: str) -> list[Path]:
-        extra = [self.root / n for n in ("evaluation_xyz.json", "evaluation_verts.json")] if split == "evaluation" else []
+        extra = ([self.root / n for n in ("evaluation_xyz.json", "evaluation_verts.json")]
+                 if split == "evaluation" else [])
         return [self.root / f"{split}.txt"] + [p for p in extra if p.is_file()]
 
     def sequence_lengths(self, split: str) -> list[tuple[str, int]]:
@@ -259,7 +260,8 @@ class HO3D:
             "K": K, "R": np.tile(np.eye(3), (T, 1, 1)), "t": np.zeros((T, 3)), "bbox": bbox,
             "segmentation_path": [p if (self.root / p).is_file() else None for p in seg],
         }
-        return SequenceRecords(sequence=sequence, frames=frames, views=views, meta={"list_rows": self._rows(split, seq, fids)})
+        return SequenceRecords(sequence=sequence, frames=frames, views=views,
+                               meta={"list_rows": self._rows(split, seq, fids)})
 
     def _rows(self, split: str, seq: str, fids: list[str]) -> list[list[int]]:
         """Where the sequence's frames (in frame order) sit in {split}.txt, as [first row, count]

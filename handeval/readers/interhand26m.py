@@ -407,7 +407,9 @@ class InterHand26M:
             trans = np.full((T, 2, 3), np.nan)
             if mano is not None:
                 pos, found = _lookup(mano.frames, frames)
-                pose[found], shape[found], trans[found] = mano.pose[pos[found]], mano.shape[pos[found]], mano.trans[pos[found]]
+                pose[found] = mano.pose[pos[found]]
+                shape[found] = mano.shape[pos[found]]
+                trans[found] = mano.trans[pos[found]]
             frame_cols.update(mano_pose=pose, mano_shape=shape, mano_trans=trans,
                               mano_valid=np.isfinite(pose).all(axis=-1))
         else:

@@ -145,7 +145,8 @@ def value_from_totals(reduce: str, sums: np.ndarray, counts: np.ndarray, hand: n
     raise HandevalError(f"unknown reduction {reduce!r}")
 
 
-def metric_value(table: ErrorTable, protocol: Protocol, metric: dict, extra: dict | None = None) -> tuple[float | None, int]:
+def metric_value(table: ErrorTable, protocol: Protocol, metric: dict,
+                 extra: dict | None = None) -> tuple[float | None, int]:
     """The metric over the whole table (in its unit) and the number of values it averages."""
     th = _thresholds(protocol, metric)
     st = group_stats(table, metric, np.zeros(len(table), dtype=np.int64), 1, th, extra)
@@ -197,7 +198,8 @@ def bootstrap_replicates(stats: list[Stats], metric: dict, thresholds, n_groups:
     out = [[] for _ in stats]
     for w in bootstrap_weights(n_groups, replicates, seed):
         for i, st in enumerate(stats):
-            hits = None if st.hits is None else (w @ st.hits.reshape(n_groups, -1)).reshape((len(w),) + st.hits.shape[1:])
+            hits = (None if st.hits is None
+                    else (w @ st.hits.reshape(n_groups, -1)).reshape((len(w),) + st.hits.shape[1:]))
             out[i].append(value_from_totals(metric["reduce"], w @ st.sums, w @ st.counts, st.hand, hits, thresholds))
     return [np.concatenate(o) * _scale(metric) for o in out]
 

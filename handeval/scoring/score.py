@@ -165,7 +165,10 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
 def _shard_table(protocol: Protocol, chunks: list) -> agg.ErrorTable:
     if not chunks:
         return agg.ErrorTable(*(np.zeros(0, dtype=d) for d in (str, np.int64, str, str)), {}, {})
-    cat = (lambda name: np.concatenate([getattr(t, name) for t, _, _ in chunks]))
+
+    def cat(name):
+        return np.concatenate([getattr(t, name) for t, _, _ in chunks])
+
     truth = ViewTruth(cat("sequence"), cat("frame"), cat("camera"), cat("hand_type"), cat("present"), cat("joints"),
                       cat("valid"), None, cat("K"), cat("hand_type_valid"),
                       {k: np.concatenate([t.labels[k] for t, _, _ in chunks]) for k in chunks[0][0].labels})
@@ -406,7 +409,10 @@ def verify_result(path: str | Path, result: dict) -> tuple[Protocol, agg.ErrorTa
     extra = next((n for n in recorded if n not in fresh["metrics"]), None)
     if extra is not None:
         raise HandevalError(f"{path}: metric {extra!r} is not one of protocol {protocol.name}'s: {edited}")
-    without_ci = (lambda m: {k: v for k, v in m.items() if k != "ci95"} if isinstance(m, dict) else m)
+
+    def without_ci(m):
+        return {k: v for k, v in m.items() if k != "ci95"} if isinstance(m, dict) else m
+
     checks = [(f"metric {n}", without_ci(recorded.get(n)), without_ci(m)) for n, m in fresh["metrics"].items()]
     checks += [(section, result.get(section), fresh[section]) for section in ("curves", "series", "breakdowns")]
     verdict = table_verdict(Path(path).parent / Path(result["errors_table"]["path"]).name)

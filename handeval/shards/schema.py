@@ -67,8 +67,8 @@ FRAME_FEATURES: tuple[Feature, ...] = KEY_FRAMES + (
     _f("hand_present", "bool", (2,), "", "hand annotated in this frame (in at least one of its views), [right, left]"),
     _f("joints", "float32", (2, 21, 3), "m", "3D joints, world frame, canonical order; NaN where not valid"),
     _f("joints_valid", "bool", (2, 21), "", "3D joint annotation valid (source's 3D validity)"),
-    _f("mano_pose", "float32", (2, 48), "rad or PCA coefficient", "global orientation (3) + hand pose (45) in the dataset's MANO "
-       "convention (info.json conventions.mano); NaN for a hand without a fit", nullable=True),
+    _f("mano_pose", "float32", (2, 48), "rad or PCA coefficient", "global orientation (3) + hand pose (45) in the "
+       "dataset's MANO convention (info.json conventions.mano); NaN for a hand without a fit", nullable=True),
     _f("mano_shape", "float32", (2, 10), "", "MANO betas; NaN without a fit", nullable=True),
     _f("mano_trans", "float32", (2, 3), "m", "MANO transl in the frame given by conventions.mano_frame", nullable=True),
     _f("mano_valid", "bool", (2,), "", "a MANO fit exists for the hand"),

@@ -36,8 +36,8 @@ class HandFrames(Dataset):
         self.frames = to_numpy(table, "frames")
         self.camera, self.image_root = camera, Path(image_root) if image_root else None
         if camera is not None:
-            views = to_numpy(self.ds.read("views", split, columns=["sequence", "frame", "camera", "image_path", "K", "R",
-                                                                   "t", "width", "height"]), "views")
+            views = to_numpy(self.ds.read("views", split, columns=["sequence", "frame", "camera", "image_path", "K",
+                                                                   "R", "t", "width", "height"]), "views")
             keep = views["camera"] == camera
             if not keep.any():
                 raise HandevalError(f"camera {camera!r} is not in split {split!r}")

@@ -15,4 +15,5 @@ def write_image(path: str | Path, pixels: np.ndarray, quality: int = 90) -> None
     path = Path(path)
     with atomic_path(path) as tmp:
         fmt = "JPEG" if path.suffix.lower() in {".jpg", ".jpeg"} else "PNG"
-        Image.fromarray(np.ascontiguousarray(pixels)).save(tmp, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+        Image.fromarray(np.ascontiguousarray(pixels)).save(tmp, format=fmt,
+                                                            **({"quality": quality} if fmt == "JPEG" else {}))

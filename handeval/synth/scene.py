@@ -376,7 +376,8 @@ def scene_records(scene: SyntheticScene, sequence: str, image_pattern: str = "{s
     if scene.objects:
         frames["object_ids"] = [[o.name for o in scene.objects]] * T
         frames["object_poses"] = [
-            np.concatenate([np.hstack([o.rotation[t], o.translation[t][:, None]]).ravel() for o in scene.objects]).tolist()
+            np.concatenate([np.hstack([o.rotation[t], o.translation[t][:, None]]).ravel()
+                            for o in scene.objects]).tolist()
             for t in range(T)
         ]
     rig = scene.cameras

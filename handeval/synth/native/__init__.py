@@ -33,6 +33,7 @@ def write_native(scene: SyntheticScene, root: str | Path, mano_dir: str | None =
     dex = [DexYCBSequence(dex_scene, 0, f"20200709_1400{i:02d}", side=side) for i, side in enumerate(("right", "left"))]
     out["dexycb"] = (write_dexycb(root / "DexYCB", dex), None)
     if scene.objects and scene.objects[0].held_by == "right":
-        seqs = [HO3DSequence(scene, "train", "SM1", 0), HO3DSequence(scene, "evaluation", "AP10", 1 % scene.cameras.num_cameras)]
+        seqs = [HO3DSequence(scene, "train", "SM1", 0),
+                HO3DSequence(scene, "evaluation", "AP10", 1 % scene.cameras.num_cameras)]
         out["ho3d"] = (write_ho3d(root / "HO3D_v3", seqs), "v3")
     return out

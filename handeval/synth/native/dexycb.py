@@ -73,7 +73,8 @@ def write_dexycb(root: str | Path, sequences: list[DexYCBSequence], images: bool
     root = Path(root)
     for seq in sequences:
         if seq.side == "left" and seq.scene.convention.fix_left_shapedirs:
-            raise ValueError("Dex-YCB left hands use the unfixed shapedirs: make the scene with fix_left_shapedirs=False")
+            raise ValueError("Dex-YCB left hands use the unfixed shapedirs: "
+                             "make the scene with fix_left_shapedirs=False")
         _write_sequence(root, seq, {side: load_mano(side, MANO_CONVENTION) for side in HAND_SIDES}, images)
     return root
 
@@ -135,7 +136,8 @@ def _write_sequence(root: Path, seq: DexYCBSequence, layers, images: bool) -> No
         pose_y_world[:, o, :4] = Rotation.from_matrix(rot_w).as_quat()  # x, y, z, w
         pose_y_world[:, o, 4:] = obj.translation @ R0.T + t0
     with atomic_path(seq_dir / "pose.npz", suffix=".npz") as tmp:
-        np.savez_compressed(tmp, pose_y=pose_y_world.astype(np.float32), pose_m=pose_m_world[:, None].astype(np.float32))
+        np.savez_compressed(tmp, pose_y=pose_y_world.astype(np.float32),
+                            pose_m=pose_m_world[:, None].astype(np.float32))
 
     joints_world = scene.joints[:, h].astype(np.float64)
     for c, serial in enumerate(serials):

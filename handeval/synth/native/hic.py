@@ -38,7 +38,9 @@ def hic_rig() -> CameraRig:
     """HIC's camera, looking at the synthetic scenes' centre."""
     rig = look_at_rig(np.array([[0.0, -0.6, 0.12]]), np.array([0.0, 0.0, 0.08]), np.array([0.0, 0.0, 1.0]),
                       HIC_CAMERA["focal"], HIC_CAMERA["width"], HIC_CAMERA["height"])
-    K = np.array([[[HIC_CAMERA["focal"], 0, HIC_CAMERA["cx"]], [0, HIC_CAMERA["focal"], HIC_CAMERA["cy"]], [0, 0, 1.0]]])
+    K = np.array([[[HIC_CAMERA["focal"], 0, HIC_CAMERA["cx"]],
+                   [0, HIC_CAMERA["focal"], HIC_CAMERA["cy"]],
+                   [0, 0, 1.0]]])
     return CameraRig(K=K, R=rig.R, t=rig.t, width=rig.width, height=rig.height)
 
 
@@ -86,7 +88,8 @@ def write_hic(root: str | Path, sequences: list[HICSequence], images: bool = Tru
                     continue
                 layer = layers[side]
                 with torch.no_grad():
-                    j0 = layer(np.zeros((1, 3)), np.zeros((1, 45)), scene.betas[h : h + 1]).joints[0, 0].double().numpy()
+                    j0 = layer(np.zeros((1, 3)), np.zeros((1, 45)),
+                               scene.betas[h : h + 1]).joints[0, 0].double().numpy()
                 g = Rotation.from_matrix(R @ Rotation.from_rotvec(scene.global_orient[f, h]).as_matrix()).as_rotvec()
                 verts = scene.vertices[f, h].astype(np.float64) @ R.T + t
                 joints = scene.joints[f, h].astype(np.float64) @ R.T + t
