@@ -22,3 +22,9 @@ def test_readme_example_runs_on_the_demo_output(index, demo, tmp_path):
     done = subprocess.run([sys.executable, "-c", BLOCKS[index]], cwd=tmp_path, env=dict(os.environ),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+
+
+def test_ci_runs_the_readmes_test_command():
+    commands = re.findall(r"```bash\n(\(ldconfig.*?)\n```", README.read_text(), flags=re.S)
+    assert len(commands) == 2 and commands[1].endswith("python -m pytest")
+    assert commands[1] in (README.parent / ".ci" / "run").read_text()
