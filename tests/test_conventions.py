@@ -5,7 +5,8 @@ import torch
 from handeval import conventions as C
 from handeval.errors import HandevalError
 
-# Literal tables from the sources (formats_dexycb_ho3d.md §2.5, formats_interhand_hic.md §1.8),
+# Literal tables from the sources (HO3D's jointsMapManoToSimple, shreyashampali/ho3d:vis_HO3D.py;
+# InterHand2.6M's annotations/skeleton.txt; see data_specs/datasets.md, Sources),
 # compared with the tables derived from joint names.
 HO3D_M2S = [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20]
 HO3D_S2M = [0, 5, 6, 7, 9, 10, 11, 17, 18, 19, 13, 14, 15, 1, 2, 3, 4, 8, 12, 16, 20]

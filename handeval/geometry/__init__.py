@@ -1,6 +1,6 @@
 """Geometry on closed meshes: inside tests, penetration depth, contact, intersection volume, visibility.
 
-See ``data_specs/geometry.md`` for the definitions and the choice of methods.
+See ``data_specs/geometry.md`` §3 and §4 for the definitions and the choice of methods.
 """
 
 from handeval.geometry.inside import inside_parity, inside_winding, winding_numbers

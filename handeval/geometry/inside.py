@@ -1,14 +1,14 @@
 """Is a point inside a closed mesh? Two independent tests.
 
 * :func:`inside_parity` (default, fast): Open3D ray parity, the majority of 3 random
-  rays, on a *closed* mesh (close MANO's wrist first, ``geometry.md`` §3.3 case 1), with
+  rays, on a *closed* mesh (close MANO's wrist first, ``data_specs/geometry.md`` §3.2), with
   points within ``tol`` of the surface counted outside: a point on the surface has no
-  depth, and parity is arbitrary there (case 2).
+  depth, and parity is arbitrary there (§3.1).
 * :func:`inside_winding` (exact, robust): the generalized winding number
   ``w(p) = sum_f Omega_f(p) / 4 pi`` with each triangle's solid angle by Van Oosterom and
   Strackee's formula; inside where ``w > 1/2``. Where a mesh overlaps itself (fingers
   through the palm) a point has ``w = 2`` and stays inside, while parity says outside
-  (case 3). It costs O(points x faces), so it is the cross-check, not the default.
+  (§3.3). It costs O(points x faces), so it is the cross-check, not the default.
 """
 
 from __future__ import annotations

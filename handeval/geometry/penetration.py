@@ -1,6 +1,6 @@
 """Penetration of one closed mesh's vertices into another: inside flags, depths, contact, volume.
 
-Definitions (``data_specs/geometry.md``, from ``geometry.md`` §3):
+Definitions (``data_specs/geometry.md`` §3):
 * a vertex of A *penetrates* B when it is inside B's closed surface by more than ``tol``;
 * its *depth* is its distance to B's surface (0 for vertices that do not penetrate);
 * a vertex is in *contact* when its distance to B's surface is at most ``tau`` or it
@@ -10,7 +10,7 @@ Definitions (``data_specs/geometry.md``, from ``geometry.md`` §3):
   overlap is thinner than the mesh's edges) counts the centres of a grid of pitch ``h`` whose
   origin is fixed at integer multiples of ``h`` in world coordinates, over the overlap of
   the two bounding boxes, that lie inside both meshes: ``volume = n h^3``. Never a count
-  of surface voxels, which shrinks with ``h`` (§3.3).
+  of surface voxels, which shrinks with ``h`` (``data_specs/geometry.md`` §3.5).
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 For every view, rays go from the camera centre to each vertex of each present hand and
 are cast against every mesh of the frame: both sealed hands and the objects. Two
-per-vertex notions come out of the first hit (``data_specs/geometry.md``):
+per-vertex notions come out of the first hit (``data_specs/geometry.md`` §4.1):
 
 * ``vertex_visible``: nothing lies in front of the vertex (the hit is within ``delta``
   of it), the vertex projects inside the image, and, where the dataset has a hand mask,
   its pixel is a hand pixel: that catches occluders without a mesh;
-* part visibility, H2ONet's colour-match semantics (``geometry.md`` §4.1): the first
+* part visibility, H2ONet's colour-match semantics (``data_specs/geometry.md`` §4.2): the first
   surface on the ray is the same part of the same hand (a finger hiding its own back
   does not count), in the image and, with a mask, on a hand pixel.
 
@@ -32,7 +32,7 @@ from handeval.mano.parts import PARTS
 from handeval.shards.reader import SequenceData
 from handeval.shards.schema import Feature
 
-#: Thresholds of the two published readings of H2ONet's labels (geometry.md §4.1).
+#: Thresholds of the two published readings of H2ONet's labels (data_specs/geometry.md §4.2).
 PRESETS = {
     "h2onet-paper": {"finger_rule": "occluded_more_than", "finger_count": 50, "hand_visible_below": 0.5},
     "h2onet-code": {"finger_rule": "visible_fewer_than", "finger_count": 30, "hand_visible_below": 0.40},

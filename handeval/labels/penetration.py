@@ -2,7 +2,7 @@
 
 Per frame and direction ``d`` in (right into left, left into right) for hands, and per
 hand for objects (the union of the frame's objects), with the geometry core's
-definitions (``data_specs/geometry.md``): per-vertex inside flags and depths, their
+definitions (``data_specs/geometry.md`` §3): per-vertex inside flags and depths, their
 maximum and mean, the number of contact vertices, and the intersection volume on the
 world-anchored grid. Hands are sealed at the wrist before any inside test.
 """

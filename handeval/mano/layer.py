@@ -3,7 +3,7 @@
 What a dataset must state to recompute its meshes exactly (:class:`ManoConvention`):
 axis-angle or PCA hand pose, ``flat_hand_mean``, whether the left-hand ``shapedirs`` fix
 is applied, and which vertices serve as fingertips. Nothing is applied silently: a left
-layer refuses to build until the fix is chosen (``geometry.md`` §1.5).
+layer refuses to build until the fix is chosen (``data_specs/geometry.md`` §1.4).
 """
 
 from __future__ import annotations

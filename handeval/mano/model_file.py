@@ -3,7 +3,7 @@
 The official ``MANO_RIGHT.pkl``/``MANO_LEFT.pkl`` pickle ``shapedirs`` as a chumpy object,
 and chumpy does not import on Python 3.11 with numpy 2. We never import chumpy: a
 restricted unpickler maps chumpy and scipy.sparse classes to inert stubs that keep the
-pickled state, and the arrays are rebuilt from that state (``geometry.md`` §1.3). The
+pickled state, and the arrays are rebuilt from that state (``data_specs/geometry.md`` §1.2). The
 same reader serves the user's files and the synthetic stand-in, so both take one path.
 """
 

@@ -2,7 +2,7 @@
 
 Each vertex goes to the joint with the largest skinning weight (as HALO does and the
 InterHand2.6M author recommends), and each MANO joint belongs to one part: the wrist to
-the palm, the three joints of a digit to that digit (``geometry.md`` §4.2).
+the palm, the three joints of a digit to that digit (``data_specs/geometry.md`` §4.3).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ _SEED = 20261121
 OFFICIAL_WRIST_RING = (78, 79, 108, 120, 119, 117, 118, 122, 38, 92, 234, 239, 279, 215, 214, 121)
 
 # Digit -> (MANO joint ids base..distal, fingertip ids: the primary one first, then the
-# variants used by other toolkits, see geometry.md §1.4 and formats_dexycb_ho3d.md §2.5).
+# variants used by other toolkits, see data_specs/geometry.md §1.3).
 _DIGITS = {
     "thumb": ((13, 14, 15), (745, 744)),
     "index": ((1, 2, 3), (317, 320, 333)),
@@ -513,7 +513,7 @@ def build_standin() -> dict[str, dict[str, np.ndarray]]:
         "J": rest_joints, "bs_style": "lbs", "bs_type": "lrotmin",
     }
     # The left file mirrors the right in x, as the official MANO_LEFT does, including its
-    # bug: shapedirs are the right hand's, not mirrored (geometry.md §1.5).
+    # bug: shapedirs are the right hand's, not mirrored (data_specs/geometry.md §1.4).
     m = np.array([-1.0, 1.0, 1.0])
     feature_signs = np.tile(np.outer(_MIRROR_SIGNS, _MIRROR_SIGNS).ravel(), 15)
     left = dict(right)

@@ -2,7 +2,7 @@
 
 MANO's 1538 faces leave one 16-edge hole at the wrist. We add one vertex, the mean of
 the ring (recomputed per frame), and a 16-triangle fan, as ARCTIC and HALO do
-(``geometry.md`` §2, approach A): the result has 779 vertices and 1554 faces. The fan
+(``data_specs/geometry.md`` §2, approach A): the result has 779 vertices and 1554 faces. The fan
 follows the faces' own orientation, and the whole face list is reversed if the closed
 rest mesh encloses negative volume, which is the case for the mirrored left model.
 """

@@ -1,6 +1,6 @@
 """HIC ("Hands in action", Tzionas et al. IJCV 2016): the raw download -> canonical records.
 
-Layout: ``format_hic_interwild.md`` §1 and ``formats_interhand_hic.md`` §4. Every frame of
+Layout and sources: ``data_specs/datasets.md``, HIC (and its Sources). Every frame of
 a sequence folder ``NN`` with an image in ``NN/1/rgb`` or a fit is a frame (a missing image
 is counted, not a reason to drop the frame); hands are those with a MANO fit in the
 ``IJCV16___fakeGT___IJCV___NN___Model_Hand_{R,L}___ncomps45`` folders. The fits' ``v``
@@ -10,7 +10,7 @@ missing joints. The camera is fixed (f = 525, c = (319.5, 239.5)) and the camera
 the world frame. Sequences 01-14 come from the hand-hand download, 15-21 from the
 hand-object one; the sequence index records which. HIC is test-only.
 
-Where InterWild's ``HIC.json`` lies in the root (``format_hic_interwild.md`` §2), it defines
+Where InterWild's ``HIC.json`` lies in the root (``data_specs/datasets.md``, ``HIC.json``), it defines
 the test frames, as InterWild's loader does: its annotations, their ``hand_type``, and the
 ``.ply`` meshes they name (null: no ground truth for that hand), which are the ground-truth
 vertices InterWild scores. An annotation without any mesh or whose mesh file does not
@@ -39,7 +39,7 @@ ANNOTATION_STEP = 5
 FITS_ROOT = "IJCV16___Results_MANO___parms_for___joints21"
 INDEX_FILE = "HIC.json"
 FIT_FOLDER = "IJCV16___fakeGT___IJCV___{nn}___Model_Hand_{side}___ncomps45"
-#: The fits' pose convention is undocumented (format_hic_interwild.md): assumed axis-angle
+#: The fits' pose convention is undocumented (data_specs/datasets.md, HIC): assumed axis-angle
 #: relative to the mean pose with the original (unfixed) left model; ``v`` is the ground truth.
 MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, fix_left_shapedirs=False,
                                  tips="manopth")

@@ -1,6 +1,6 @@
 """InterHand2.6M: the official annotation files -> canonical sequence records.
 
-Layouts (``formats_interhand_hic.md`` §1): v1.0 keeps ``annotations/{split}/`` with the
+Layouts (``data_specs/datasets.md``, InterHand2.6M): v1.0 keeps ``annotations/{split}/`` with the
 data, camera, joint_3d and MANO_NeuralAnnot json files (H+M only); v0.0 kept
 ``annotations/{all,human_annot,machine_annot}/`` and no MANO file. The 5 fps and 30 fps
 releases share the layout. data.json is parsed as a stream of items (the 30 fps files

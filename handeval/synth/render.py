@@ -2,7 +2,7 @@
 
 One ray per pixel centre and camera; the first hit gives depth (the ray direction has
 camera-frame z = 1, so the hit parameter *is* the depth) and the instance. Ray casting is
-exact per pixel, unlike a z-buffer, and needs no display (``geometry.md`` §4.3).
+exact per pixel, unlike a z-buffer, and needs no display (``data_specs/geometry.md`` §5).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Write synthetic scenes in HIC's raw layout (Tzionas et al. "Hands in action").
 
-Quirks reproduced (``format_hic_interwild.md`` §1, ``formats_interhand_hic.md`` §4): one
+Quirks reproduced (``data_specs/datasets.md``, HIC and its Sources): one
 fixed Kinect-style camera that no file stores (f = 525, c = (319.5, 239.5), 640 x 480),
 3-digit frame ids, 2D joints only on every 5th frame as 28 tab-separated integer rows
 (right pinky..thumb, then left with the index joints reversed, missing ones as ``0 0``),

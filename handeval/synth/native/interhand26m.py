@@ -1,6 +1,6 @@
 """Write synthetic scenes in InterHand2.6M's official layout (v1.0, or the v0.0 subset folders).
 
-Quirks reproduced (``formats_interhand_hic.md`` §1): 42 tip-first joints with the wrist
+Quirks reproduced (``data_specs/datasets.md``, InterHand2.6M): 42 tip-first joints with the wrist
 last, world coordinates and camera centres in millimetres, MANO ``trans`` in metres,
 ``joint_valid`` as 42 one-element lists, per-image validity that drops joints outside
 the image, camera names without the ``cam`` prefix in data.json, string frame keys,
