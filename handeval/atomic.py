@@ -48,22 +48,30 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         tmp.unlink(missing_ok=True)
 
 
-def output_folder(folder: str | os.PathLike, option: str) -> Path:
-    """Create ``folder`` (the destination the user gave with ``option``) or say in one line why it cannot be."""
-    folder = Path(folder)
-    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise HandevalError(f"{option} {folder}: {blocker} is a regular file, not a folder; choose a path under a "
-                            "folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HandevalError(f"{option} {folder}: cannot create it ({exc.strerror}); choose a folder you can write "
-                            "to") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise HandevalError(f"{option} {folder}: not writable by you; choose a folder you can write to, or fix its "
-                            "permissions")
-    return folder
+def check_destination(path: str | os.PathLike, option: str, is_folder: bool = True, create: bool = False) -> Path:
+    """Say in one line why ``path``, given with ``option``, cannot be written, before any work is done.
+
+    ``is_folder``: ``path`` is a folder to write into, else a file. ``create``: make the folder (or the
+    file's folder) now; otherwise it is made when the first file is written.
+    """
+    path = Path(path)
+    if not is_folder and path.is_dir():
+        raise HandevalError(f"{option} {path} is a folder: give a file path")
+    folder = path if is_folder else path.parent
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise HandevalError(f"{option} {path}: {existing} is a file, not a folder, so nothing can be made under it; "
+                            f"choose another {option}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise HandevalError(f"{option} {path}: cannot write in {existing} (permission denied); choose a folder you "
+                            "can write to")
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HandevalError(f"{option} {path}: cannot create {folder} ({exc.strerror}); choose a folder you can "
+                                "write to") from None
+    return path
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

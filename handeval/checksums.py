@@ -38,12 +38,18 @@ def _memo_path() -> Path:
     return cache_root() / _MEMO_NAME
 
 
+_MEMOS: dict[Path, dict] = {}  # per memo file, read once per process
+
+
 def _load_memo() -> dict:
-    try:
-        memo = json.loads(_memo_path().read_text())
-        return memo if isinstance(memo, dict) else {}
-    except (OSError, ValueError):
-        return {}  # no memo yet, or a damaged one: hash afresh
+    path = _memo_path()
+    if path not in _MEMOS:
+        try:
+            memo = json.loads(path.read_text())
+        except (OSError, ValueError):
+            memo = {}  # no memo yet, or a damaged one: hash afresh
+        _MEMOS[path] = memo if isinstance(memo, dict) else {}
+    return _MEMOS[path]
 
 
 def verify_file(path: Path, expected: str, fix: str) -> None:

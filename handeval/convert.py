@@ -27,7 +27,7 @@ from typing import Protocol
 from tqdm import tqdm
 
 from handeval import __version__
-from handeval.atomic import temporaries, write_text_atomic
+from handeval.atomic import check_destination, temporaries, write_text_atomic
 from handeval.checksums import sha256_file
 from handeval.conventions import HAND_SIDES
 from handeval.errors import HandevalError
@@ -162,20 +162,6 @@ def _note(message: str) -> None:
     tqdm.write(message, file=sys.stderr)  # never into a progress bar's line
 
 
-def _writable(out: Path) -> None:
-    """--out, or the folder it will be made in, must be a folder this user can write."""
-    p = out
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    if p == out and not p.is_dir():
-        raise HandevalError(f"--out {out} is a file, not a folder: choose another --out")
-    if not p.is_dir():
-        raise HandevalError(f"--out {out}: {p} is a file, not a folder, so nothing can be made under it; choose "
-                            "another --out")
-    if not os.access(p, os.W_OK | os.X_OK):
-        raise HandevalError(f"--out {out}: cannot write in {p} (permission denied); choose a folder you can write to")
-
-
 def _describe(root: Path, state: str) -> str:
     if state == "interrupted":
         options = _read_journal(root, verify=False)["options"] or {}
@@ -191,7 +177,7 @@ def _describe(root: Path, state: str) -> str:
 
 def _output_state(root: Path) -> str:
     """'new', 'dataset' (a finished conversion) or 'interrupted'; refuses folders convert must not touch."""
-    _writable(root)
+    check_destination(root, "--out")
     if not root.exists():
         return "new"
     if (root / INFO_PATH).is_file():

@@ -4,6 +4,8 @@
 ``CliRunner`` on the group would see the raw exception instead.
 """
 
+import re
+
 import pytest
 from handeval.cli import main
 
@@ -14,3 +16,13 @@ def run(args, capsys):
         main([str(a) for a in args])
     out = capsys.readouterr()
     return exit_info.value.code, out.out, out.err
+
+
+def user_error(code, err, culprit=""):
+    """Exit 2 with exactly one ``Error:`` message, at a line start (never inside a progress bar's
+    line), naming ``culprit``, and no traceback; returns the message."""
+    assert code == 2, err
+    messages = re.findall(r"(?:^|[\n\r])Error: ([^\n\r]*)", err)
+    assert len(messages) == 1 and culprit in messages[0], err
+    assert "Traceback" not in err and "Internal error" not in err
+    return messages[0].strip()

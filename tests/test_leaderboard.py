@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from commandline import run
+from commandline import run, user_error
 from matplotlib.colors import to_hex
 
 from handeval.leaderboard import build_boards, write_leaderboard
@@ -40,13 +40,6 @@ def _edit(path, change):
 
 def _csv(path):
     return list(csv.DictReader(path.open(newline="")))
-
-
-def _user_error(code, err):
-    """Exit 2 with one line, no traceback; the line, without its ``Error: `` prefix."""
-    assert code == 2 and err.startswith("Error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err and "Internal error" not in err
-    return err[len("Error: "):].strip()
 
 
 def test_reported_rows_name_shipped_protocols_and_their_metrics():
@@ -86,7 +79,7 @@ def test_a_folder_finds_its_results_recursively_and_skips_other_files(results, t
     empty = tmp_path / "empty"
     (empty / "sub").mkdir(parents=True)
     (empty / "sub" / "x.txt").write_text("")
-    line = _user_error(*run(["leaderboard", str(empty), "--out", str(tmp_path / "b2")], capsys)[::2])
+    line = user_error(*run(["leaderboard", str(empty), "--out", str(tmp_path / "b2")], capsys)[::2])
     assert line.startswith(f"{empty}: no handeval result") and "handeval score" in line
 
 
@@ -100,12 +93,12 @@ def test_a_folder_finds_its_results_recursively_and_skips_other_files(results, t
     (lambda d, r: (d / "x.json").write_text(json.dumps({**json.loads(r.read_text()), "metrics": None})),
      "incomplete handeval result: `metrics`"),
 ], ids=["parquet", "json-object", "json-list", "other-schema", "empty", "truncated", "incomplete"])
-def test_a_file_that_is_not_a_result_is_a_user_error(results, tmp_path, capsys, make, reason):
+def test_a_file_that_is_not_a_result_is_auser_error(results, tmp_path, capsys, make, reason):
     folder = tmp_path / "in"
     folder.mkdir()
     make(folder, results / TEMPORAL / "interhand26m-mean-pose.json")
     (path,) = folder.iterdir()
-    line = _user_error(*run(["leaderboard", str(path), "--out", str(tmp_path / "board")], capsys)[::2])
+    line = user_error(*run(["leaderboard", str(path), "--out", str(tmp_path / "board")], capsys)[::2])
     assert line.startswith(f"{path}: ") and reason in line, line
     assert "handeval score" in line  # what was expected, and how to make one
 
@@ -137,7 +130,7 @@ def test_the_same_result_twice_is_one_row(results, tmp_path, capsys):
 def test_a_hand_edited_result_is_refused(results, tmp_path, capsys, change, named):
     path = results / TEMPORAL / "interhand26m-oracle-noise.json"
     _edit(path, change)
-    line = _user_error(*run(["leaderboard", str(results / TEMPORAL), "--out", str(tmp_path / "b")], capsys)[::2])
+    line = user_error(*run(["leaderboard", str(results / TEMPORAL), "--out", str(tmp_path / "b")], capsys)[::2])
     assert line.startswith(f"{path}: {named}"), line
     assert "from its error table interhand26m-oracle-noise.errors.parquet" in line or "does not match" in line
     assert line.endswith("the result was edited after scoring; rescore with `handeval score`")
@@ -148,14 +141,14 @@ def test_a_result_without_its_own_table_is_refused_with_the_fix(results, tmp_pat
     table = path.with_name("interhand26m-oracle-noise.errors.parquet")
     lone = tmp_path / "lone.json"
     shutil.copy(path, lone)
-    line = _user_error(*run(["leaderboard", str(lone), "--out", str(tmp_path / "b")], capsys)[::2])
+    line = user_error(*run(["leaderboard", str(lone), "--out", str(tmp_path / "b")], capsys)[::2])
     assert line.startswith(f"{lone}: its per-view error table {table.name} is not beside it")
     assert "copy the table next to the result" in line and "rescore" in line
     table.write_bytes(table.read_bytes() + b"\0")
-    line = _user_error(*run(["leaderboard", str(path), "--out", str(tmp_path / "b")], capsys)[::2])
+    line = user_error(*run(["leaderboard", str(path), "--out", str(tmp_path / "b")], capsys)[::2])
     assert line.startswith(f"{path}: its error table {table.name} changed since the result was written")
     _edit(path, lambda r: r.pop("errors_table"))
-    line = _user_error(*run(["leaderboard", str(path), "--out", str(tmp_path / "b")], capsys)[::2])
+    line = user_error(*run(["leaderboard", str(path), "--out", str(tmp_path / "b")], capsys)[::2])
     assert "`errors_table` is missing" in line and "rescore" in line
 
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from handeval import __version__
-from handeval.atomic import output_folder, write_text_atomic
+from handeval.atomic import check_destination, write_text_atomic
 from handeval.checksums import sha256_file
 from handeval.errors import HandevalError
 from handeval.mano.model_file import resolve_mano_dir
@@ -201,7 +201,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     stand-in is a deviation: the result is marked not comparable. ``on_table(path, reused)``
     hears whether the per-view error table was reused from the cache (the result itself
     does not say, so that a rerun writes the same bytes)."""
-    output_folder(Path(out).parent, "--out")
+    check_destination(out, "--out", is_folder=False, create=True)
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name)
     same_dataset(ds, protocol)
