@@ -87,8 +87,8 @@ def generate(root: Path, images: int, seed: int = 0) -> dict:
 
 
 def _convert_child(raw: str, out: str, workers: int, queue) -> None:
-    from handeval.convert import convert
     from handeval.readers.interhand26m import InterHand26M
+    from handeval.shards.convert import convert
 
     start = time.perf_counter()
     info = convert(InterHand26M(raw), out, progress=False, workers=workers)

@@ -30,8 +30,8 @@ PROTOCOL = "interhand26m-5fps-ih/intaghand"
 
 
 def _prepare(work: Path, frames: int, cameras: int) -> Path:
-    from handeval.convert import convert
     from handeval.readers.interhand26m import InterHand26M
+    from handeval.shards.convert import convert
     from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
     from handeval.synth.scene import make_scene
 

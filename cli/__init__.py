@@ -8,7 +8,7 @@ import sys
 import click
 
 from handeval import __version__
-from handeval.errors import ExitCode, HandevalError
+from handeval.util.errors import ExitCode, HandevalError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

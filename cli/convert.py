@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.output import emit_json
 
-from handeval.errors import ExitCode
 from handeval.readers import DEFAULT_SPLITS, READERS
+from handeval.util.errors import ExitCode
 
 _SPLITS_HELP = "Split(s) to convert (default: " + "; ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items()) + ")."
 
@@ -45,9 +45,9 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
       handeval convert interhand26m --root /data/InterHand2.6M_5fps --out ih5 --split test
       handeval convert interhand26m --root /data/IH_30fps --out ih30 --variant 30fps --workers 4 --resume
     """
-    from handeval.convert import JOURNAL
-    from handeval.convert import convert as run
     from handeval.readers import open_reader
+    from handeval.shards.convert import JOURNAL
+    from handeval.shards.convert import convert as run
 
     reader = open_reader(dataset, root, variant, progress=not as_json)
     try:
@@ -62,7 +62,7 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
                        if k in ("frames", "views", "sequences", "skipped", "missing_files", "left_out")}
                for split, meta in info["splits"].items()}
     if as_json:
-        click.echo(json.dumps({"out": out, "splits": summary}, indent=2))
+        emit_json({"out": out, "splits": summary})
         return
     d = info["dataset"]
     click.echo(f"{d['name']} {d['version']} ({d['variant']})")
@@ -110,7 +110,7 @@ def info(directory: str, as_json: bool) -> None:
 
     report = summarise(directory)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        emit_json(report)
         return
     d = report["dataset"]
     click.echo(f"{d['name']} {d['version']} ({d['variant']}), format {report['format_version']}")
@@ -143,9 +143,9 @@ def validate(directory: str, mano_dir: str | None, mano_tolerance_mm: float, roo
     Example:
       handeval validate ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
-    from handeval.errors import HandevalError
     from handeval.shards.reader import INFO_PATH
     from handeval.shards.validate import validate_dataset
+    from handeval.util.errors import HandevalError
 
     if not (Path(directory) / INFO_PATH).is_file():  # nothing to validate: a wrong path, not a problem found
         raise HandevalError(f"{directory} " + ("does not exist" if not Path(directory).exists() else
@@ -154,7 +154,7 @@ def validate(directory: str, mano_dir: str | None, mano_tolerance_mm: float, roo
     problems, checked = validate_dataset(directory, mano_dir=mano_dir, mano_tolerance_mm=mano_tolerance_mm,
                                          source_root=root)
     if as_json:
-        click.echo(json.dumps({"ok": not problems, "checked": checked, "problems": problems}, indent=2))
+        emit_json({"ok": not problems, "checked": checked, "problems": problems})
     else:
         for p in problems:
             click.echo(f"PROBLEM [{p['check']}] {p['where']}: {p['message']}")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.output import emit_json, number
 
 
 @click.command()
@@ -44,92 +42,41 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     Example:
       handeval demo --out /tmp/demo --frames 60 --object box --object sphere
     """
-    from handeval.baselines import DEMO_PROTOCOLS, write_baselines
-    from handeval.convert import convert
-    from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
-    from handeval.labels.store import SUMMARY_PLOT
-    from handeval.labels.summary import plot_summary, summarise_labels
-    from handeval.leaderboard import write_leaderboard
-    from handeval.mano import mano_files
-    from handeval.protocols import load_protocol
-    from handeval.readers import open_reader
-    from handeval.scoring.score import score
-    from handeval.shards import ShardDataset
-    from handeval.shards.validate import validate_dataset
-    from handeval.synth.native import write_native
-    from handeval.synth.picture import scene_picture
-    from handeval.synth.scene import make_scene
+    from handeval.demo import run_demo
 
-    out_dir = Path(out).resolve()
-    say = (lambda line: None) if as_json else click.echo  # click.echo flushes: lines appear as each step ends
-    files = mano_files(mano_dir)
-    scene = make_scene(seed=seed, num_frames=frames, fps=fps, num_cameras=cameras, objects=objects,
-                       mano_dir=mano_dir, progress=not as_json)
-    paths = scene.save(out_dir / "scene")
-    picture = scene_picture(scene, out_dir / "scene.png")
-    mano_note = "synthetic MANO stand-in" if scene.synthetic_mano else f"MANO from {files['right'].parent}"
-    say(f"Synthetic scene ({mano_note}): {scene.num_frames} frames, {scene.cameras.num_cameras} cameras, "
-        f"objects: {', '.join(o.name for o in scene.objects) or 'none'}")
-    say(f"  scene arrays : {paths['arrays']}")
-    say(f"  scene meta   : {paths['meta']}")
-    say(f"  picture      : {picture}")
-    datasets = {}
-    for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=not as_json).items():
-        shards = out_dir / "shards" / name
-        reader = open_reader(name, raw_root, variant)
-        info = convert(reader, shards, progress=not as_json, overwrite=True, synthetic=True)
-        objects = out_dir / "raw" / "DexYCB" / "models"  # the YCB-layout meshes of the demo's objects
-        run_subsets(shards, progress=False)
-        run_penetration(shards, mano_dir, objects, progress=False)
-        run_occlusion(shards, mano_dir, objects, source_root=raw_root, progress=False)
-        run_images(shards, raw_root, progress=False)
-        summary = plot_summary(summarise_labels(shards), shards / SUMMARY_PLOT)
-        problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
-        d = datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
-                              "labels_plot": str(summary),
-                              "frames": sum(s["frames"] for s in info["splits"].values()),
-                              "views": sum(s["views"] for s in info["splits"].values())}
-        status = "valid" if d["problems"] == 0 else f"{d['problems']} PROBLEMS (run handeval validate)"
-        say(f"{name}: native files {d['raw']}")
-        say(f"  shards       : {d['shards']} ({d['frames']} frames, {d['views']} views; {status})")
-        say(f"  labels       : penetration, occlusion, subsets, image statistics; plots {d['labels_plot']}")
-    results = []
-    for name, protocols in DEMO_PROTOCOLS.items():
-        ds = ShardDataset(out_dir / "shards" / name)
-        # Dex-YCB's demo sequences all fall in S0's train split: scored there, marked not comparable.
-        split = "s0_train" if name == "dexycb" else None
-        subs = write_baselines(ds, split or load_protocol(protocols[0]).split, out_dir / "submissions" / name,
-                               mano_dir=mano_dir)
-        say(f"{name}: scores -> {out_dir / 'results'}")
-        for protocol in protocols:
-            for baseline, path in subs.items():
-                out_json = out_dir / "results" / protocol.replace("/", "__") / f"{name}-{baseline}.json"
-                result = score(ds.root, path, protocol, out_json, name=f"{baseline} (demo)", split=split,
-                               mano_dir=mano_dir, allow_deviation=True, replicates=200, progress=False)
-                say(f"  {protocol:<40} {baseline:<14} {_headline(result)}")
-                results.append(out_json)
-        datasets[name]["results"] = str(out_dir / "results")
-    board, _ = write_leaderboard(results, out_dir / "leaderboard")
+    outputs = run_demo(out, frames, fps, cameras, seed, objects, mano_dir, progress=not as_json,
+                       on_step=None if as_json else _print_step)
     if as_json:
-        click.echo(json.dumps({
-            "synthetic": True, "synthetic_mano": scene.synthetic_mano,
-            "mano_files": {k: str(v) for k, v in files.items()},
-            "frames": scene.num_frames, "cameras": scene.cameras.num_cameras,
-            "outputs": {"scene_arrays": str(paths["arrays"]), "scene_meta": str(paths["meta"]),
-                        "picture": str(picture)},
-            "datasets": datasets,
-            "results": [str(r) for r in results],
-            "leaderboard": {k: str(v) for k, v in board.items()},
-        }, indent=2))
+        emit_json(outputs.to_dict())
         return
-    say(f"Leaderboard ({len(results)} scored results + the papers' reported rows):")
-    for kind, path in board.items():
-        say(f"  {kind:<12} : {path}")
+    click.echo(f"Leaderboard ({len(outputs.results)} scored results + the papers' reported rows):")
+    for kind, path in outputs.leaderboard.items():
+        click.echo(f"  {kind:<12} : {path}")
+
+
+def _print_step(step: str, facts: dict) -> None:
+    """Each step's lines as it ends (click.echo flushes)."""
+    if step == "scene":
+        o = facts["outputs"]
+        mano_note = "synthetic MANO stand-in" if o.synthetic_mano else f"MANO from {o.mano_files['right'].parent}"
+        click.echo(f"Synthetic scene ({mano_note}): {o.frames} frames, {o.cameras} cameras, "
+                   f"objects: {', '.join(o.objects) or 'none'}")
+        click.echo(f"  scene arrays : {o.scene['scene_arrays']}")
+        click.echo(f"  scene meta   : {o.scene['scene_meta']}")
+        click.echo(f"  picture      : {o.scene['picture']}")
+    elif step == "dataset":
+        status = "valid" if facts["problems"] == 0 else f"{facts['problems']} PROBLEMS (run handeval validate)"
+        click.echo(f"{facts['name']}: native files {facts['raw']}")
+        click.echo(f"  shards       : {facts['shards']} ({facts['frames']} frames, {facts['views']} views; {status})")
+        click.echo(f"  labels       : penetration, occlusion, subsets, image statistics; plots {facts['labels_plot']}")
+    elif step == "scoring":
+        click.echo(f"{facts['name']}: scores -> {facts['results']}")
+    elif step == "score":
+        click.echo(f"  {facts['protocol']:<40} {facts['baseline']:<14} {_headline(facts['result'])}")
 
 
 def _headline(result: dict, count: int = 3) -> str:
-    """The result's first metrics, rounded as people read them (mm to 0.01, ratios to 1e-4)."""
-    shown = []
-    for metric, m in [(k, m) for k, m in result["metrics"].items() if m["value"] is not None][:count]:
-        shown.append(f"{metric} {m['value']:.2f} {m['unit']}" if m["unit"] else f"{metric} {m['value']:.4f}")
+    """The result's first metrics, with a dagger when not comparable with the papers'."""
+    shown = [f"{metric} {number(m['value'], m['unit'])}" + (f" {m['unit']}" if m["unit"] else "")
+             for metric, m in [(k, m) for k, m in result["metrics"].items() if m["value"] is not None][:count]]
     return ", ".join(shown) + (" †" if not result["comparable"] else "")

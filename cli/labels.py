@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.output import emit_json, number
 
 
 @click.group()
@@ -83,9 +82,9 @@ def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
     Example:
       handeval labels all ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
-    from handeval.errors import HandevalError
     from handeval.labels.meshes import ObjectMeshes
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
+    from handeval.util.errors import HandevalError
 
     ObjectMeshes(objects)  # a wrong --objects folder stops the run before any label is written
     kw = dict(resume=resume, progress=not as_json, workers=workers)
@@ -120,14 +119,14 @@ def summary(directory, plot, as_json):
         report["penetration"].pop("_depths_mm")
     report["plot"] = str(png)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        emit_json(report)
         return
     click.echo(f"{report['dataset']}: labels {', '.join(report['labels']) or 'none'}")
     pen = report.get("penetration")
     if pen:
         share = "n/a" if pen["penetrating_share"] is None else f"{pen['penetrating_share']:.1%}"
         click.echo(f"  hand-hand: {pen['two_hand_frames']} frames, penetrating {share}; max depth (mm) "
-                   f"{_fmt(pen['max_depth_mm'])}; volume (cm3) {_fmt(pen['volume_cm3'])}")
+                   f"{_depths(pen['max_depth_mm'])}; volume (cm3) {_depths(pen['volume_cm3'])}")
         if pen["hand_object_frames"]:
             click.echo(f"  hand-object: {pen['hand_object_frames']} frames, penetrating "
                        f"{pen['hand_object_penetrating_share']:.1%}")
@@ -142,8 +141,10 @@ def summary(directory, plot, as_json):
     click.echo(f"  plot: {png}")
 
 
-def _fmt(stats: dict | None) -> str:
-    return "n/a" if not stats else f"mean {stats['mean']:.1f}, median {stats['median']:.1f}, max {stats['max']:.1f}"
+def _depths(stats: dict | None) -> str:
+    if not stats:
+        return "n/a"
+    return ", ".join(f"{k} {number(stats[k], digits=1)}" for k in ("mean", "median", "max"))
 
 
 @labels.command()
@@ -184,7 +185,7 @@ def images(directory, resume, workers, root, as_json):
 def _report(name: str, entry: dict, as_json: bool) -> None:
     rows = sum(f["rows"] for f in entry["files"].values())
     if as_json:
-        click.echo(json.dumps({"labels": name, "files": len(entry["files"]), "rows": rows,
-                               "parameters": entry["parameters"]}, indent=2))
+        emit_json({"labels": name, "files": len(entry["files"]), "rows": rows,
+                               "parameters": entry["parameters"]})
     else:
         click.echo(f"{name}: {rows} rows in {len(entry['files'])} file(s)")

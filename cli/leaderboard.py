@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from handeval.cli.options import json_option
+from handeval.cli.output import emit_json
 
 
 @click.command()
@@ -33,7 +32,7 @@ def leaderboard(results, out, no_reported, as_json) -> None:
     for note in notes:
         click.echo(f"Note: {note}", err=True)
     if as_json:
-        click.echo(json.dumps({k: str(v) for k, v in files.items()}, indent=1))
+        emit_json({k: str(v) for k, v in files.items()})
         return
     for kind, path in files.items():
         click.echo(f"{kind:<9}: {path}")

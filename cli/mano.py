@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 import numpy as np
 from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.output import emit_json
 
 
 @click.group()
@@ -37,7 +36,7 @@ def import_(src: str, dst: str, as_json: bool) -> None:
     rows = [{"side": m.side, "source": str(m.path), "written": str(out), "had_chumpy": m.had_chumpy,
              "synthetic": m.synthetic} for m, out in written]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        emit_json(rows)
         return
     for row in rows:
         note = " (chumpy objects converted)" if row["had_chumpy"] else ""
@@ -73,7 +72,7 @@ def info(mano_dir: str | None, as_json: bool) -> None:
         }
     report["left_shapedirs"] = left_shapedirs_state(models["left"], models["right"])
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        emit_json(report)
         return
     if report["synthetic"]:
         click.echo("SYNTHETIC: the procedural MANO stand-in (not the real MANO model); "

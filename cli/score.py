@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from handeval.cli.options import json_option, mano_dir_option
-
-
-def _fmt(v, unit: str = "") -> str:
-    if v is None:
-        return "n/a"
-    return f"{v:.4f}" if unit in ("", "px") and abs(v) < 10 else f"{v:.2f}"
+from handeval.cli.output import emit_json, number
 
 
 @click.command()
@@ -63,15 +56,15 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
     if STAND_IN_DEVIATION in result["deviations"]:
         click.echo(f"Warning: {STAND_IN_DEVIATION}; pass --mano-dir or set HANDEVAL_MANO_DIR", err=True)
     if as_json:
-        click.echo(json.dumps(result, indent=1))
+        emit_json(result)
         return
     p = result["protocol"]
     click.echo(f"{result['name']} under {p['name']} v{p['version']} (sha256 {p['sha256'][:12]})"
                + ("" if result["comparable"] else "  NOT COMPARABLE: " + "; ".join(result["deviations"]))
                + ("  [synthetic data]" if result["synthetic"] else ""))
     for metric, m in result["metrics"].items():
-        ci = f"  [{_fmt(m['ci95'][0], m['unit'])}, {_fmt(m['ci95'][1], m['unit'])}]" if m["ci95"] else ""
-        click.echo(f"  {metric:<40} {_fmt(m['value'], m['unit']):>10} {m['unit']}{ci}")
+        ci = f"  [{number(m['ci95'][0], m['unit'])}, {number(m['ci95'][1], m['unit'])}]" if m["ci95"] else ""
+        click.echo(f"  {metric:<40} {number(m['value'], m['unit']):>10} {m['unit']}{ci}")
     click.echo(f"result: {out}\nper-view errors: {table['path']} ({'reused' if table['reused'] else 'computed'})")
 
 
@@ -92,7 +85,7 @@ def compare(result_a, result_b, replicates, seed, as_json) -> None:
 
     out = run(result_a, result_b, replicates, seed)
     if as_json:
-        click.echo(json.dumps(out, indent=1))
+        emit_json(out)
         return
     click.echo(f"{out['b']} minus {out['a']} under {out['protocol']['name']} "
                f"(paired bootstrap over {out['bootstrap']['unit']}s, {replicates} replicates)")
@@ -119,12 +112,12 @@ def regroup(result, by, as_json) -> None:
 
     out = run(result, by)
     if as_json:
-        click.echo(json.dumps(out, indent=1))
+        emit_json(out)
         return
     for metric, groups in out.items():
         click.echo(metric)
         for g, v in groups.items():
-            click.echo(f"  {g:<40} {_fmt(v)}")
+            click.echo(f"  {g:<40} {number(v)}")
 
 
 @click.command()
@@ -134,11 +127,11 @@ def protocols(as_json) -> None:
 
     `--json` also says which fields are optional (e.g. vertices for the mesh metrics).
     """
-    from handeval.protocols import load_protocol, protocol_names
+    from handeval.scoring.protocols import load_protocol, protocol_names
 
     rows = [load_protocol(n).summary() for n in protocol_names()]
     if as_json:
-        click.echo(json.dumps(rows, indent=1))
+        emit_json(rows)
         return
     for r in rows:
         need = "+".join(k for k, v in r["submission"].items() if v == "required")

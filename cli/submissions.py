@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 from handeval.cli.options import json_option
+from handeval.cli.output import emit_json
 
-from handeval.errors import ExitCode
+from handeval.util.errors import ExitCode
 
 
 @click.command("check-submission")
@@ -36,12 +36,12 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
       handeval check-submission --gt ho3d --pred pred.json --split evaluation
       handeval check-submission --gt ih5 --pred preds.parquet --protocol interhand26m-5fps-ih/intaghand
     """
-    from handeval.errors import HandevalError
-    from handeval.protocols import evaluation_split, load_protocol
+    from handeval.scoring.protocols import evaluation_split, load_protocol
     from handeval.scoring.score import same_dataset
+    from handeval.scoring.submissions import SubmissionSource, ground_truth_views
+    from handeval.scoring.submissions import check_submission as check
     from handeval.shards import ShardDataset
-    from handeval.submissions import SubmissionSource, ground_truth_views
-    from handeval.submissions import check_submission as check
+    from handeval.util.errors import HandevalError
 
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name) if protocol_name else None
@@ -59,8 +59,8 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
     errors = [p for p in problems if p["severity"] == "error"]
     failed = bool(errors) or (strict and bool(problems))
     if as_json:
-        click.echo(json.dumps({"ok": not failed, "format": sub.format, "rows": len(sub.frame), "errors": len(errors),
-                               "warnings": len(problems) - len(errors), "problems": problems}, indent=2))
+        emit_json({"ok": not failed, "format": sub.format, "rows": len(sub.frame), "errors": len(errors),
+                               "warnings": len(problems) - len(errors), "problems": problems})
     else:
         click.echo(f"{pred_file}: {sub.format}, {len(sub.frame)} rows against {split}"
                    + ("" if sub.has_joints else " (vertices only)"))

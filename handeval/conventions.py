@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handeval.errors import HandevalError
+from handeval.util.errors import HandevalError
 
 FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
 _FINGER_JOINTS = {

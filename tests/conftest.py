@@ -59,9 +59,9 @@ def rng():
 
 def converted_interhand(root, scene):
     """Write ``scene`` as InterHand2.6M sequence ``test/Capture0/s`` under root/raw; convert it into root/out."""
-    from handeval.convert import convert
     from handeval.readers import open_reader
     from handeval.shards import ShardDataset
+    from handeval.shards.convert import convert
     from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 
     write_interhand26m(root / "raw", [InterHandSequence(scene, "test", 0, "s")], images=False)

@@ -11,7 +11,7 @@ import stat
 import pytest
 from commandline import user_error
 
-from handeval.errors import ExitCode
+from handeval.util.errors import ExitCode
 
 
 def _copy(demo, tmp_path, name):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from handeval import conventions as C
-from handeval.errors import HandevalError
+from handeval.util.errors import HandevalError
 
 # Literal tables from the sources (HO3D's jointsMapManoToSimple, shreyashampali/ho3d:vis_HO3D.py;
 # InterHand2.6M's annotations/skeleton.txt; see data_specs/datasets.md, Sources),

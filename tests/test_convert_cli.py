@@ -60,8 +60,8 @@ def test_documented_external_readers(raw, tmp_path, monkeypatch):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from handeval.convert import convert
     from handeval.readers.interhand26m import InterHand26M
+    from handeval.shards.convert import convert
 
     convert(InterHand26M(raw), tmp_path / "ih5", progress=False)
     monkeypatch.chdir(tmp_path)

@@ -279,7 +279,7 @@ def test_d_unwritable_out_is_a_user_error(native, tmp_path, capsys):
 # (and journaled), so that a test can interrupt the run while workers are busy.
 SLOW = """
 import os, sys, time
-import handeval.convert as c
+import handeval.shards.convert as c
 write = c.write_shard
 def slow(root, shard, *a, **k):
     out = write(root, shard, *a, **k)
@@ -369,7 +369,7 @@ def test_e_ctrl_c_keeps_every_finished_shard_and_resume_redoes_none(many, tmp_pa
     journaled = {e["index"] for e in _journaled(out)}
     on_disk = {int(p.stem.split("-")[1]) for p in (out / "data/test").glob("frames-*.parquet")}
     assert journaled == on_disk and not list((out / "data").rglob(".*"))
-    import handeval.convert as c
+    import handeval.shards.convert as c
 
     written = []
     write = c.write_shard
@@ -385,8 +385,8 @@ def test_e_ctrl_c_keeps_every_finished_shard_and_resume_redoes_none(many, tmp_pa
 
 
 def test_e_resume_parses_the_source_only_when_work_is_left(many, tmp_path, capsys, monkeypatch, slow_convert):
-    import handeval.convert as c
     import handeval.readers.interhand26m as ih
+    import handeval.shards.convert as c
 
     out = tmp_path / "part"
     args = ["convert", "interhand26m", "--root", many, "--out", out, "--target-frames", "1"]

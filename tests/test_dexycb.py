@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from handeval.convert import convert
-from handeval.errors import HandevalError
 from handeval.mano import load_mano
 from handeval.readers import open_reader
 from handeval.readers.dexycb import MANO_CONVENTION, SERIALS, DexYCB
 from handeval.shards import ShardDataset
+from handeval.shards.convert import convert
 from handeval.shards.validate import validate_dataset
 from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
 from handeval.synth.scene import make_scene
+from handeval.util.errors import HandevalError
 
 
 @pytest.fixture(scope="module")

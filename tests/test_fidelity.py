@@ -17,15 +17,15 @@ from fidelity_cases import CASES, write_cases
 from PIL import Image
 
 from handeval.conventions import HAND_SIDES
-from handeval.convert import convert
 from handeval.labels.meshes import HandMeshes
 from handeval.labels.run import run_images
 from handeval.metrics import reference as ref
 from handeval.readers import open_reader
 from handeval.scoring.score import score
+from handeval.scoring.submissions import read_submission
 from handeval.scoring.table import read_table
 from handeval.shards import ShardDataset
-from handeval.submissions import read_submission
+from handeval.shards.convert import convert
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "official.json").read_text())
 
@@ -105,7 +105,7 @@ def test_intaghand_and_dir_select_and_score_as_defined(cases, tmp_path):
         assert set(keys) == want
         if protocol.endswith("intaghand"):
             # The meshes the engine scores against are the NeuralAnnot fits put through MANO.
-            from handeval.baselines import ground_truth_submission
+            from handeval.demo.baselines import ground_truth_submission
 
             gt = ground_truth_submission(ShardDataset(shards), "test")
             gi = {k: i for i, k in enumerate(gt.keys())}

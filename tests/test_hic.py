@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from handeval.convert import convert
-from handeval.errors import HandevalError
 from handeval.readers import open_reader
 from handeval.readers.hic import HIC
 from handeval.shards import ShardDataset
+from handeval.shards.convert import convert
 from handeval.shards.validate import validate_dataset
 from handeval.synth.native.hic import HICSequence, hic_rig, write_hic
 from handeval.synth.scene import make_scene
+from handeval.util.errors import HandevalError
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,15 @@ import pytest
 import torch
 
 from handeval.conventions import CV_FROM_GL
-from handeval.convert import convert
-from handeval.errors import HandevalError
 from handeval.mano import load_mano
 from handeval.readers import open_reader
 from handeval.readers.ho3d import DEPTH_SCALE, HO3D, MANO_CONVENTION
 from handeval.shards import ShardDataset
+from handeval.shards.convert import convert
 from handeval.shards.validate import validate_dataset
 from handeval.synth.native.ho3d import HO3DSequence, write_ho3d
 from handeval.synth.scene import make_scene
+from handeval.util.errors import HandevalError
 
 
 @pytest.fixture(scope="module")

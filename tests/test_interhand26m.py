@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from handeval.convert import convert
-from handeval.errors import HandevalError
 from handeval.mano import load_mano
 from handeval.readers import open_reader
 from handeval.readers.interhand26m import MANO_CONVENTION, InterHand26M
 from handeval.shards import ShardDataset
+from handeval.shards.convert import convert
 from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene, scene_records
+from handeval.util.errors import HandevalError
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_killed_conversion_resumes_exactly(raw, tmp_path):
     root = raw[0]
     full = convert(InterHand26M(root), tmp_path / "full", progress=False, target_frames=1)
     script = (
-        "import time, handeval.shards.writer as w, handeval.convert as c\n"
+        "import time, handeval.shards.writer as w, handeval.shards.convert as c\n"
         "from handeval.readers.interhand26m import InterHand26M\n"
         "orig = w.write_shard\n"
         "def slow(*a, **k):\n"

@@ -17,9 +17,9 @@ from matplotlib.colors import to_hex
 from handeval.leaderboard import build_boards, write_leaderboard
 from handeval.leaderboard.build import Board, csv_cell, reported_rows
 from handeval.leaderboard.page import figures, inline_markdown
-from handeval.plots import distinct_colours, plt
-from handeval.protocols import load_protocol, protocol_names
+from handeval.scoring.protocols import load_protocol, protocol_names
 from handeval.scoring.table import read_table
+from handeval.util.plots import distinct_colours, plt
 
 EVIL = '<img src="http://example.invalid/x.png" onerror="document.title=\'pwned\'"> & "quotes"'
 TEMPORAL = "interhand26m-30fps__temporal"

@@ -7,10 +7,10 @@ import pytest
 import smplx
 import torch
 
-from handeval.errors import HandevalError
 from handeval.mano import ManoConvention, ManoLayer, import_models, read_model_file
 from handeval.mano import model_file as mf
-from handeval.safe_pickle import stub_class
+from handeval.util.errors import HandevalError
+from handeval.util.safe_pickle import stub_class
 
 
 def test_standin_is_written_in_the_official_layout(standin_dir):

@@ -6,8 +6,8 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from handeval.conventions import FINGER_JOINTS, TIPS
-from handeval.errors import HandevalError
 from handeval.mano import TIP_PRESETS, ManoConvention, load_mano, read_model_file
+from handeval.util.errors import HandevalError
 
 
 def _arrays(layer):

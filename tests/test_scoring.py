@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 from handeval.cli import main
 
-from handeval.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO, canonical_to_interhand42
-from handeval.errors import HandevalError
+from handeval.demo.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
 from handeval.labels.meshes import HandMeshes
 from handeval.metrics import reference as ref
-from handeval.protocols import canonical_hash, load_protocol, protocol_names, validate_spec
 from handeval.scoring import aggregate as agg
+from handeval.scoring.protocols import canonical_hash, load_protocol, protocol_names, validate_spec
 from handeval.scoring.score import STAND_IN_DEVIATION, compare, regroup, score
+from handeval.scoring.submissions import write_submission
 from handeval.scoring.table import read_table
 from handeval.shards import ShardDataset
-from handeval.submissions import write_submission
+from handeval.util.errors import HandevalError
 
 SIGMA = 0.004
 
@@ -335,7 +335,7 @@ def test_ground_truth_from_the_stand_in_is_not_comparable(demo, tmp_path, capsys
 def test_nan_in_streamed_vertices_is_refused_as_check_submission_does(demo, tmp_path, capsys):
     """Scoring checks a large file's vertices as it reads them, and the sequences it did not need
     afterwards, so score and check-submission refuse the same files and no table is left behind."""
-    from handeval.submissions import SubmissionSource, read_submission
+    from handeval.scoring.submissions import SubmissionSource, read_submission
 
     gt = demo / "shards" / "interhand26m"
     sub = read_submission(demo / "submissions" / "interhand26m" / "oracle-noise.parquet")

@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from handeval.errors import HandevalError
 from handeval.shards import FORMAT_VERSION, ShardDataset, plan_shards, write_shard
 from handeval.synth.scene import make_scene, scene_records
+from handeval.util.errors import HandevalError
 
 
 @pytest.fixture(scope="module")

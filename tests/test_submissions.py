@@ -11,14 +11,14 @@ from conftest import converted_interhand
 from handeval.cli import main
 
 from handeval.conventions import CV_FROM_GL, MM_PER_M
-from handeval.convert import convert
-from handeval.errors import HandevalError
 from handeval.readers import open_reader
+from handeval.scoring.submissions import check_submission, ground_truth_views, read_submission
 from handeval.shards import ShardDataset
-from handeval.submissions import check_submission, ground_truth_views, read_submission
+from handeval.shards.convert import convert
 from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
 from handeval.synth.native.ho3d import HO3DSequence, write_ho3d
 from handeval.synth.scene import make_scene
+from handeval.util.errors import HandevalError
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +169,8 @@ def test_heuristics_warn_and_facts_refuse(ih, tmp_path):
 
 
 def test_vertex_only_submissions(ih, tmp_path):
-    from handeval.baselines import ground_truth_submission
-    from handeval.protocols import load_protocol
+    from handeval.demo.baselines import ground_truth_submission
+    from handeval.scoring.protocols import load_protocol
 
     ds, gt = ih
     full = ground_truth_submission(ds, "test")

@@ -1,1 +1,1 @@
-"""The pinned evaluation protocols, installed as package data (``handeval.protocols`` reads them)."""
+"""The pinned evaluation protocols, installed as package data (``handeval.scoring.protocols`` reads them)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handeval.errors import HandevalError
+from handeval.util.errors import HandevalError
 
 
 def import_open3d():

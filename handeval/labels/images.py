@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from handeval.errors import HandevalError
 from handeval.labels.store import LabelSet
 from handeval.shards.reader import SequenceData, read_rgb
 from handeval.shards.schema import Feature
+from handeval.util.errors import HandevalError
 
 IMAGES = LabelSet("images", "1", "views", (
     Feature("mean_intensity", "float32", (), "8-bit level", "mean over all pixels and the 3 colour channels of the "

@@ -9,11 +9,11 @@ import numpy as np
 import torch
 import trimesh
 
-from handeval.checksums import sha256_file
 from handeval.conventions import CV_FROM_GL, HAND_SIDES
-from handeval.errors import HandevalError
 from handeval.mano import ManoConvention, ManoLayer, load_mano
 from handeval.shards.reader import SequenceData, ShardDataset
+from handeval.util.checksums import sha256_file
+from handeval.util.errors import HandevalError
 
 
 class HandMeshes:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from handeval.checksums import sha256_file
-from handeval.errors import HandevalError
 from handeval.labels.images import IMAGES, ImageStats
 from handeval.labels.meshes import HandMeshes, ObjectMeshes
 from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, OcclusionLabeler
@@ -18,6 +16,8 @@ from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabele
 from handeval.labels.store import write_labels
 from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute_subsets
 from handeval.shards.reader import ShardDataset
+from handeval.util.checksums import sha256_file
+from handeval.util.errors import HandevalError
 
 
 def _subsets():

@@ -21,13 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from handeval.atomic import atomic_path, write_text_atomic
-from handeval.checksums import sha256_file
-from handeval.errors import HandevalError
 from handeval.shards.reader import INFO_PATH, SequenceData, ShardDataset, to_numpy
 from handeval.shards.records import arrow_column
 from handeval.shards.schema import FEATURES, Feature, arrow_schema
-from handeval.workers import init_worker
+from handeval.util.atomic import atomic_path, write_text_atomic
+from handeval.util.checksums import sha256_file
+from handeval.util.errors import HandevalError
+from handeval.util.workers import init_worker
 
 _OPTIONS = dict(compression="zstd", compression_level=3, write_statistics=True)
 #: Where `handeval labels summary` puts its plots unless told otherwise.

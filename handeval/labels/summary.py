@@ -12,8 +12,8 @@ from handeval.labels.penetration import PENETRATION
 from handeval.labels.store import read_label_arrays
 from handeval.labels.subsets import SUBSETS
 from handeval.mano.parts import PARTS
-from handeval.plots import plt, save_png
 from handeval.shards.reader import ShardDataset
+from handeval.util.plots import plt, save_png
 
 
 def summarise_labels(directory) -> dict:

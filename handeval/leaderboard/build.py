@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from handeval.atomic import write_text_atomic
-from handeval.checksums import sha256_file
-from handeval.errors import HandevalError
 from handeval.scoring.aggregate import clusters
 from handeval.scoring.score import load_result, verify_result, why_not_a_result
+from handeval.util.atomic import write_text_atomic
+from handeval.util.checksums import sha256_file
+from handeval.util.errors import HandevalError
 
 
 @dataclass

@@ -15,7 +15,7 @@ import html
 import re
 
 from handeval.leaderboard.build import Board, cell_text, count_text
-from handeval.plots import distinct_colours, plt, png_bytes
+from handeval.util.plots import distinct_colours, plt, png_bytes
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 

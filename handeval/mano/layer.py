@@ -21,11 +21,11 @@ from smplx.utils import Struct
 
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.conventions import hand_side
-from handeval.errors import HandevalError
 from handeval.mano.model_file import ModelFile, find_model_file, read_model_file, resolve_mano_dir
 from handeval.mano.parts import vertex_parts
 from handeval.mano.standin import ensure_standin
 from handeval.mano.watertight import WristSeal, seal_wrist
+from handeval.util.errors import HandevalError
 
 #: Fingertip vertex ids (thumb, index, middle, ring, pinky) used by each source.
 TIP_PRESETS: dict[str, dict[str, tuple[int, ...]]] = {

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
-from handeval import safe_pickle
-from handeval.atomic import atomic_path
-from handeval.errors import HandevalError
-from handeval.safe_pickle import Stub
+from handeval.util import safe_pickle
+from handeval.util.atomic import atomic_path
+from handeval.util.errors import HandevalError
+from handeval.util.safe_pickle import Stub
 
 NUM_VERTS = 778
 NUM_FACES = 1538

@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
-from handeval.atomic import atomic_path, write_text_atomic
-from handeval.checksums import cache_root, sha256_file
 from handeval.mano.model_file import MANO_PARENTS, NUM_FACES, NUM_VERTS, SYNTHETIC_KEY
 from handeval.mano.watertight import seal_wrist
+from handeval.util.atomic import atomic_path, write_text_atomic
+from handeval.util.checksums import cache_root, sha256_file
 
 #: Bump whenever the generated arrays change: the cache folder is keyed on it, and
 #: tests/test_standin.py pins a fingerprint of the arrays to it.

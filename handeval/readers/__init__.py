@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from handeval.errors import HandevalError
+from handeval.util.errors import HandevalError
 
 
 def _tokens(variant: str | None) -> list[str]:

@@ -23,11 +23,11 @@ import yaml
 from scipy.spatial.transform import Rotation
 
 from handeval.conventions import HAND_SIDES
-from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.readers.sources import SourceError
 from handeval.shards.records import SequenceRecords
+from handeval.util.errors import HandevalError
 
 #: Camera serials in the toolkit's order (the index the S2 split uses), and subject folders.
 SERIALS = ("836212060125", "839512060362", "840412060917", "841412060263",

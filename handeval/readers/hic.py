@@ -29,10 +29,10 @@ import trimesh
 
 from handeval.conventions import HAND_SIDES, hand_types, hic28_to_canonical
 from handeval.conventions import MANO as MANO_ORDER
-from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.shards.records import SequenceRecords
+from handeval.util.errors import HandevalError
 
 HIC_CAMERA = {"focal": 525.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}
 ANNOTATION_STEP = 5

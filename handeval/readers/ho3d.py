@@ -21,11 +21,11 @@ from scipy.spatial.transform import Rotation
 
 from handeval.conventions import CV_FROM_GL
 from handeval.conventions import MANO as MANO_ORDER
-from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.readers.sources import SourceError
 from handeval.shards.records import SequenceRecords
+from handeval.util.errors import HandevalError
 
 MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=True, fix_left_shapedirs=False, tips="ho3d")
 #: Metres per unit of the 16-bit depth value split over the red (low) and green (high) bytes.

@@ -26,10 +26,10 @@ import numpy as np
 from tqdm import tqdm
 
 from handeval.conventions import MM_PER_M, hand_presence, interhand42_to_canonical
-from handeval.errors import HandevalError
 from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.shards.records import SequenceRecords
+from handeval.util.errors import HandevalError
 
 SPLITS = ("train", "val", "test")
 SUBSET_FOLDERS = {"H": "human_annot", "M": "machine_annot", "H+M": "all"}

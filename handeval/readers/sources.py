@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handeval.errors import HandevalError
+from handeval.util.errors import HandevalError
 
 FIX = "re-download or re-extract it"
 
@@ -91,7 +91,7 @@ def npz_file(path: Path) -> dict:
 
 
 def pickle_file(path: Path):
-    from handeval import safe_pickle  # never plain pickle: a source file must not run code
+    from handeval.util import safe_pickle  # never plain pickle: a source file must not run code
 
     return safe_pickle.load(path)[0]
 

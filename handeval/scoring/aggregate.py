@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from handeval.conventions import FINGER_JOINTS, FINGERS, JOINT_NAMES
-from handeval.errors import HandevalError
 from handeval.metrics.errors import nanmean
-from handeval.protocols import Protocol
+from handeval.scoring.protocols import Protocol
+from handeval.util.errors import HandevalError
 
 MEAN_RULES = ("pooled", "per_point_then_mean", "hands_pooled_then_mean", "accuracy")
 #: Above this many histogram cells a bootstrap of an AUC is skipped (memory), with the reason recorded.

@@ -23,7 +23,7 @@ from handeval.metrics.errors import (
     point_errors,
     project,
 )
-from handeval.protocols import Protocol
+from handeval.scoring.protocols import Protocol
 from handeval.scoring.truth import ViewTruth
 
 # Alignments whose transform (a scale and a translation per hand) comes from the joints and

@@ -24,18 +24,18 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from handeval import __version__
-from handeval.atomic import check_destination, write_text_atomic
-from handeval.checksums import sha256_file
-from handeval.errors import HandevalError
 from handeval.mano.model_file import resolve_mano_dir
 from handeval.metrics.errors import nanmean
-from handeval.protocols import Protocol, load_protocol
 from handeval.scoring import aggregate as agg
+from handeval.scoring.protocols import Protocol, load_protocol
 from handeval.scoring.quantities import compute_quantities, temporal_quantities
+from handeval.scoring.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
 from handeval.scoring.table import TableWriter, cached_key, read_table, table_verdict
 from handeval.scoring.truth import TruthBuilder, ViewTruth
 from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
-from handeval.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
+from handeval.util.atomic import check_destination, write_text_atomic
+from handeval.util.checksums import sha256_file
+from handeval.util.errors import HandevalError
 
 RESULT_SCHEMA = "handeval-result/2"
 CHUNK_VIEWS = 2048

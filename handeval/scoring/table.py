@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from handeval.atomic import atomic_path, write_text_atomic
 from handeval.scoring.aggregate import ErrorTable
+from handeval.util.atomic import atomic_path, write_text_atomic
 
-_META = b"handeval.errors"
+_META = b"handeval.util.errors"
 _KEYS = ("sequence", "frame", "camera", "hand_type")
 
 

@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from handeval.conventions import HAND_SIDES
-from handeval.errors import HandevalError
 from handeval.labels.store import key_features, label_file, label_path
-from handeval.protocols import Protocol
+from handeval.scoring.protocols import Protocol
 from handeval.shards.reader import SequenceData, ShardDataset, rows_of, to_numpy, world_to_camera
+from handeval.util.errors import HandevalError
 
 _FRAME_COLUMNS = ["sequence", "frame", "hand_type", "hand_present", "joints", "joints_valid", "mano_pose",
                   "mano_shape", "mano_trans", "mano_valid", "vertices"]

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from handeval.checksums import verify_file
-from handeval.errors import HandevalError
 from handeval.shards.schema import FEATURES, FORMAT_VERSION, Feature
+from handeval.util.checksums import verify_file
+from handeval.util.errors import HandevalError
 
 INFO_PATH = Path("meta") / "info.json"
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from handeval.errors import HandevalError
 from handeval.shards.reader import ShardDataset, read_rgb, to_numpy
+from handeval.util.errors import HandevalError
 
 DEFAULT_FRAME_COLUMNS = ["sequence", "frame", "joints", "joints_valid", "hand_present", "mano_pose", "mano_shape",
                          "mano_trans", "mano_valid"]

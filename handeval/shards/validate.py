@@ -9,12 +9,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from handeval.checksums import sha256_file
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, HAND_TYPE_PRESENCE, MM_PER_M, hand_types
-from handeval.errors import HandevalError
 from handeval.readers.sources import missing_files
 from handeval.shards.reader import INFO_PATH, ShardDataset
 from handeval.shards.schema import SCHEMAS
+from handeval.util.checksums import sha256_file
+from handeval.util.errors import HandevalError
 
 #: Views of one frame whose own 3D joints differ by more than this are flagged (Dex-YCB annotates per view).
 VIEW_TOLERANCE_MM = 2.0

@@ -17,11 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from handeval.atomic import atomic_path
-from handeval.checksums import sha256_file
 from handeval.shards.records import SequenceRecords
 from handeval.shards.schema import FRAME_SCHEMA, VIEW_SCHEMA
-from handeval.workers import signals_deferred
+from handeval.util.atomic import atomic_path
+from handeval.util.checksums import sha256_file
+from handeval.util.workers import signals_deferred
 
 # Fixed writer options: the same records always give the same bytes.
 _PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from handeval.atomic import atomic_path
+from handeval.util.atomic import atomic_path
 
 
 def write_image(path: str | Path, pixels: np.ndarray, quality: int = 90) -> None:

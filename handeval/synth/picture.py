@@ -8,8 +8,8 @@ import matplotlib
 import numpy as np
 
 from handeval.conventions import HAND_SIDES, JOINT_PARENTS
-from handeval.plots import plt, save_png
 from handeval.synth.scene import EPISODE_KINDS, SyntheticScene
+from handeval.util.plots import plt, save_png
 
 _HAND_COLOURS = {"right": "#d9480f", "left": "#1864ab"}
 # Instance ids: background, right hand, left hand, then objects.

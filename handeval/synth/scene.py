@@ -28,12 +28,12 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
 from handeval import __version__
-from handeval.atomic import atomic_path, write_text_atomic
-from handeval.checksums import sha256_file
 from handeval.conventions import HAND_SIDES
 from handeval.geometry import raycasting_scene, signed_distance
 from handeval.mano import ManoConvention, ManoLayer, load_mano
 from handeval.synth.cameras import CameraRig, ring_rig
+from handeval.util.atomic import atomic_path, write_text_atomic
+from handeval.util.checksums import sha256_file
 
 if TYPE_CHECKING:
     from handeval.shards.records import SequenceRecords

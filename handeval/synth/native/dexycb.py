@@ -21,12 +21,12 @@ import trimesh
 import yaml
 from scipy.spatial.transform import Rotation
 
-from handeval.atomic import atomic_path, write_text_atomic
 from handeval.conventions import HAND_SIDES
 from handeval.mano import load_mano
 from handeval.readers.dexycb import MANO_CONVENTION, SERIALS, SUBJECTS
 from handeval.synth.images import write_image
 from handeval.synth.scene import SyntheticScene
+from handeval.util.atomic import atomic_path, write_text_atomic
 
 #: Synthetic object kinds stand in for these YCB classes (id, name).
 YCB_FOR_KIND = {"box": (3, "004_sugar_box"), "cylinder": (1, "002_master_chef_can"), "sphere": (13, "024_bowl")}

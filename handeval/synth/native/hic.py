@@ -24,7 +24,6 @@ import torch
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from handeval.atomic import atomic_path, write_text_atomic
 from handeval.conventions import HAND_SIDES, HIC_LEFT, HIC_RIGHT
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.mano import load_mano
@@ -32,6 +31,7 @@ from handeval.readers.hic import ANNOTATION_STEP, FIT_FOLDER, FITS_ROOT, HIC_CAM
 from handeval.synth.cameras import CameraRig, look_at_rig
 from handeval.synth.images import write_image
 from handeval.synth.scene import SyntheticScene
+from handeval.util.atomic import atomic_path, write_text_atomic
 
 
 def hic_rig() -> CameraRig:

@@ -24,7 +24,6 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from handeval.atomic import atomic_path, write_text_atomic
 from handeval.conventions import CV_FROM_GL
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.mano import load_mano, read_model_file
@@ -32,6 +31,7 @@ from handeval.readers.ho3d import DEPTH_SCALE, MANO_CONVENTION
 from handeval.synth.images import write_image
 from handeval.synth.native.dexycb import YCB_FOR_KIND
 from handeval.synth.scene import SyntheticScene
+from handeval.util.atomic import atomic_path, write_text_atomic
 
 
 @dataclass(frozen=True)

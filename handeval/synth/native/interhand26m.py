@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from handeval.atomic import write_text_atomic
 from handeval.conventions import FINGERS, MM_PER_M, canonical_to_interhand42
 from handeval.synth.images import write_image
 from handeval.synth.scene import SyntheticScene
+from handeval.util.atomic import write_text_atomic
 
 SUBSETS_V0 = {"H": "human_annot", "M": "machine_annot", "H+M": "all"}
 

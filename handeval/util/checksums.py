@@ -13,8 +13,8 @@ import json
 import os
 from pathlib import Path
 
-from handeval.atomic import write_text_atomic
-from handeval.errors import HandevalError
+from handeval.util.atomic import write_text_atomic
+from handeval.util.errors import HandevalError
 
 _MEMO_NAME = "verified-files.json"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handeval.errors import HandevalError
+from handeval.util.errors import HandevalError
 
 SCHEMA = "handeval-protocol/1"
 ALIGNMENTS = ("none", "root", "bone_scale", "scale_translation", "procrustes", "procrustes_proper",

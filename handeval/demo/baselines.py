@@ -9,7 +9,7 @@
 * ``swapped_hands``: ``oracle_noise`` with right and left exchanged where both hands are there
   (scored, with the hand-order warning).
 
-All are canonical :class:`~handeval.submissions.Submission` objects: camera frame, metres,
+All are canonical :class:`~handeval.scoring.submissions.Submission` objects: camera frame, metres,
 hands ``[right, left]``, NaN for a hand the ground truth lacks.
 """
 
@@ -21,8 +21,8 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from handeval.metrics.errors import nanmean
+from handeval.scoring.submissions import Submission
 from handeval.shards.reader import ShardDataset, world_to_camera
-from handeval.submissions import Submission
 
 BASELINES = ("oracle-noise", "mean-pose", "smoothed-noise", "swapped-hands")
 
@@ -118,23 +118,11 @@ def hand_scores_from_truth(gt: Submission) -> np.ndarray:
     return np.isfinite(gt.joints).all(axis=(-1, -2)).astype(np.float64)
 
 
-
-
-#: Protocols the demo scores on each of its datasets.
-DEMO_PROTOCOLS = {
-    "interhand26m": ["interhand26m-5fps-ih/intaghand-occlusion", "interhand26m-5fps-ih/dir",
-                     "interhand26m-5fps/official", "interhand26m-30fps/temporal", "interhand26m/ihmr-inter"],
-    "hic": ["hic/interwild"],
-    "dexycb": ["dexycb-s0/toolkit-occlusion"],
-    "ho3d": ["ho3d-v3/official"],
-}
-
-
 def write_baselines(ds: ShardDataset, split: str, out_dir: Path, sigma: float = 0.005, mano_dir: str | None = None,
                     seed: int = 0) -> dict[str, Path]:
     """The baselines of one split as canonical Parquet submissions (with hand scores); where
     both hands appear, also ``swapped-hands``, which is scored with a warning."""
-    from handeval.submissions import write_submission
+    from handeval.scoring.submissions import write_submission
 
     gt = ground_truth_submission(ds, split, mano_dir)
     scores = hand_scores_from_truth(gt)

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from handeval.errors import HandevalError
+from handeval.util.errors import HandevalError
 
 
 def _current_umask() -> int:

@@ -22,46 +22,24 @@ import shutil
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Protocol
 
 from tqdm import tqdm
 
 from handeval import __version__
-from handeval.atomic import check_destination, temporaries, write_text_atomic
-from handeval.checksums import sha256_file
 from handeval.conventions import HAND_SIDES
-from handeval.errors import HandevalError
+from handeval.readers.base import DatasetReader
 from handeval.readers.sources import SourceError, missing_entries, missing_files
 from handeval.shards.reader import INFO_PATH
-from handeval.shards.records import SequenceRecords
 from handeval.shards.schema import FORMAT_VERSION, features_dict
 from handeval.shards.writer import PlannedShard, plan_shards, write_shard
-from handeval.workers import init_worker
+from handeval.util.atomic import check_destination, temporaries, write_text_atomic
+from handeval.util.checksums import sha256_file
+from handeval.util.errors import HandevalError
+from handeval.util.workers import init_worker
 
 JOURNAL = Path("meta") / "progress.jsonl"
 #: What ``convert`` writes in its folder (``handeval labels`` adds ``labels/``); ``--overwrite`` removes these.
 OUTPUTS = ("data", "meta", "labels")
-
-
-class DatasetReader(Protocol):
-    key: str              # the CLI's name, e.g. interhand26m
-    name: str
-    version: str
-    variant: str
-    variant_option: str | None  # the --variant value that reproduces this reader
-    conventions: dict
-    root: Path
-
-    def splits(self) -> list[str]: ...
-    def default_splits(self) -> list[str]: ...
-    def source_files(self, split: str) -> list[Path]: ...
-    # A sequence whose plan-time file is unreadable comes with its SourceError instead of a
-    # length, so that --skip-bad can skip it like any other bad sequence.
-    def sequence_lengths(self, split: str) -> list[tuple[str, int | SourceError]]: ...
-    def read_sequence(self, split: str, name: str) -> SequenceRecords: ...
-    def missing(self, split: str) -> dict[str, str]: ...
-    def left_out(self, split: str) -> list[str]: ...  # source items not converted, and why
-    def missing_sources(self, split: str) -> list[str]: ...  # split-level source files found missing
 
 
 _READER: DatasetReader | None = None  # the forked workers' reader (shared copy-on-write)

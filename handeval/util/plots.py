@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from handeval.atomic import write_bytes_atomic  # noqa: E402
+from handeval.util.atomic import write_bytes_atomic  # noqa: E402
 
 #: Matplotlib writes its version into a PNG's "Software" chunk; without it, the same figure gives the
 #: same bytes under any matplotlib release (PNG has no date chunk unless one is asked for).

@@ -29,9 +29,9 @@ import pyarrow.parquet as pq
 
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MM_PER_M
 from handeval.conventions import MANO as MANO_ORDER
-from handeval.errors import HandevalError
 from handeval.metrics.errors import nanmean
 from handeval.shards.reader import ShardDataset, rows_of, to_numpy, world_to_camera
+from handeval.util.errors import HandevalError
 
 
 @dataclass
@@ -576,7 +576,7 @@ def write_submission(path: str | Path, sub: Submission, rows_per_group: int = 40
     can read it sequence by sequence. Joints and vertices are stored as float32."""
     import pyarrow as pa
 
-    from handeval.atomic import atomic_path
+    from handeval.util.atomic import atomic_path
 
     order = np.lexsort((sub.camera, sub.frame, sub.sequence))
     n = len(order)

@@ -1,0 +1,1 @@
+"""Small utilities every stage shares: errors, atomic writes, checksums, plots, safe unpickling, workers."""
