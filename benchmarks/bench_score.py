@@ -6,10 +6,10 @@ prediction with joints and vertices is written as a canonical Parquet submission
 group per sequence. Then, in a fresh process, ``handeval score`` computes every metric of
 the protocol (joints and vertices; MS, M and PA variants; per hand; AUC) with
 no bootstrap, streaming shard by shard; wall time and peak memory are reported. The loop
-baseline (``handeval.metrics.reference``, written the way the official scripts are) scores
-a sample of views for the same joint and vertex errors (MS, M, PA) and is extrapolated: once as
-the official scripts compute (per sample, per point, errors appended to per-point lists) and once
-vectorised within each frame.
+baseline, the tests' oracle ``intaghand_eval`` (``tests/oracles.py``, written the way the
+official scripts are), scores a sample of views for the same joint and vertex errors (MS, M, PA)
+and is extrapolated: once as the official scripts compute (per sample, per point, errors appended
+to per-point lists) and once vectorised within each frame.
 
     python benchmarks/bench_score.py                       # 261,000 views (6,525 frames x 40 cameras)
     python benchmarks/bench_score.py --frames 600 --cameras 10 --json
@@ -21,10 +21,14 @@ import argparse
 import json
 import multiprocessing as mp
 import resource
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the oracles are the tests' own
+import oracles  # noqa: E402
 
 PROTOCOL = "interhand26m-5fps-ih/intaghand"
 
@@ -109,51 +113,6 @@ def _score(shards: str, pred: str, out: str, queue) -> None:
                "metrics": {k: v["value"] for k, v in result["metrics"].items()}})
 
 
-def _procrustes(g: np.ndarray, p: np.ndarray) -> np.ndarray:
-    mg, mp = g.mean(0), p.mean(0)
-    u, sig, vt = np.linalg.svd((g - mg).T @ (p - mp))
-    d = np.sign(np.linalg.det(u @ vt))
-    scale = (sig[0] + sig[1] + d * sig[2]) / np.sum((p - mp) ** 2)
-    return scale * (p - mp) @ (u @ np.diag([1.0, 1.0, d]) @ vt).T + mg
-
-
-def _aligned_variants(gv, pv, reg):
-    """The protocol's alignments of one hand: (name, gt points, aligned pred points) for joints and vertices."""
-    gj, pj = reg @ gv, reg @ pv
-    s = np.linalg.norm(gj[9] - gj[0]) / np.linalg.norm(pj[9] - pj[0])
-    out = []
-    for tag, scale in (("ms", s), ("m", 1.0)):  # middle-MCP root, with and without the bone scale
-        out.append((f"joints_{tag}", gj - gj[9], (pj - pj[9]) * scale))
-        out.append((f"vertices_{tag}", gv - gj[9], (pv - pj[9]) * scale))
-    out.append(("joints_pa", gj, _procrustes(gj, pj)))
-    out.append(("vertices_pa", gv, _procrustes(gv, pv)))
-    return out
-
-
-def _official_style_loop(gt: np.ndarray, pr: np.ndarray, regs: np.ndarray) -> None:
-    """The protocol's joint and vertex errors computed as InterHand2.6M's and HO3D's evaluation
-    scripts compute theirs: per sample, per hand, per point, each error appended to that point's list
-    (InterNet's ``mpjpe[j].append(np.sqrt(np.sum((pred[j] - gt[j]) ** 2)))``), means at the end."""
-    lists: dict = {}
-    for n in range(len(gt)):
-        for h in (0, 1):
-            for name, g, p in _aligned_variants(gt[n, h], pr[n, h], regs[h]):
-                per_point = lists.setdefault((name, h), [[] for _ in range(len(g))])
-                for j in range(len(g)):
-                    per_point[j].append(np.sqrt(np.sum((p[j] - g[j]) ** 2)))
-    {k: np.mean([np.mean(x) for x in v]) for k, v in lists.items()}
-
-
-def _frame_vectorised_loop(gt: np.ndarray, pr: np.ndarray, regs: np.ndarray) -> None:
-    """The same errors, a loop over frames only: numpy over each hand's points."""
-    lists: dict = {}
-    for n in range(len(gt)):
-        for h in (0, 1):
-            for name, g, p in _aligned_variants(gt[n, h], pr[n, h], regs[h]):
-                lists.setdefault((name, h), []).append(np.linalg.norm(p - g, axis=1))
-    {k: np.mean(v) for k, v in lists.items()}
-
-
 def _loop(shards: Path, pred: Path, n_views: int) -> dict:
     """The per-frame loop on the first ``n_views`` scored views, from the same arrays the engine reads."""
     import pyarrow.parquet as pq
@@ -181,10 +140,10 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
     keep = np.isfinite(gt).all(axis=(1, 2, 3))  # the protocol needs both hands' MANO, as the engine selects
     gt, pr = gt[keep][:n_views], pr[keep][:n_views]
     out = {"views": len(gt)}
-    for name, loop, n in (("official_style", _official_style_loop, max(1, len(gt) // 10)),
-                          ("frame_vectorised", _frame_vectorised_loop, len(gt))):
+    for name, per_point_lists, n in (("official_style", True, max(1, len(gt) // 10)),
+                                     ("frame_vectorised", False, len(gt))):
         start = time.perf_counter()
-        loop(gt[:n], pr[:n], regs)
+        oracles.intaghand_eval(gt[:n], pr[:n], regs, per_point_lists=per_point_lists)
         out[name] = {"views": n, "views_per_s": n / (time.perf_counter() - start)}
     return out
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import oracles
 import pytest
 from fidelity_cases import CASES, write_cases
 from PIL import Image
@@ -19,7 +20,6 @@ from PIL import Image
 from handeval.conventions import HAND_SIDES
 from handeval.labels.meshes import HandMeshes
 from handeval.labels.run import run_images
-from handeval.metrics import reference as ref
 from handeval.readers import open_reader
 from handeval.scoring.score import score
 from handeval.scoring.submissions import read_submission
@@ -112,8 +112,8 @@ def test_intaghand_and_dir_select_and_score_as_defined(cases, tmp_path):
             rows_gt = np.array([gi[k] for k in keys])
             rows = np.array([index[k] for k in keys])
             regs = np.stack([meshes.layers[s].joint_regressor("intaghand") for s in HAND_SIDES])
-            expected = ref.intaghand_eval(gt.vertices[rows_gt].astype(np.float32).astype(np.float64),
-                                          sub.vertices[rows].astype(np.float32).astype(np.float64), regs)
+            expected = oracles.intaghand_eval(gt.vertices[rows_gt].astype(np.float32).astype(np.float64),
+                                              sub.vertices[rows].astype(np.float32).astype(np.float64), regs)
             for k, v in expected.items():
                 assert result["metrics"][k]["value"] == pytest.approx(v, rel=1e-5), k
         assert set(result["breakdowns"]["MPJPE"]["hand"]) == {"right", "left"}

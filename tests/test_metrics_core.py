@@ -24,7 +24,7 @@ def test_gaussian_noise_mpjpe_is_1_5958_sigma(rng):
     sigma = 0.01
     gt = rng.normal(0, 0.05, (20000, 21, 3))
     pred = gt + rng.normal(0, sigma, gt.shape)
-    mpjpe = M.mpjpe_per_joint_then_mean(M.point_errors(pred, gt))
+    mpjpe = M.PerPointThenMean()(M.point_errors(pred, gt))
     assert mpjpe / sigma == pytest.approx(2 * np.sqrt(2 / np.pi), rel=2e-3)
     assert 2 * np.sqrt(2 / np.pi) == pytest.approx(1.5958, abs=1e-4)
 
@@ -87,11 +87,12 @@ def test_bone_scale_and_two_hand_alignment(rng):
 def test_pck_auc_f_score_mrrpe_and_acceleration(rng):
     e = np.array([[0.0, 0.02], [0.01, np.nan], [0.03, 0.04]])
     th = np.linspace(0, 0.05, 100)
-    pck = M.pck_curve(e, th)
+    auc = M.Auc(th)
+    pck = auc.pck(auc.update(e))  # per joint
     assert pck[0, 0] == pytest.approx(1 / 3) and pck[1, -1] == 1.0 and pck[1, 0] == 0.0
     # Constant errors c give AUC = 1 - c / 0.05 up to the grid (trapezoid over a step).
     c = np.full((10, 1), 0.02)
-    assert M.auc(M.pck_curve(c, th), th) == pytest.approx(1 - 0.02 / 0.05, abs=0.011)
+    assert auc(c) == pytest.approx(1 - 0.02 / 0.05, abs=0.011)
     pts = rng.normal(0, 0.05, (500, 3))
     assert M.f_score(pts, pts, 0.005) == 1.0
     assert M.f_score(pts + 1.0, pts, 0.005) == 0.0
@@ -114,5 +115,5 @@ def test_pck_auc_f_score_mrrpe_and_acceleration(rng):
 
 def test_averaging_orders_differ_as_documented():
     e = np.array([[0.01, np.nan], [0.03, 0.05]])
-    assert M.mpjpe_per_joint_then_mean(e) == pytest.approx((0.02 + 0.05) / 2)
-    assert M.mpjpe_pooled(e) == pytest.approx((0.01 + 0.03 + 0.05) / 3)
+    assert M.PerPointThenMean()(e) == pytest.approx((0.02 + 0.05) / 2)
+    assert M.Pooled()(e) == pytest.approx((0.01 + 0.03 + 0.05) / 3)

@@ -1,4 +1,4 @@
-"""Functional metrics: alignments and per-frame errors (numpy, vectorised over frames)."""
+"""Functional metrics: alignments, per-view errors (numpy, vectorised over views) and their reductions."""
 
 from handeval.metrics.align import (
     align_bone_scale,
@@ -8,18 +8,20 @@ from handeval.metrics.align import (
     align_two_hand_scale_translation,
     root_relative,
 )
-from handeval.metrics.errors import (
-    acceleration_error,
-    auc,
-    f_score,
-    mean_per_point,
-    mpjpe_per_joint_then_mean,
-    mpjpe_pooled,
-    mrrpe,
-    pck_curve,
-    point_errors,
+from handeval.metrics.errors import acceleration_error, f_score, handedness_correct, mrrpe, point_errors
+from handeval.metrics.reductions import (
+    REDUCTIONS,
+    Accuracy,
+    Auc,
+    HandsPooledThenMean,
+    Pck,
+    PerPointThenMean,
+    Pooled,
+    Reduction,
+    Statistics,
 )
 
-__all__ = ["acceleration_error", "align_bone_scale", "align_procrustes", "align_root", "align_scale_translation",
-           "align_two_hand_scale_translation", "auc", "f_score", "mean_per_point", "mpjpe_per_joint_then_mean",
-           "mpjpe_pooled", "mrrpe", "pck_curve", "point_errors", "root_relative"]
+__all__ = ["REDUCTIONS", "Accuracy", "Auc", "HandsPooledThenMean", "Pck", "PerPointThenMean", "Pooled", "Reduction",
+           "Statistics", "acceleration_error", "align_bone_scale", "align_procrustes", "align_root",
+           "align_scale_translation", "align_two_hand_scale_translation", "f_score", "handedness_correct", "mrrpe",
+           "point_errors", "root_relative"]

@@ -1,4 +1,5 @@
-"""Per-frame errors and their aggregations, vectorised over frames, aware of masks and NaN.
+"""Per-view errors and scores, vectorised over views, aware of masks and NaN; their reductions to
+one number are ``handeval.metrics.reductions``.
 
 All inputs are metres; returned errors are metres unless a name says otherwise.
 Definitions and sources: ``data_specs/metrics.md``.
@@ -26,37 +27,6 @@ def nanmean(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:
     n = finite.sum(axis=axis, keepdims=keepdims)
     total = np.where(finite, x, 0.0).sum(axis=axis, keepdims=keepdims, dtype=np.float64)
     return np.where(n > 0, total / np.maximum(n, 1), np.nan)
-
-
-def mean_per_point(errors: np.ndarray) -> np.ndarray:
-    """Average over frames for each point (axis 0), ignoring NaN: (N,)."""
-    return nanmean(errors, axis=0)
-
-
-def mpjpe_per_joint_then_mean(errors: np.ndarray) -> float:
-    """Mean over frames per joint, then over joints (InterHand2.6M's and the HO3D/Dex-YCB EvalUtil's order)."""
-    per = mean_per_point(errors.reshape(errors.shape[0], -1))
-    return float(nanmean(per))
-
-
-def mpjpe_pooled(errors: np.ndarray) -> float:
-    """Mean over every valid (frame, joint) pair (mmpose's pooling)."""
-    return float(nanmean(errors))
-
-
-def pck_curve(errors: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """(N, K): per point, the fraction of its valid frames with error <= each threshold (EvalUtil)."""
-    e = errors.reshape(errors.shape[0], -1)
-    valid = np.isfinite(e)
-    hits = (e[..., None] <= thresholds) & valid[..., None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return hits.sum(axis=0) / valid.sum(axis=0)[:, None]
-
-
-def auc(pck: np.ndarray, thresholds: np.ndarray) -> float:
-    """Trapezoid area under the per-point PCK curves, normalised by the threshold range, averaged over points."""
-    area = np.trapezoid(pck, thresholds, axis=-1) / (thresholds[-1] - thresholds[0])
-    return float(nanmean(area))
 
 
 def f_score(pred_points: np.ndarray, gt_points: np.ndarray, threshold: float, chunk: int = 64) -> np.ndarray:

@@ -20,14 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
+from handeval.metrics.reductions import REDUCTIONS, Auc, Pck, Reduction
 from handeval.util.errors import HandevalError
 
 SCHEMA = "handeval-protocol/1"
 ALIGNMENTS = ("none", "root", "bone_scale", "scale_translation", "procrustes", "procrustes_proper",
               "two_hand_scale_translation", "right_root")
-QUANTITY_KINDS = ("points", "f_score", "mrrpe", "acceleration", "miaa", "handedness", "penetration")
+#: Per quantity kind, whether a larger per-view value is better (an F-score, a correct handedness) or
+#: worse (an error, a penetration).
+KIND_HIGHER_IS_BETTER = {"points": False, "f_score": True, "mrrpe": False, "acceleration": False,
+                         "miaa": False, "handedness": True, "penetration": False}
+QUANTITY_KINDS = tuple(KIND_HIGHER_IS_BETTER)
 PENETRATION_MEASURES = ("mmpd", "ave_p", "max_p", "volume")
-REDUCTIONS = ("per_point_then_mean", "pooled", "hands_pooled_then_mean", "auc", "pck", "accuracy")
 SUBSETS = ("interacting", "close", "single_hand")
 #: Per-view selections (data_specs/protocols/README.md).
 SELECT_KEYS = ("hand_types", "hand_type_valid", "both_hands", "mano", "subset", "min_image_mean")
@@ -81,13 +85,15 @@ class Protocol:
         rounding difference of 1e-8 m can move an error across a threshold."""
         for m in self.metrics:
             q = self.quantities[m["quantity"]]
-            if m["reduce"] in ("auc", "pck") and q.get("points") == "vertices":
+            if REDUCTIONS[m["reduce"]].thresholded and q.get("points") == "vertices":
                 return np.float64
         return np.float32
 
-    def thresholds(self, metric: dict) -> np.ndarray:
-        t = metric["thresholds"]
-        return np.linspace(t["start"], t["stop"], t["num"])
+    def higher_is_better(self, metric: dict) -> bool:
+        """Whether a larger value of ``metric`` is better: its reduction's say (a share of hits is), else
+        its quantity's (the mean of F-scores is, the mean of errors is not)."""
+        rule = REDUCTIONS[metric["reduce"]].higher_is_better
+        return KIND_HIGHER_IS_BETTER[self.quantities[metric["quantity"]]["kind"]] if rule is None else rule
 
     def needs(self) -> dict[str, str]:
         """What a submission must hold: ``required``, ``optional`` or ``unused``, per field."""
@@ -100,6 +106,16 @@ class Protocol:
     def summary(self) -> dict:
         return {"name": self.name, "version": self.version, "sha256": self.sha256, "title": self.spec["title"],
                 "dataset": self.spec["dataset"], "submission": self.needs()}
+
+
+def reduction(metric: dict) -> Reduction:
+    """A metric's reduction with its parameters (thresholds in metres)."""
+    if metric["reduce"] == "auc":
+        t = metric["thresholds"]
+        return Auc(np.linspace(t["start"], t["stop"], t["num"]))
+    if metric["reduce"] == "pck":
+        return Pck(metric["at"])
+    return REDUCTIONS[metric["reduce"]]()
 
 
 def _folder():
@@ -197,7 +213,7 @@ def validate_spec(spec: dict, where) -> None:
         if m.get("quantity") not in spec["quantities"]:
             fail(f"{where_m}.quantity", f"{m.get('quantity')!r} is not a quantity of this protocol")
         if m.get("reduce") not in REDUCTIONS:
-            fail(f"{where_m}.reduce", f"{m.get('reduce')!r} is not one of {REDUCTIONS}")
+            fail(f"{where_m}.reduce", f"{m.get('reduce')!r} is not one of {tuple(REDUCTIONS)}")
         if m["reduce"] in ("auc", "pck") and "thresholds" not in m:
             fail(f"{where_m}.thresholds", "auc and pck need {start, stop, num} in metres")
         if m["reduce"] == "pck" and "at" not in m:

@@ -241,7 +241,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     if on_table is not None:
         on_table(table_path, cached)
     table = read_table(table_path)
-    result = summarise(table, protocol, replicates, unit, seed)
+    result = summarise_errors(table, protocol, replicates, unit, seed)
     result.update({
         "schema": RESULT_SCHEMA,
         "name": name or pred.stem,
@@ -269,23 +269,23 @@ STAND_IN_DEVIATION = ("ground-truth meshes built with the synthetic MANO stand-i
                       "$HANDEVAL_MANO_DIR): numbers are not MANO's")
 
 
-def summarise(table: agg.ErrorTable, protocol: Protocol, replicates: int, unit: str, seed: int) -> dict:
+def summarise_errors(table: agg.ErrorTable, protocol: Protocol, replicates: int, unit: str, seed: int) -> dict:
     """Metrics with 95% intervals, PCK curves, the acceleration series and breakdowns, from the table."""
     n_seq = len(set(table.sequence.tolist()))
     if unit == "auto":
         unit = "sequence" if n_seq >= 20 else "frame"
     metrics, curves, breakdowns = {}, {}, {}
     for m in protocol.metrics:
-        value, n = agg.metric_value(table, protocol, m)
-        ci = agg.confidence_interval(table, protocol, m, unit, replicates, seed) \
+        value, n = agg.metric_value(table, m)
+        ci = agg.confidence_interval(table, m, unit, replicates, seed) \
             if value is not None and replicates > 0 else None
         metrics[m["name"]] = {"value": value, "unit": m.get("unit", ""), "ci95": ci, "n": n,
                               "quantity": m["quantity"], "reduce": m["reduce"]}
         if value is None:
             metrics[m["name"]]["note"] = "not computable from this submission (vertices or hand scores missing?)"
         if m["reduce"] == "auc" and value is not None:
-            curves[m["name"]] = agg.pck_curve(table, protocol, m)
-        b = agg.breakdowns(table, protocol, m) if value is not None else {}
+            curves[m["name"]] = agg.pck_curve(table, m)
+        b = agg.breakdowns(table, m) if value is not None else {}
         if b:
             breakdowns[m["name"]] = b
     return {"metrics": metrics,
@@ -402,7 +402,7 @@ def verify_result(path: str | Path, result: dict) -> tuple[Protocol, agg.ErrorTa
     recorded with the table. A result edited after scoring is refused, naming what differs."""
     protocol = _result_protocol(path, result)
     table = result_table(path, result)
-    fresh = summarise(table, protocol, replicates=0, unit="frame", seed=0)
+    fresh = summarise_errors(table, protocol, replicates=0, unit="frame", seed=0)
     edited = "the result was edited after scoring; rescore with `handeval score`"
     recorded = result["metrics"]
     extra = next((n for n in recorded if n not in fresh["metrics"]), None)
@@ -459,7 +459,7 @@ def compare(path_a: str | Path, path_b: str | Path, replicates: int = 1000, seed
     protocol = _result_protocol(path_a, ra)
     ta, tb = result_table(path_a, ra), result_table(path_b, rb)
     unit = ra["bootstrap"]["unit"]
-    metrics = {m["name"]: agg.paired_comparison(ta, tb, protocol, m, unit, replicates, seed) for m in protocol.metrics}
+    metrics = {m["name"]: agg.paired_comparison(ta, tb, m, unit, replicates, seed) for m in protocol.metrics}
     return {"a": ra["name"], "b": rb["name"], "protocol": protocol.summary(),
             "bootstrap": {"unit": unit, "replicates": replicates, "seed": seed},
             "metrics": {k: v for k, v in metrics.items() if v is not None}}
@@ -478,4 +478,4 @@ def regroup(path: str | Path, by: str) -> dict:
     else:
         raise HandevalError(f"--by {by}: choose sequence, camera, hand_type"
                             + "".join(f", {k}" for k, v in table.labels.items() if v.ndim == 1))
-    return {m["name"]: agg.by_group(table, protocol, m, labels) for m in protocol.metrics}
+    return {m["name"]: agg.by_group(table, m, labels) for m in protocol.metrics}

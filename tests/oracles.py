@@ -1,11 +1,11 @@
-"""Per-frame reference implementations of the official evaluation scripts, written from their
-definitions (``data_specs/metrics.md``) the way those scripts compute: one frame at a time, in
-Python loops, with per-joint lists and an ``EvalUtil``-style accumulator.
+"""Oracles: per-frame reference implementations of the official evaluation scripts, written from
+their definitions (``data_specs/metrics.md``) the way those scripts compute: one frame at a time,
+in Python loops, with per-joint lists and an ``EvalUtil``-style accumulator.
 
-They are deliberately independent of the vectorised engine (no shared alignment or
-aggregation code), so the fidelity tests can hold one against the other, and the scoring
-benchmark measures the engine against this loop. Inputs are plain arrays: no protocol, no
-shards. Not for production scoring.
+They are deliberately independent of the vectorised engine (no shared alignment or reduction
+code), so the scoring and fidelity tests hold one against the other; the scoring benchmark
+(``benchmarks/bench_score.py``) times the engine against ``intaghand_eval``. Inputs are plain
+arrays: no protocol, no shards.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ class JointAccumulator:
 
     def __init__(self, num: int):
         self.data = [[] for _ in range(num)]
+
+    @classmethod
+    def of_errors(cls, errors: np.ndarray) -> "JointAccumulator":
+        """The lists of (N, P) errors already measured, NaN left out."""
+        acc = cls(errors.shape[1])
+        acc.data = [[float(x) for x in col if np.isfinite(x)] for col in errors.T]
+        return acc
 
     def feed(self, gt: np.ndarray, pred: np.ndarray, visible: np.ndarray | None = None) -> None:
         for j in range(len(gt)):
@@ -49,6 +56,15 @@ def similarity_align(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     g, p = g / s1, p / s2
     R, s = orthogonal_procrustes(g, p)
     return (p @ R.T) * s * s1 + t1
+
+
+def proper_similarity_align(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Similarity Procrustes with rotations only (Umeyama's sign correction; SPIN-style PA)."""
+    mg, mp = gt.mean(0), pred.mean(0)
+    u, sig, vt = np.linalg.svd((gt - mg).T @ (pred - mp))
+    d = np.sign(np.linalg.det(u @ vt))
+    scale = (sig[0] + sig[1] + d * sig[2]) / np.sum((pred - mp) ** 2)
+    return scale * (pred - mp) @ (u @ np.diag([1.0, 1.0, d]) @ vt).T + mg
 
 
 def ho3d_scale_translation(gt: np.ndarray, pred: np.ndarray, a: int = 0, b: int = 4) -> np.ndarray:
@@ -138,27 +154,48 @@ def interhand_official(gt42_mm, pred42_mm, valid42, hand_type, roots=(20, 41)) -
             "MRRPE": float(np.mean(mrrpe)) if mrrpe else float("nan")}
 
 
-def intaghand_eval(gt_verts, pred_verts, regressors) -> dict[str, float]:
-    """IntagHand's ``eval_interhand``: joints regressed from meshes, rooted at the middle MCP (9),
-    prediction scaled by the wrist-to-middle-MCP length ratio; pooled per hand, all = (L + R) / 2.
-    ``gt_verts``/``pred_verts`` (N, 2, 778, 3) metres, hands [right, left]; regressors (2, 21, 778)."""
-    joint_err = {0: [], 1: []}
-    vert_err = {0: [], 1: []}
+#: The IntagHand protocol's point quantities and the names of their (right + left) / 2 means.
+INTAGHAND_METRICS = {"joints_ms": "MPJPE", "vertices_ms": "MPVPE", "joints_m": "MPJPE-M", "vertices_m": "MPVPE-M",
+                     "joints_pa": "PA-MPJPE", "vertices_pa": "PA-MPVPE"}
+
+
+def intaghand_variants(gv: np.ndarray, pv: np.ndarray, regressor: np.ndarray) -> list[tuple]:
+    """One hand's scored points, (quantity, ground truth, aligned prediction): joints regressed from the
+    meshes; rooted at the middle MCP (9), the prediction scaled by the wrist-to-middle-MCP length ratio
+    (MS, IntagHand) or not (M, DIR Table 3); and Procrustes-aligned with rotations only (PA)."""
+    gj, pj = regressor @ gv, regressor @ pv
+    s = np.linalg.norm(gj[9] - gj[0]) / np.linalg.norm(pj[9] - pj[0])
+    out = []
+    for tag, scale in (("ms", s), ("m", 1.0)):
+        out.append((f"joints_{tag}", gj - gj[9], (pj - pj[9]) * scale))
+        out.append((f"vertices_{tag}", gv - gj[9], (pv - pj[9]) * scale))
+    out.append(("joints_pa", gj, proper_similarity_align(gj, pj)))
+    out.append(("vertices_pa", gv, proper_similarity_align(gv, pv)))
+    return out
+
+
+def intaghand_eval(gt_verts, pred_verts, regressors, per_point_lists: bool = False) -> dict[str, float]:
+    """IntagHand's ``eval_interhand`` and DIR's M variants, mm: errors pooled per hand, all = (right + left) / 2.
+    ``gt_verts``/``pred_verts`` (N, 2, 778, 3) metres, hands [right, left]; regressors (2, 21, 778).
+
+    Frame by frame, numpy within a frame; ``per_point_lists``: every error appended to its point's
+    list one at a time, as InterNet's ``evaluate`` computes (the means are the same, every point being
+    in every sample)."""
+    errors: dict = {}
     for n in range(len(gt_verts)):
         for h in (0, 1):
-            gv, pv = gt_verts[n, h], pred_verts[n, h]
-            gj, pj = regressors[h] @ gv, regressors[h] @ pv
-            groot, proot = gj[9].copy(), pj[9].copy()
-            gj, gv = gj - groot, gv - groot
-            pj, pv = pj - proot, pv - proot
-            s = np.linalg.norm(gj[9] - gj[0]) / np.linalg.norm(pj[9] - pj[0])
-            pj, pv = pj * s, pv * s
-            joint_err[h].extend(np.linalg.norm(pj - gj, axis=-1).tolist())
-            vert_err[h].extend(np.linalg.norm(pv - gv, axis=-1).tolist())
+            for q, g, p in intaghand_variants(gt_verts[n, h], pred_verts[n, h], regressors[h]):
+                if per_point_lists:
+                    errors.setdefault((q, h), JointAccumulator(len(g))).feed(g, p)
+                else:
+                    errors.setdefault((q, h), []).append(np.linalg.norm(p - g, axis=-1))
     out = {}
-    for name, err in (("MPJPE", joint_err), ("MPVPE", vert_err)):
-        right, left = float(np.mean(err[0])) * 1000, float(np.mean(err[1])) * 1000
-        out[name], out[f"{name} (right)"], out[f"{name} (left)"] = (right + left) / 2, right, left
+    for q, name in INTAGHAND_METRICS.items():
+        right, left = (float(errors[q, h].mean() if per_point_lists else np.mean(np.concatenate(errors[q, h]))) * 1000
+                       for h in (0, 1))
+        out[name] = (right + left) / 2
+        if q.endswith("_ms"):
+            out[f"{name} (right)"], out[f"{name} (left)"] = right, left
     return out
 
 
