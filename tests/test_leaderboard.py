@@ -48,7 +48,7 @@ def test_reported_rows_name_shipped_protocols_and_their_metrics():
         assert row["protocol"] in names
         protocol = load_protocol(row["protocol"])
         assert set(row["metrics"]) <= {m["name"] for m in protocol.metrics}, row["method"]
-        board = Board(protocol.summary(), protocol.metrics, [])
+        board = Board.of(protocol)
         for name in row["metrics"]:  # every number has a column in its own unit
             unit = row.get("units", {}).get(name)
             assert board.column(name, unit).get("unit", "") == (unit or board.units[name])

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from handeval.scoring.aggregate import clusters
+from handeval.scoring.protocols import Protocol
 from handeval.scoring.score import load_result, verify_result, why_not_a_result
 from handeval.util.atomic import write_text_atomic
 from handeval.util.checksums import sha256_file
@@ -50,6 +51,13 @@ class Board:
     protocol: dict                 # the protocol's summary: name, version, sha256, title, dataset
     metrics: list[dict]            # its metric definitions, in its order: one column each
     rows: list[Row]
+    higher_is_better: dict[str, bool]  # per column, as the protocol's reduction and quantity say
+
+    @classmethod
+    def of(cls, protocol: Protocol) -> "Board":
+        """An empty board of ``protocol``."""
+        return cls(protocol.summary(), protocol.metrics, [],
+                   {m["name"]: protocol.higher_is_better(m) for m in protocol.metrics})
 
     @property
     def metric_names(self) -> list[str]:
@@ -61,7 +69,7 @@ class Board:
 
     @property
     def lower_is_better(self) -> dict[str, bool]:
-        return {m["name"]: not _higher_is_better(m) for m in self.metrics}
+        return {name: not higher for name, higher in self.higher_is_better.items()}
 
     @property
     def occlusion(self) -> list[str]:
@@ -88,10 +96,6 @@ def _definition(metric: dict) -> dict:
 
 def reported_rows() -> list[dict]:
     return json.loads((resources.files("handeval.protocol_specs") / "reported.json").read_text())["rows"]
-
-
-def _higher_is_better(metric: dict) -> bool:
-    return metric["reduce"] in ("auc", "pck", "accuracy") or metric["name"].lower().startswith("f_")
 
 
 def find_results(args: list[str | Path]) -> tuple[list[tuple[Path, str, dict]], list[str]]:
@@ -140,7 +144,7 @@ def build_boards(paths: list[str | Path], reported: bool = True) -> tuple[list[B
     boards: dict[str, Board] = {}
     for path, shown, r in found:
         protocol, table = verify_result(path, r)
-        board = boards.setdefault(protocol.name, Board(protocol.summary(), protocol.metrics, []))
+        board = boards.setdefault(protocol.name, Board.of(protocol))
         flags = []
         warnings = [f"[{w['check']}] {w['message']}" for w in r["warnings"]]
         if not r["comparable"]:
