@@ -106,9 +106,9 @@ def info(directory: str, as_json: bool) -> None:
     Example:
       handeval info ih5
     """
-    from handeval.shards.inspect import summarise
+    from handeval.shards.inspect import summarise_dataset
 
-    report = summarise(directory)
+    report = summarise_dataset(directory)
     if as_json:
         emit_json(report)
         return

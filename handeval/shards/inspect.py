@@ -32,7 +32,7 @@ def footer_nulls(path, columns: list[str]) -> dict[str, int]:
     return counts
 
 
-def summarise(directory) -> dict:
+def summarise_dataset(directory) -> dict:
     ds = ShardDataset(directory)
     report = {"format_version": ds.info["format_version"], "dataset": ds.info["dataset"],
               "command": convert_command(ds.info.get("options")), "splits": {}}
