@@ -9,10 +9,11 @@ import click
 from handeval.cli.options import json_option, mano_dir_option
 from handeval.cli.output import emit_json
 
-from handeval.readers import DEFAULT_SPLITS, READERS
+from handeval.readers import READERS
 from handeval.util.errors import ExitCode
 
-_SPLITS_HELP = "Split(s) to convert (default: " + "; ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items()) + ")."
+_SPLITS_HELP = ("Split(s) to convert (default: " + "; ".join(f"{key} {reader.default_splits_help}"
+                                                             for key, reader in READERS.items()) + ").")
 
 
 @click.command()
