@@ -46,14 +46,13 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
       handeval convert interhand26m --root /data/InterHand2.6M_5fps --out ih5 --split test
       handeval convert interhand26m --root /data/IH_30fps --out ih30 --variant 30fps --workers 4 --resume
     """
-    from handeval.readers import open_reader
+    from handeval.api import convert as run
     from handeval.shards.convert import JOURNAL
-    from handeval.shards.convert import convert as run
 
-    reader = open_reader(dataset, root, variant, progress=not as_json)
     try:
-        info = run(reader, out, splits=list(splits) or None, target_frames=target_frames, chunk_frames=chunk_frames,
-                   workers=workers, resume=resume, overwrite=overwrite, skip_bad=skip_bad, progress=not as_json)
+        info = run(dataset, root, out, variant, splits=list(splits) or None, target_frames=target_frames,
+                   chunk_frames=chunk_frames, workers=workers, resume=resume, overwrite=overwrite, skip_bad=skip_bad,
+                   progress=not as_json)
     except KeyboardInterrupt:
         journal = Path(out) / JOURNAL
         click.echo(f"Interrupted: the finished shards are recorded in {journal}; run the same command with --resume "
