@@ -9,10 +9,11 @@ import click
 from handeval.cli.options import json_option, mano_dir_option
 from handeval.cli.output import emit_json
 
-from handeval.readers import DEFAULT_SPLITS, READERS
+from handeval.readers import READERS
 from handeval.util.errors import ExitCode
 
-_SPLITS_HELP = "Split(s) to convert (default: " + "; ".join(f"{k} {v}" for k, v in DEFAULT_SPLITS.items()) + ")."
+_SPLITS_HELP = ("Split(s) to convert (default: " + "; ".join(f"{key} {reader.default_splits_help}"
+                                                             for key, reader in READERS.items()) + ").")
 
 
 @click.command()
@@ -45,14 +46,13 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
       handeval convert interhand26m --root /data/InterHand2.6M_5fps --out ih5 --split test
       handeval convert interhand26m --root /data/IH_30fps --out ih30 --variant 30fps --workers 4 --resume
     """
-    from handeval.readers import open_reader
+    from handeval.api import convert as run
     from handeval.shards.convert import JOURNAL
-    from handeval.shards.convert import convert as run
 
-    reader = open_reader(dataset, root, variant, progress=not as_json)
     try:
-        info = run(reader, out, splits=list(splits) or None, target_frames=target_frames, chunk_frames=chunk_frames,
-                   workers=workers, resume=resume, overwrite=overwrite, skip_bad=skip_bad, progress=not as_json)
+        info = run(dataset, root, out, variant, splits=list(splits) or None, target_frames=target_frames,
+                   chunk_frames=chunk_frames, workers=workers, resume=resume, overwrite=overwrite, skip_bad=skip_bad,
+                   progress=not as_json)
     except KeyboardInterrupt:
         journal = Path(out) / JOURNAL
         click.echo(f"Interrupted: the finished shards are recorded in {journal}; run the same command with --resume "

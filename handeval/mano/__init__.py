@@ -1,21 +1,15 @@
 """MANO: model files, the synthetic stand-in, the batched layer, watertight closing, parts."""
 
-from handeval.mano.layer import (
-    TIP_PRESETS,
-    ManoConvention,
-    ManoLayer,
-    ManoOutput,
-    left_shapedirs_state,
-    load_mano,
-    mano_files,
-)
-from handeval.mano.model_file import ModelFile, import_models, read_model_file
-from handeval.mano.parts import PARTS, vertex_parts
-from handeval.mano.standin import build_standin, ensure_standin
-from handeval.mano.watertight import WristSeal, seal_wrist
+from handeval.util.lazy import lazy_exports
 
-__all__ = [
-    "PARTS", "TIP_PRESETS", "ManoConvention", "ManoLayer", "ManoOutput", "ModelFile", "WristSeal",
-    "build_standin", "ensure_standin", "import_models", "left_shapedirs_state", "load_mano",
-    "mano_files", "read_model_file", "seal_wrist", "vertex_parts",
-]
+# Imported on first use: the conventions and model files need neither torch nor smplx.
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "ManoConvention": "convention", "TIP_PRESETS": "convention",
+    "ManoLayer": "layer", "ManoOutput": "layer", "left_shapedirs_state": "layer", "load_mano": "layer",
+    "mano_files": "layer",
+    "ModelFile": "model_file", "import_models": "model_file", "read_model_file": "model_file",
+    "resolve_mano_dir": "model_file",
+    "PARTS": "parts", "vertex_parts": "parts",
+    "build_standin": "standin", "ensure_standin": "standin",
+    "WristSeal": "watertight", "seal_wrist": "watertight",
+})

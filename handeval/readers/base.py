@@ -1,30 +1,93 @@
-"""What every dataset reader offers the conversion driver."""
+"""What every dataset reader shares, and what each one offers the conversion driver."""
 
 from __future__ import annotations
 
+import re
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar
 
 from handeval.readers.sources import SourceError
 from handeval.shards.records import SequenceRecords
+from handeval.util.errors import HandevalError
 
 
-class DatasetReader(Protocol):
-    key: str              # the CLI's name, e.g. interhand26m
-    name: str
+def variant_tokens(variant: str | None) -> list[str]:
+    """``--variant`` split on commas, colons, slashes or spaces."""
+    return [t for t in re.split(r"[,:/ ]+", variant or "") if t]
+
+
+class DatasetReader(ABC):
+    """A reader of one dataset's official layout under ``root``, opened by the name ``key``.
+
+    A subclass declares its ``key``, ``name`` and ``default_splits_help``, parses its
+    ``--variant`` tokens in :meth:`variant_options` (none by default) and reads splits and
+    sequences; what it has nothing to report (missing annotations, left-out items,
+    missing split-level files) defaults to nothing.
+    """
+
+    key: ClassVar[str]                  # the CLI's name, e.g. interhand26m
+    name: ClassVar[str]                 # the dataset's own name, e.g. InterHand2.6M
+    default_splits_help: ClassVar[str]  # what default_splits converts, for `convert --help`
     version: str
-    variant: str
-    variant_option: str | None  # the --variant value that reproduces this reader
-    conventions: dict
-    root: Path
+    variant_option: str | None = None   # the --variant value that reproduces this reader
 
-    def splits(self) -> list[str]: ...
-    def default_splits(self) -> list[str]: ...
-    def source_files(self, split: str) -> list[Path]: ...
-    # A sequence whose plan-time file is unreadable comes with its SourceError instead of a
-    # length, so that --skip-bad can skip it like any other bad sequence.
-    def sequence_lengths(self, split: str) -> list[tuple[str, int | SourceError]]: ...
+    def __init__(self, root: str | Path, progress: bool = False):
+        self.root = Path(root)
+        self.progress = progress  # bars while parsing large indexes
+
+    @classmethod
+    def open(cls, root: str | Path, variant: str | None = None, progress: bool = False) -> DatasetReader:
+        """The reader of the ``--root`` folder with the ``--variant`` value given on the command line."""
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise HandevalError(f"--root {root} does not exist or is not a folder")
+        return cls(root, progress=progress, **cls.variant_options(variant))
+
+    @classmethod
+    def variant_options(cls, variant: str | None) -> dict:
+        """The constructor's keywords for ``--variant`` (see :func:`variant_tokens`)."""
+        if variant_tokens(variant):
+            raise HandevalError(f"{cls.name} has no variants (got {variant!r})")
+        return {}
+
+    @property
+    @abstractmethod
+    def variant(self) -> str:
+        """The variant read, in words (the manifest's ``dataset.variant``)."""
+
+    @property
+    @abstractmethod
+    def conventions(self) -> dict:
+        """The MANO convention and frames of the source, recorded in the manifest."""
+
+    @abstractmethod
+    def splits(self) -> list[str]:
+        """The splits present under ``root``."""
+
+    def default_splits(self) -> list[str]:
+        return self.splits()
+
+    @abstractmethod
+    def source_files(self, split: str) -> list[Path]:
+        """The split-level annotation files the manifest records."""
+
+    @abstractmethod
+    def sequence_lengths(self, split: str) -> list[tuple[str, int | SourceError]]:
+        """Each sequence's frame count. A sequence whose plan-time file is unreadable comes with
+        its SourceError instead, so that --skip-bad can skip it like any other bad sequence."""
+
+    @abstractmethod
     def read_sequence(self, split: str, name: str) -> SequenceRecords: ...
-    def missing(self, split: str) -> dict[str, str]: ...
-    def left_out(self, split: str) -> list[str]: ...  # source items not converted, and why
-    def missing_sources(self, split: str) -> list[str]: ...  # split-level source files found missing
+
+    def missing(self, split: str) -> dict[str, str]:
+        """Annotations the source lacks: {column or topic: why}."""
+        return {}
+
+    def left_out(self, split: str) -> list[str]:
+        """Source items not converted, and why."""
+        return []
+
+    def missing_sources(self, split: str) -> list[str]:
+        """Split-level source files found missing."""
+        return []

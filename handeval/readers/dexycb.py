@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from scipy.spatial.transform import Rotation
 
 from handeval.conventions import HAND_SIDES
 from handeval.mano import ManoConvention
 from handeval.readers import sources
+from handeval.readers.base import DatasetReader, variant_tokens
 from handeval.readers.sources import SourceError
 from handeval.shards.records import SequenceRecords
 from handeval.util.errors import HandevalError
@@ -96,15 +96,16 @@ def _label(path: Path) -> tuple[np.ndarray, np.ndarray]:
         return lab["joint_3d"].reshape(21, 3), lab["joint_2d"].reshape(21, 2)
 
 
-class DexYCB:
+class DexYCB(DatasetReader):
     """Reader of a Dex-YCB root (``$DEX_YCB_DIR``)."""
 
     key = "dexycb"
     name = "Dex-YCB"
+    default_splits_help = "the S0 setup present (s0_train, s0_val, s0_test)"
     version = "v1"
 
-    def __init__(self, root: str | Path, toolkit_hpe: bool = False):
-        self.root = Path(root)
+    def __init__(self, root: str | Path, toolkit_hpe: bool = False, progress: bool = False):
+        super().__init__(root, progress)
         if not (self.root / "calibration").is_dir():
             raise HandevalError(f"{self.root} is not a Dex-YCB root: expected calibration/ and the subject folders "
                                 "(20200709-subject-01, ...) as in the official download")
@@ -112,6 +113,15 @@ class DexYCB:
         self._metas: dict[tuple[str, str], dict | SourceError] = {}
         self._sequences = {s: sorted(p.name for p in (self.root / s).iterdir() if p.is_dir())
                            for s in SUBJECTS if (self.root / s).is_dir()}
+
+    @classmethod
+    def variant_options(cls, variant: str | None) -> dict:
+        tokens = variant_tokens(variant)
+        for token in tokens:
+            if token != "toolkit-hpe":
+                raise HandevalError(f"unknown Dex-YCB variant token {token!r}: the only one is toolkit-hpe "
+                                    "(drop frames without a hand, as the official HPE evaluator does)")
+        return {"toolkit_hpe": "toolkit-hpe" in tokens}
 
     @property
     def variant(self) -> str:
@@ -175,12 +185,6 @@ class DexYCB:
     def source_files(self, split: str) -> list[Path]:
         return sorted(self.root.glob("calibration/**/*.yml"))
 
-    def left_out(self, split: str) -> list[str]:
-        return []
-
-    def missing_sources(self, split: str) -> list[str]:
-        return []
-
     def missing(self, split: str) -> dict[str, str]:
         return {"hands_bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg",
                 "bbox": "Dex-YCB gives no boxes; derive them from joint_2d or seg"}
@@ -224,6 +228,9 @@ class DexYCB:
         return K, R, t, size, betas
 
     def read_sequence(self, split: str, sequence: str) -> SequenceRecords:
+        # 0.35 s to import: here rather than in every command (the command line imports the readers)
+        from scipy.spatial.transform import Rotation
+
         _, subject, name = sequence.split("/")
         seq_dir = self.root / subject / name
         meta = self._meta(subject, name)

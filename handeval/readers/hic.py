@@ -25,12 +25,12 @@ import re
 from pathlib import Path
 
 import numpy as np
-import trimesh
 
 from handeval.conventions import HAND_SIDES, hand_types, hic28_to_canonical
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.mano import ManoConvention
 from handeval.readers import sources
+from handeval.readers.base import DatasetReader
 from handeval.shards.records import SequenceRecords
 from handeval.util.errors import HandevalError
 
@@ -54,6 +54,9 @@ INDEX = ("InterWild's HIC.json (COCO images[] with id/file_name and annotations[
 
 def _ply_vertices(path: Path) -> np.ndarray:
     """Faces are ignored and ascii or binary both load, as InterWild reads them."""
+    # 0.8 s to import: only HIC.json's meshes need it, not every command (the command line imports the readers)
+    import trimesh
+
     return np.asarray(trimesh.load(path, process=False, force="mesh").vertices, dtype=np.float64)
 
 
@@ -85,16 +88,16 @@ def _read_fit(path: Path) -> dict:
                 "trans": np.asarray(fit["trans"], dtype=np.float64).reshape(3)}
 
 
-class HIC:
+class HIC(DatasetReader):
     """Reader of the HIC raw download (sequence folders plus the MANO-fits folder)."""
 
     key = "hic"
     name = "HIC"
+    default_splits_help = "test (its only split)"
     version = "IJCV16"
-    variant_option = None
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path, progress: bool = False):
+        super().__init__(root, progress)
         # A sequence is a folder NN with images or fits: a frame whose image is missing is kept
         # (and its image counted as missing by the driver), never dropped.
         self._numbers = sorted(p.name for p in self.root.iterdir() if re.fullmatch(r"\d\d", p.name)
@@ -175,9 +178,6 @@ class HIC:
 
     def splits(self) -> list[str]:
         return ["test"]
-
-    def default_splits(self) -> list[str]:
-        return self.splits()
 
     def source_files(self, split: str) -> list[Path]:
         return [self.root / INDEX_FILE] if self._index is not None else []

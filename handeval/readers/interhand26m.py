@@ -16,6 +16,7 @@ convention (axis-angle relative to the mean pose, left shapedirs fixed).
 from __future__ import annotations
 
 import gc
+import re
 from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,10 +29,12 @@ from tqdm import tqdm
 from handeval.conventions import MM_PER_M, hand_presence, interhand42_to_canonical
 from handeval.mano import ManoConvention
 from handeval.readers import sources
+from handeval.readers.base import DatasetReader, variant_tokens
 from handeval.shards.records import SequenceRecords
 from handeval.util.errors import HandevalError
 
 SPLITS = ("train", "val", "test")
+VERSIONS = ("v1.0", "v0.0")
 SUBSET_FOLDERS = {"H": "human_annot", "M": "machine_annot", "H+M": "all"}
 MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, fix_left_shapedirs=True,
                                  tips="interhand")
@@ -274,16 +277,17 @@ def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return pos, found
 
 
-class InterHand26M:
+class InterHand26M(DatasetReader):
     """Reader of one InterHand2.6M release on disk."""
 
     key = "interhand26m"
     name = "InterHand2.6M"
+    default_splits_help = "every split present (train, val, test)"
 
     def __init__(self, root: str | Path, version: str = "v1.0", fps: int = 5, subset: str = "H+M",
                  progress: bool = False):
-        self.root = Path(root)
-        if version not in ("v1.0", "v0.0"):
+        super().__init__(root, progress)
+        if version not in VERSIONS:
             raise HandevalError(f"InterHand2.6M version must be v1.0 or v0.0, not {version!r}")
         if fps not in (5, 30):
             raise HandevalError(f"InterHand2.6M is released at 5 or 30 fps, not {fps}")
@@ -292,8 +296,23 @@ class InterHand26M:
         if not (self.root / "annotations").is_dir():
             raise HandevalError(f"{self.root} is not an InterHand2.6M root: expected annotations/ (and images/) "
                                 "as in the official download")
-        self.version, self.fps, self.subset, self.progress = version, fps, subset, progress
+        self.version, self.fps, self.subset = version, fps, subset
         self._cache: tuple[str, dict] | None = None
+
+    @classmethod
+    def variant_options(cls, variant: str | None) -> dict:
+        options = {}
+        for token in variant_tokens(variant):
+            if re.fullmatch(r"\d+fps", token):
+                options["fps"] = int(token[:-3])
+            elif token in VERSIONS:
+                options["version"] = token
+            elif token in SUBSET_FOLDERS:
+                options["subset"] = token
+            else:
+                raise HandevalError(f"unknown InterHand2.6M variant token {token!r}: use 5fps|30fps, v1.0|v0.0, "
+                                    "H|M|H+M, e.g. --variant 30fps or --variant v0.0:H")
+        return options
 
     @property
     def variant(self) -> str:
@@ -313,9 +332,6 @@ class InterHand26M:
 
     def splits(self) -> list[str]:
         return [s for s in SPLITS if self.annotation_path(s, "data").is_file()]
-
-    def default_splits(self) -> list[str]:
-        return self.splits()
 
     def source_files(self, split: str) -> list[Path]:
         kinds = ("data", "camera", "joint_3d") + (("MANO_NeuralAnnot",) if self.version == "v1.0" else ())
@@ -357,9 +373,6 @@ class InterHand26M:
         data = self._split(split)
         fidx = data["images"].frame_idx
         return [(name, int(len(np.unique(fidx[rows])))) for name, rows in data["groups"].items()]
-
-    def left_out(self, split: str) -> list[str]:
-        return []
 
     def missing(self, split: str) -> dict[str, str]:
         data = self._split(split)

@@ -1,9 +1,19 @@
-"""Canonical sequence shards: schema, records, writer, reader."""
+"""Canonical sequence shards: schema, records, writer, reader, validation, the torch Dataset.
 
-from handeval.shards.reader import SequenceData, ShardDataset, to_numpy
-from handeval.shards.records import SequenceRecords
-from handeval.shards.schema import FORMAT_VERSION, FRAME_FEATURES, VIEW_FEATURES
-from handeval.shards.writer import PlannedShard, plan_shards, write_shard
+The conversion driver is :func:`handeval.shards.convert.convert` (a module of that name, so not
+re-exported here); ``handeval.convert`` opens the reader and runs it.
+"""
 
-__all__ = ["FORMAT_VERSION", "FRAME_FEATURES", "VIEW_FEATURES", "PlannedShard", "SequenceData", "SequenceRecords",
-           "ShardDataset", "plan_shards", "to_numpy", "write_shard"]
+from handeval.util.lazy import lazy_exports
+
+# Imported on first use: HandFrames needs torch, the rest only pyarrow.
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "INFO_PATH": "reader", "SequenceData": "reader", "ShardDataset": "reader", "to_numpy": "reader",
+    "world_to_camera": "reader",
+    "SequenceRecords": "records",
+    "FEATURES": "schema", "FORMAT_VERSION": "schema", "FRAME_FEATURES": "schema", "VIEW_FEATURES": "schema",
+    "Feature": "schema", "arrow_schema": "schema",
+    "PlannedShard": "writer", "plan_shards": "writer", "write_shard": "writer",
+    "HandFrames": "torch_dataset",
+    "validate_dataset": "validate",
+})

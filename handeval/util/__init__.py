@@ -1,1 +1,15 @@
-"""Small utilities every stage shares: errors, atomic writes, checksums, plots, safe unpickling, workers."""
+"""Small utilities every stage shares: errors, atomic writes, checksums, plots, safe unpickling, workers.
+
+``handeval.util.safe_pickle.load`` reads dataset pickles without running code.
+"""
+
+from handeval.util.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "ExitCode": "errors", "HandevalError": "errors",
+    "atomic_path": "atomic", "check_destination": "atomic", "write_bytes_atomic": "atomic",
+    "write_text_atomic": "atomic",
+    "cache_root": "checksums", "sha256_file": "checksums", "verify_file": "checksums",
+    "distinct_colours": "plots", "png_bytes": "plots", "save_png": "plots",
+    "init_worker": "workers", "signals_deferred": "workers",
+})

@@ -1,0 +1,44 @@
+"""The entry points that join two stages: convert a dataset (reader + conversion driver), label it by name.
+
+``import handeval`` exposes these with the other stages' entry points (see ``handeval/__init__.py``);
+both import their stages when called, so that importing this module starts neither torch nor Open3D.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from handeval.util.errors import HandevalError
+
+#: The label sets :func:`label` runs, each by its runner in ``handeval.labels.run``.
+LABEL_SETS = ("subsets", "penetration", "occlusion", "images")
+
+
+def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None = None, progress: bool = True,
+            **options) -> dict:
+    """Convert ``dataset`` (``interhand26m``, ``hic``, ``dexycb`` or ``ho3d``) from its official layout
+    under ``root`` into shards in ``out``, as ``handeval convert`` does; returns the manifest.
+
+    ``variant`` is ``--variant``'s value; ``options`` are those of
+    :func:`handeval.shards.convert.convert` (``splits``, ``workers``, ``resume``, ``overwrite``,
+    ``skip_bad``, ``target_frames``, ``chunk_frames``).
+    """
+    from handeval.readers import open_reader
+    from handeval.shards.convert import convert as run
+
+    return run(open_reader(dataset, root, variant, progress), out, progress=progress, **options)
+
+
+def label(directory: str | Path, name: str, **options) -> dict:
+    """Compute the label set ``name`` (one of :data:`LABEL_SETS`) beside the shards in ``directory``,
+    as ``handeval labels NAME`` does; returns its entry in the manifest.
+
+    ``options`` are those of the set's runner in :mod:`handeval.labels.run`, e.g. ``mano_dir``,
+    ``objects``, ``source_root`` (the folder converted from: needed by ``images``), ``resume``,
+    ``workers``, ``progress``.
+    """
+    if name not in LABEL_SETS:
+        raise HandevalError(f"unknown label set {name!r}; choose one of {', '.join(LABEL_SETS)}")
+    from handeval.labels import run
+
+    return getattr(run, f"run_{name}")(directory, **options)
