@@ -52,7 +52,7 @@ SUBMISSION_VALUES: tuple[Feature, ...] = (
 SUBMISSION_FEATURES = SUBMISSION_KEYS + SUBMISSION_VALUES
 #: Every submission holds the keys and at least one of these; which a protocol needs, `handeval protocols` lists.
 SUBMISSION_ANY_OF = ("joints", "vertices")
-_VALUES = {f.name: f for f in SUBMISSION_VALUES}
+SUBMISSION_COLUMNS: dict[str, Feature] = {f.name: f for f in SUBMISSION_FEATURES}
 #: In memory, vertices keep a Parquet file's float32 (they are large); everything else is float64.
 _PARQUET_DTYPES = {"vertices": np.float32}
 
@@ -62,7 +62,7 @@ def _shape_text(f: Feature) -> str:
 
 
 _HELP = (f"a submission needs {', '.join(f.name for f in SUBMISSION_KEYS)} and "
-         + " and/or ".join(f"{name} ({_shape_text(_VALUES[name])})" for name in SUBMISSION_ANY_OF)
+         + " and/or ".join(f"{name} ({_shape_text(SUBMISSION_COLUMNS[name])})" for name in SUBMISSION_ANY_OF)
          + "".join(f", optionally {f.name} ({_shape_text(f)})" for f in SUBMISSION_VALUES
                    if f.name not in SUBMISSION_ANY_OF)
          + "; vertices alone suit the protocols that derive joints from the meshes (data_specs/submissions.md)")
@@ -188,7 +188,8 @@ class SubmissionSource:
         def read(g: int) -> tuple[int, np.ndarray]:
             with pq.ParquetFile(self.path) as own:  # a ParquetFile is not safe to share between threads
                 col = own.read_row_group(g, columns=["vertices"]).column(0)
-            return int(firsts[g]), _VALUES["vertices"].decode(col, str(self.path)).astype(np.float32, copy=False)
+            verts = SUBMISSION_COLUMNS["vertices"].decode(col, str(self.path))
+            return int(firsts[g]), verts.astype(np.float32, copy=False)
 
         with ThreadPoolExecutor(threads) as pool:
             ahead: deque = deque()
