@@ -1,12 +1,11 @@
 """The per-view error table on disk: Parquet beside the result, one row group per source shard.
 
-Columns, as :class:`~handeval.shards.schema.Feature` s: :data:`TABLE_KEYS` (the view keys and
-the annotated hand type), the :data:`TABLE_LABELS` present in the ground truth, and one
-:func:`quantity_feature` per protocol quantity (NaN = does not count). The file's metadata
-records the cache key (protocol, submission, ground truth, handeval version) and each
-quantity's shape. While scoring, each shard goes
-to its own part file, so an interrupted run resumes where it stopped; the parts are then
-joined and the table appears atomically.
+Its columns are ``Feature``s, encoded and decoded as every handeval table is: :data:`TABLE_KEYS`
+(the view keys and the annotated hand type), the :data:`TABLE_LABELS` present in the ground
+truth, and one :func:`quantity_feature` per protocol quantity (NaN = does not count). The file's
+metadata records the cache key (protocol, submission, ground truth, handeval version) and each
+quantity's shape. While scoring, each shard goes to its own part file, so an interrupted run
+resumes where it stopped; the parts are then joined and the table appears atomically.
 """
 
 from __future__ import annotations
