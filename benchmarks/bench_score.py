@@ -72,6 +72,7 @@ def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
     import pyarrow.parquet as pq
 
     from handeval.labels.meshes import HandMeshes
+    from handeval.scoring.submissions import SUBMISSION_FEATURES
     from handeval.shards import ShardDataset
     from handeval.shards.reader import world_to_camera
 
@@ -90,11 +91,12 @@ def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
         verts = world_to_camera(world[rows], R, t)
         joints = world_to_camera(f["joints"][rows], R, t)
         joints = np.where(np.isfinite(joints), joints, 0.0)
-        verts = (verts + rng.normal(0, sigma, verts.shape)).astype(np.float32).reshape(len(rows), -1)
-        joints = (joints + rng.normal(0, sigma, joints.shape)).astype(np.float32).reshape(len(rows), -1)
-        table = pa.table({"sequence": v["sequence"].astype(str), "frame": v["frame"], "camera": v["camera"].astype(str),
-                          "joints": pa.FixedSizeListArray.from_arrays(pa.array(joints.ravel()), 126),
-                          "vertices": pa.FixedSizeListArray.from_arrays(pa.array(verts.ravel()), 4668)})
+        verts = verts + rng.normal(0, sigma, verts.shape)
+        joints = joints + rng.normal(0, sigma, joints.shape)
+        values = {"sequence": v["sequence"], "frame": v["frame"], "camera": v["camera"], "joints": joints,
+                  "vertices": verts}
+        table = pa.table({feat.name: feat.encode(values[feat.name], len(rows)) for feat in SUBMISSION_FEATURES
+                          if feat.name in values})
         writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
         writer.write_table(table)
     writer.close()
@@ -119,6 +121,7 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
 
     from handeval.conventions import HAND_SIDES
     from handeval.labels.meshes import HandMeshes
+    from handeval.scoring.submissions import SUBMISSION_COLUMNS
     from handeval.shards import ShardDataset
     from handeval.shards.reader import world_to_camera
 
@@ -132,8 +135,8 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
         rows = np.searchsorted(f["frame"], v["frame"])
         world, _ = meshes.vertices(seq)
         gts.append(world_to_camera(world[rows], v["R"], v["t"]))
-        preds.append(pf.read_row_group(g, columns=["vertices"]).column("vertices").combine_chunks().values
-                     .to_numpy().reshape(-1, 2, 778, 3).astype(np.float64))
+        preds.append(SUBMISSION_COLUMNS["vertices"].decode(pf.read_row_group(g, columns=["vertices"]).column(0))
+                     .astype(np.float64))
         if sum(len(x) for x in gts) >= 2 * n_views:
             break
     gt, pr = np.concatenate(gts), np.concatenate(preds)

@@ -91,7 +91,7 @@ def test_a_folder_finds_its_results_recursively_and_skips_other_files(results, t
     (lambda d, r: (d / "x.json").write_text(""), "it is empty"),
     (lambda d, r: (d / "x.json").write_text(r.read_text()[:300]), "truncated"),
     (lambda d, r: (d / "x.json").write_text(json.dumps({**json.loads(r.read_text()), "metrics": None})),
-     "incomplete handeval result: `metrics`"),
+     "a damaged handeval result: `metrics` is null, expected an object"),
 ], ids=["parquet", "json-object", "json-list", "other-schema", "empty", "truncated", "incomplete"])
 def test_a_file_that_is_not_a_result_is_auser_error(results, tmp_path, capsys, make, reason):
     folder = tmp_path / "in"
@@ -226,7 +226,7 @@ def test_the_occlusion_breakdown_only_where_the_protocol_has_one(demo):
     plots = {b.protocol["name"]: [title for title, _ in figures(b)] for b in boards}
     plt.close("all")
     temporal = next(b for b in boards if b.protocol["name"] == "interhand26m-30fps/temporal")
-    assert any("fingers" in r.result["breakdowns"].get("MPJPE", {}) for r in temporal.rows if r.result)
+    assert any("fingers" in r.result.breakdowns.get("MPJPE", {}) for r in temporal.rows if r.result)
     assert plots["interhand26m-30fps/temporal"] == ["PCK curves", "Acceleration error over time"]
     assert plots["interhand26m-5fps-ih/intaghand-occlusion"] == ["PCK curves", "Breakdown by finger occlusion"]
 

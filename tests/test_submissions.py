@@ -84,6 +84,81 @@ def test_never_unpickles_and_bad_shapes(ih, tmp_path):
         read_submission(tmp_path / "shape.npz")
 
 
+def _keys(gt) -> dict:
+    return {"sequence": gt.sequence.tolist(), "frame": gt.frame, "camera": gt.camera.tolist()}
+
+
+@pytest.mark.parametrize("column, message", [
+    (lambda j: pa.array(j[:, 0, 0, 0]), "column 'joints' must be a list of 126 numbers per row, not double"),
+    (lambda j: pa.array([r[:125] for r in j.reshape(len(j), -1).tolist()]),
+     "column 'joints' row 0 holds 125 numbers, expected 126 (2 x 21 x 3); every row must have the same shape"),
+    (lambda j: pa.array([r if i != 3 else r + [0.0] for i, r in enumerate(j.reshape(len(j), -1).tolist())]),
+     "column 'joints' row 3 holds 127 numbers, expected 126"),
+    (lambda j: pa.FixedSizeListArray.from_arrays(pa.array(j[:, 0].ravel()), 63),
+     "column 'joints' must hold 126 numbers per row (2 x 21 x 3), found 630 for 10 rows"),
+    (lambda j: pa.array(j.reshape(len(j), 42, 3).tolist()),
+     "column 'joints' must be a list of 126 numbers per row (2 x 21 x 3), not list<|list<|(flatten each row"),
+    (lambda j: pa.array([["1"] * 126] * len(j)), "column 'joints' must be a list of 126 numbers per row|string>"),
+], ids=["scalar", "short", "one-long-row", "fixed-63", "nested", "strings"])
+def test_a_badly_shaped_parquet_column_is_named_with_its_row(ih, tmp_path, column, message):
+    _, gt = ih
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({**_keys(gt), "joints": column(np.nan_to_num(gt.joints))}), path)
+    with pytest.raises(HandevalError) as err:
+        read_submission(path)
+    first, *more = message.split("|")  # Parquet spells the types its own way: the rest is only contained
+    assert str(err.value).startswith(f"{path}: {first}") and all(m in str(err.value) for m in more), err.value
+
+
+def test_missing_fields_name_the_submission_format(ih, tmp_path):
+    _, gt = ih
+    keys = _keys(gt)
+    joints = pa.array(gt.joints.reshape(len(gt.frame), -1).tolist())
+    pq.write_table(pa.table({"sequence": keys["sequence"], "frame": keys["frame"], "joints": joints}),
+                   tmp_path / "c.parquet")
+    with pytest.raises(HandevalError, match=r"missing column\(s\) camera; a submission needs sequence, frame, camera "
+                       r"and joints \(2 x 21 x 3 = 126 numbers per row\) and/or vertices"):
+        read_submission(tmp_path / "c.parquet")
+    np.savez(tmp_path / "k.npz", sequence=gt.sequence.astype(str), frame=gt.frame, camera=gt.camera.astype(str))
+    with pytest.raises(HandevalError, match=r"missing array\(s\) joints or vertices; "):
+        read_submission(tmp_path / "k.npz")
+
+
+def test_pandas_lists_and_null_rows_read_as_the_canonical_file(ih, tmp_path):
+    """Variable-length lists (what pandas writes) read as fixed-size ones; a null row is a view
+    not predicted (NaN), which the checks then name."""
+    ds, gt = ih
+    joints = np.where(gt.valid[..., None], gt.joints, 0.0)
+    rows = joints.reshape(len(joints), -1).tolist()
+    pq.write_table(pa.table({**_keys(gt), "joints": pa.array(rows)}), tmp_path / "lists.parquet")
+    sub = read_submission(tmp_path / "lists.parquet")
+    np.testing.assert_allclose(sub.joints, joints)
+    assert check_submission(sub, gt) == []
+    pq.write_table(pa.table({**_keys(gt), "joints": pa.array([None] + rows[1:])}), tmp_path / "null.parquet")
+    sub = read_submission(tmp_path / "null.parquet")
+    assert np.isnan(sub.joints[0]).all() and np.isfinite(sub.joints[1:]).all()
+    assert [p["check"] for p in check_submission(sub, gt)] == ["missing"]
+
+
+def test_write_submission_writes_the_schema_and_reads_back(ih, tmp_path):
+    from handeval.demo.baselines import ground_truth_submission
+    from handeval.scoring.submissions import SUBMISSION_FEATURES, write_submission
+
+    ds, _ = ih
+    full = ground_truth_submission(ds, "test")
+    full.hand_scores = np.ones((len(full.frame), 2))
+    path = write_submission(tmp_path / "s.parquet", full)
+    schema = pq.read_schema(path)
+    assert schema.names == [f.name for f in SUBMISSION_FEATURES]
+    assert all(schema.field(f.name).type == f.arrow_type() for f in SUBMISSION_FEATURES)
+    back = read_submission(path)
+    np.testing.assert_array_equal(back.joints, full.joints.astype(np.float32))
+    np.testing.assert_array_equal(back.vertices, full.vertices.astype(np.float32))
+    full.has_joints = False  # vertex-only: no joints column, so it reads back vertex-only
+    back = read_submission(write_submission(tmp_path / "v.parquet", full))
+    assert not back.has_joints and "joints" not in pq.read_schema(tmp_path / "v.parquet").names
+
+
 def test_ho3d_pred_json(standin_dir, tmp_path):
     scene = make_scene(seed=22, num_frames=4, num_cameras=1, image_size=(32, 24), objects=("box",), render=False)
     write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0)], images=False)

@@ -22,7 +22,6 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from handeval.shards.reader import INFO_PATH, SequenceData, ShardDataset, to_numpy
-from handeval.shards.records import arrow_column
 from handeval.shards.schema import FEATURES, Feature, arrow_schema
 from handeval.util.atomic import atomic_path, write_text_atomic
 from handeval.util.checksums import sha256_file
@@ -81,7 +80,7 @@ def _label_shard(root: str, label: LabelSet, split: str, shard: dict) -> tuple[s
         if label.table == "views":
             data["camera"] = seq.views["camera"]
         cols = [pa.array([seq.name] * rows, type=pa.string())]
-        cols += [arrow_column(f, data[f.name], rows) for f in keys[1:] + label.features]
+        cols += [f.encode(data[f.name], rows) for f in keys[1:] + label.features]
         tables.append(pa.Table.from_arrays(cols, schema=schema))
     out = label_path(ds.root, label.name, split, label.table, shard["index"])
     with atomic_path(out) as tmp:

@@ -1,6 +1,7 @@
 """Leaderboards from result files: one table per protocol, scored rows beside the papers' numbers.
 
-Every result is checked before it is listed (``handeval.scoring.score.verify_result``): its
+Every result is read by ``Result.from_file`` and checked before it is listed
+(``handeval.scoring.score.verify_result``): its
 protocol is the shipped one (same content hash), its error table is the one beside it, and its
 numbers are those the engine computes from that table, so a hand-edited result is refused. Its
 frames and views are counted in the table. "Reported" rows carry numbers transcribed from the
@@ -21,7 +22,8 @@ from pathlib import Path
 
 from handeval.scoring.aggregate import clusters
 from handeval.scoring.protocols import Protocol
-from handeval.scoring.score import load_result, verify_result, why_not_a_result
+from handeval.scoring.result import Result, why_not_a_result
+from handeval.scoring.score import verify_result
 from handeval.util.atomic import write_text_atomic
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
@@ -34,7 +36,7 @@ class Row:
     metrics: dict[str, dict]       # column (metric name) -> {"value", "unit", "ci95"}
     flags: list[str] = field(default_factory=list)
     source: str = ""               # the result file as found under its argument, or the paper
-    result: dict | None = None     # the full result (scored rows)
+    result: Result | None = None   # the full result (scored rows)
     comparable: bool = True
     warnings: list[str] = field(default_factory=list)
     frames: int | None = None      # scored (sequence, frame) pairs, from the error table
@@ -98,16 +100,16 @@ def reported_rows() -> list[dict]:
     return json.loads((resources.files("handeval.protocol_specs") / "reported.json").read_text())["rows"]
 
 
-def find_results(args: list[str | Path]) -> tuple[list[tuple[Path, str, dict]], list[str]]:
-    """The results named by ``args``, each once, as (path, the name it is listed under, result), and
-    one note per thing skipped.
+def find_results(args: list[str | Path]) -> tuple[list[tuple[Result, str]], list[str]]:
+    """The results named by ``args``, each once, as (result, the name it is listed under), and one
+    note per thing skipped.
 
     A file must be a result (anything else is a user error). A folder is searched recursively; its
     files that are not results are skipped with a note, except the error tables of its results. A
     result that is byte-identical to one already found (the same file twice, or a copy) is skipped
     with a note. A result is listed under its path below the folder it was found in, or its file
     name: never a path above what the user named."""
-    found: list[tuple[Path, str, dict]] = []
+    found: list[tuple[Result, str]] = []
     notes: list[str] = []
     first: dict[str, Path] = {}  # sha256 of a result file -> where it was first found
     for arg in map(Path, args):
@@ -117,8 +119,8 @@ def find_results(args: list[str | Path]) -> tuple[list[tuple[Path, str, dict]], 
             if not results:
                 raise HandevalError(f"{arg}: no handeval result in this folder or below (RESULT.json files "
                                     "written by `handeval score`)")
-            candidates = [(p, p.relative_to(arg).as_posix(), load_result(p)) for p in results]
-            known = set(results) | {p.parent / Path(r["errors_table"]["path"]).name for p, _, r in candidates}
+            candidates = [(Result.from_file(p), p.relative_to(arg).as_posix()) for p in results]
+            known = set(results) | {r.table_path for r, _ in candidates}
             others = [p.relative_to(arg).as_posix() for p in files if p not in known]
             if others:
                 what = "a file that is not a handeval result" if len(others) == 1 else \
@@ -126,14 +128,15 @@ def find_results(args: list[str | Path]) -> tuple[list[tuple[Path, str, dict]], 
                 more = f" and {len(others) - 5} more" if len(others) > 5 else ""
                 notes.append(f"{arg}: skipped {what}: {', '.join(others[:5])}{more}")
         else:
-            candidates = [(arg, arg.name, load_result(arg))]
-        for path, shown, result in candidates:
-            digest = sha256_file(path)
+            candidates = [(Result.from_file(arg), arg.name)]
+        for result, shown in candidates:
+            digest = sha256_file(result.path)
             if digest in first:
-                notes.append(f"{path}: skipped, the same result as {first[digest]} (byte-identical), listed once")
+                notes.append(f"{result.path}: skipped, the same result as {first[digest]} (byte-identical), "
+                             "listed once")
                 continue
-            first[digest] = path
-            found.append((path, shown, result))
+            first[digest] = result.path
+            found.append((result, shown))
     return found, notes
 
 
@@ -142,18 +145,18 @@ def build_boards(paths: list[str | Path], reported: bool = True) -> tuple[list[B
     ``find_results``), with the papers' reported rows; and the notes on what was skipped."""
     found, notes = find_results(paths)
     boards: dict[str, Board] = {}
-    for path, shown, r in found:
-        protocol, table = verify_result(path, r)
+    for r, shown in found:
+        protocol, table = verify_result(r)
         board = boards.setdefault(protocol.name, Board.of(protocol))
         flags = []
-        warnings = [f"[{w['check']}] {w['message']}" for w in r["warnings"]]
-        if not r["comparable"]:
-            flags.append("not comparable: " + "; ".join(r["deviations"]))
+        warnings = [f"[{w['check']}] {w['message']}" for w in r.warnings]
+        if not r.comparable:
+            flags.append("not comparable: " + "; ".join(r.deviations))
         if warnings:
             flags.append("warnings: " + "; ".join(warnings))
-        if r["synthetic"]:
+        if r.synthetic:
             flags.append("synthetic data")
-        board.rows.append(Row(r["name"], "scored", r["metrics"], flags, shown, r, r["comparable"], warnings,
+        board.rows.append(Row(r.name, "scored", r.metrics, flags, shown, r, r.comparable, warnings,
                               frames=clusters(table, "frame")[1], views=len(table)))
     if reported:
         for board in boards.values():

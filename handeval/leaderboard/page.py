@@ -77,7 +77,7 @@ def figures(board: Board) -> list[tuple[str, object]]:
     the finger-occlusion breakdown where the protocol has one."""
     scored = [r for r in board.rows if r.result is not None]
     out = []
-    curves = [(r, name, c) for r in scored for name, c in r.result.get("curves", {}).items() if c]
+    curves = [(r, name, c) for r in scored for name, c in r.result.curves.items() if c]
     if curves:
         fig, ax = plt.subplots(figsize=(9, 4))
         styles = {name: ("-", "--", ":", "-.")[i % 4] for i, name in enumerate(dict.fromkeys(n for _, n, _ in curves))}
@@ -88,7 +88,7 @@ def figures(board: Board) -> list[tuple[str, object]]:
         ax.set(xlabel="threshold (mm)", ylabel="PCK", ylim=(0, 1.02), title="PCK curves")
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the curves, not over them
         out.append(("PCK curves", fig))
-    series = [(r.name, name, s) for r in scored for name, s in r.result.get("series", {}).items()]
+    series = [(r.name, name, s) for r in scored for name, s in r.result.series.items()]
     if series:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for colour, (method, metric, s) in zip(distinct_colours(len(series)), series):

@@ -4,7 +4,7 @@ Flow: protocol + converted ground truth + submission -> checks (refuse an invali
 submission) -> per source shard, views in bounded chunks: ground truth, aligned
 predictions, quantities -> error table (Parquet, resumable, reused when nothing changed)
 -> metrics, bootstrap intervals, curves, breakdowns -> ``RESULT.json`` (schema:
-``data_specs/result.schema.json``).
+``handeval.scoring.result``, ``data_specs/result.schema.json``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-import ijson
 import numpy as np
 import pyarrow.parquet as pq
 from tqdm import tqdm
@@ -29,15 +28,15 @@ from handeval.metrics.errors import nanmean
 from handeval.scoring import aggregate as agg
 from handeval.scoring.protocols import Protocol, load_protocol
 from handeval.scoring.quantities import compute_quantities, temporal_quantities
+from handeval.scoring.result import RESULT_KEYS, RESULT_SCHEMA, Result
 from handeval.scoring.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
-from handeval.scoring.table import TableWriter, cached_key, read_table, table_verdict
+from handeval.scoring.table import TABLE_LABELS, TableWriter, cached_key, read_table, table_verdict
 from handeval.scoring.truth import TruthBuilder, ViewTruth
 from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
 from handeval.util.atomic import check_destination, write_text_atomic
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
 
-RESULT_SCHEMA = "handeval-result/2"
 CHUNK_VIEWS = 2048
 
 
@@ -254,14 +253,9 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
         "errors_table": {"path": table_path.name, "sha256": sha256_file(table_path)},
         "handeval_version": __version__,
     })
-    result = {k: result[k] for k in _ORDER if k in result}
+    result = {k: result[k] for k in RESULT_KEYS if k in result}
     write_text_atomic(out, json.dumps(result, indent=1) + "\n")
     return result
-
-
-_ORDER = ("schema", "name", "protocol", "dataset", "synthetic", "submission", "deviations", "comparable", "warnings",
-          "metrics",
-          "bootstrap", "curves", "series", "breakdowns", "errors_table", "handeval_version")
 
 
 #: The deviation recorded when a protocol builds ground truth with MANO and no MANO files were given.
@@ -314,116 +308,58 @@ def _acceleration_series(table: agg.ErrorTable, protocol: Protocol) -> dict:
     return out
 
 
-def why_not_a_result(path: str | Path) -> str | None:
-    """Why ``path`` is not a handeval result (to follow "not a handeval result: "), or None if it is
-    one. Streams no further than the top-level ``schema`` key, so a large submission or a Parquet
-    file is turned down at once."""
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            events = ijson.parse(fh)
-            _, event, _ = next(events)
-            if event != "start_map":
-                return "it is JSON, but not an object"
-            for prefix, event, value in events:
-                if prefix == "schema":
-                    if value == RESULT_SCHEMA:
-                        return None
-                    if isinstance(value, str) and value.startswith("handeval-result/"):  # an older release's
-                        return (f"it is a {value} result ({RESULT_SCHEMA} dropped local paths so that results are "
-                                "shareable); Score the submission again with this version")
-                    return f"its schema is {value!r}"
-            return "it is a JSON object without a schema key"
-    except OSError as exc:
-        return f"it cannot be read ({exc.strerror})"
-    except (ijson.JSONError, UnicodeDecodeError):
-        return "it is not JSON (or is truncated)" if path.stat().st_size else "it is empty"
-
-
-#: What the readers of a result (leaderboard, compare, regroup) rely on, with its JSON type.
-_RESULT_FIELDS = {"name": str, "protocol": dict, "protocol.name": str, "protocol.sha256": str, "metrics": dict,
-                  "dataset": dict, "dataset.manifest_sha256": str, "bootstrap": dict, "bootstrap.unit": str,
-                  "deviations": list, "comparable": bool, "warnings": list, "synthetic": bool, "errors_table": dict,
-                  "errors_table.path": str, "errors_table.sha256": str}
-_JSON_TYPES = {str: "string", dict: "object", list: "array", bool: "boolean"}
-
-
-def load_result(path: str | Path) -> dict:
-    """A result file, with the fields its readers rely on; anything else is refused, naming the file
-    and what was expected."""
-    path = Path(path)
-    expected = f"not a handeval result (a RESULT.json written by `handeval score`, schema {RESULT_SCHEMA})"
-    reason = why_not_a_result(path)
-    if reason is None:
-        try:
-            result = json.loads(path.read_text())
-        except (OSError, ValueError):
-            reason = "it is not valid JSON past its schema key (truncated?)"
-    if reason is not None:
-        raise HandevalError(f"{path}: {expected}: {reason}")
-    for dotted, kind in _RESULT_FIELDS.items():
-        value = result
-        for key in dotted.split("."):
-            value = value.get(key) if isinstance(value, dict) else None
-        if not isinstance(value, kind):
-            raise HandevalError(f"{path}: an incomplete handeval result: `{dotted}` is missing or not a JSON "
-                                f"{_JSON_TYPES[kind]}; rescore with `handeval score`")
-    return result
-
-
-def _result_protocol(path: str | Path, result: dict) -> Protocol:
+def _result_protocol(result: Result) -> Protocol:
     """The protocol a result was scored under, refused if its definition has changed since."""
     try:
-        protocol = load_protocol(result["protocol"]["name"])
+        protocol = load_protocol(result.protocol["name"])
     except HandevalError as exc:
-        raise HandevalError(f"{path}: {exc}") from None
-    if protocol.sha256 != result["protocol"]["sha256"]:
-        raise HandevalError(f"protocol {protocol.name} has changed since {path} was made; rescore it")
+        raise HandevalError(f"{result.path}: {exc}") from None
+    if protocol.sha256 != result.protocol["sha256"]:
+        raise HandevalError(f"protocol {protocol.name} has changed since {result.path} was made; rescore it")
     return protocol
 
 
-def result_table(path: str | Path, result: dict) -> agg.ErrorTable:
+def result_table(result: Result) -> agg.ErrorTable:
     """The per-view error table a result was computed from: the file beside it with the recorded hash."""
-    table = Path(path).parent / Path(result["errors_table"]["path"]).name
+    table = result.table_path
     if not table.is_file():
-        raise HandevalError(f"{path}: its per-view error table {table.name} is not beside it; copy the table next "
-                            "to the result (a result travels with its .errors.parquet), or rescore with "
+        raise HandevalError(f"{result.path}: its per-view error table {table.name} is not beside it; copy the table "
+                            "next to the result (a result travels with its .errors.parquet), or rescore with "
                             "`handeval score`")
-    if sha256_file(table) != result["errors_table"]["sha256"]:
-        raise HandevalError(f"{path}: its error table {table.name} changed since the result was written (sha256 "
-                            "differs); rescore with `handeval score`")
+    if sha256_file(table) != result.errors_table["sha256"]:
+        raise HandevalError(f"{result.path}: its error table {table.name} changed since the result was written "
+                            "(sha256 differs); rescore with `handeval score`")
     return read_table(table)
 
 
-def verify_result(path: str | Path, result: dict) -> tuple[Protocol, agg.ErrorTable]:
+def verify_result(result: Result) -> tuple[Protocol, agg.ErrorTable]:
     """The protocol and error table of a result whose numbers are the engine's own: every metric value (and count),
     curve, series and breakdown is computed again from the table, without bootstrap replicates
     (intervals are as recorded), and its verdict (deviations, comparable, synthetic, warnings) is the one
     recorded with the table. A result edited after scoring is refused, naming what differs."""
-    protocol = _result_protocol(path, result)
-    table = result_table(path, result)
+    protocol = _result_protocol(result)
+    table = result_table(result)
     fresh = summarise_errors(table, protocol, replicates=0, unit="frame", seed=0)
     edited = "the result was edited after scoring; rescore with `handeval score`"
-    recorded = result["metrics"]
+    recorded = result.metrics
     extra = next((n for n in recorded if n not in fresh["metrics"]), None)
     if extra is not None:
-        raise HandevalError(f"{path}: metric {extra!r} is not one of protocol {protocol.name}'s: {edited}")
+        raise HandevalError(f"{result.path}: metric {extra!r} is not one of protocol {protocol.name}'s: {edited}")
 
     def without_ci(m):
         return {k: v for k, v in m.items() if k != "ci95"} if isinstance(m, dict) else m
 
     checks = [(f"metric {n}", without_ci(recorded.get(n)), without_ci(m)) for n, m in fresh["metrics"].items()]
-    checks += [(section, result.get(section), fresh[section]) for section in ("curves", "series", "breakdowns")]
-    verdict = table_verdict(Path(path).parent / Path(result["errors_table"]["path"]).name)
-    checks += [(field, result.get(field), value) for field, value in verdict.items()]
+    checks += [(section, getattr(result, section), fresh[section]) for section in ("curves", "series", "breakdowns")]
+    checks += [(name, getattr(result, name), value) for name, value in table_verdict(result.table_path).items()]
     for what, have, want in checks:
         diff = _difference(have, want)
         if diff:
             where, have, want = diff
             scalar = not any(isinstance(v, (dict, list)) for v in (have, want))
             says = f"is {have!r} in the result but {want!r} from" if scalar else "does not match"
-            raise HandevalError(f"{path}: {what}{where} {says} its error table "
-                                f"{Path(result['errors_table']['path']).name}: {edited}")
+            raise HandevalError(f"{result.path}: {what}{where} {says} its error table {result.table_path.name}: "
+                                f"{edited}")
     return protocol, table
 
 
@@ -448,19 +384,19 @@ def _difference(have, want, where: str = "") -> tuple[str, object, object] | Non
 
 def compare(path_a: str | Path, path_b: str | Path, replicates: int = 1000, seed: int = 0) -> dict:
     """Paired bootstrap of every metric: B minus A, over the views both scored."""
-    ra, rb = load_result(path_a), load_result(path_b)
-    if ra["protocol"]["sha256"] != rb["protocol"]["sha256"]:
+    ra, rb = Result.from_file(path_a), Result.from_file(path_b)
+    if ra.protocol["sha256"] != rb.protocol["sha256"]:
         raise HandevalError(f"{path_a} and {path_b} were scored under different protocols "
-                            f"({ra['protocol']['name']} {ra['protocol']['sha256'][:12]} vs "
-                            f"{rb['protocol']['name']} {rb['protocol']['sha256'][:12]}); they cannot be compared")
-    if ra["dataset"]["manifest_sha256"] != rb["dataset"]["manifest_sha256"]:
+                            f"({ra.protocol['name']} {ra.protocol['sha256'][:12]} vs "
+                            f"{rb.protocol['name']} {rb.protocol['sha256'][:12]}); they cannot be compared")
+    if ra.dataset["manifest_sha256"] != rb.dataset["manifest_sha256"]:
         raise HandevalError(f"{path_a} and {path_b} were scored against different ground truth "
                             "(manifest hashes differ); score both against the same converted dataset")
-    protocol = _result_protocol(path_a, ra)
-    ta, tb = result_table(path_a, ra), result_table(path_b, rb)
-    unit = ra["bootstrap"]["unit"]
+    protocol = _result_protocol(ra)
+    ta, tb = result_table(ra), result_table(rb)
+    unit = ra.bootstrap["unit"]
     metrics = {m["name"]: agg.paired_comparison(ta, tb, m, unit, replicates, seed) for m in protocol.metrics}
-    return {"a": ra["name"], "b": rb["name"], "protocol": protocol.summary(),
+    return {"a": ra.name, "b": rb.name, "protocol": protocol.summary(),
             "bootstrap": {"unit": unit, "replicates": replicates, "seed": seed},
             "metrics": {k: v for k, v in metrics.items() if v is not None}}
 
@@ -468,14 +404,14 @@ def compare(path_a: str | Path, path_b: str | Path, replicates: int = 1000, seed
 def regroup(path: str | Path, by: str) -> dict:
     """Every metric of a result re-aggregated by ``sequence``, ``camera``, ``hand_type`` or a subset,
     from the cached error table (no rescoring)."""
-    result = load_result(path)
-    protocol = _result_protocol(path, result)
-    table = result_table(path, result)
+    result = Result.from_file(path)
+    protocol = _result_protocol(result)
+    table = result_table(result)
+    subsets = [f.name for f in TABLE_LABELS if not f.shape and f.name in table.labels]  # one value per view
     if by in ("sequence", "camera", "hand_type"):
         labels = getattr(table, by)
-    elif by in table.labels and table.labels[by].ndim == 1:
+    elif by in subsets:
         labels = np.where(table.labels[by], by, f"not {by}")
     else:
-        raise HandevalError(f"--by {by}: choose sequence, camera, hand_type"
-                            + "".join(f", {k}" for k, v in table.labels.items() if v.ndim == 1))
+        raise HandevalError(f"--by {by}: choose sequence, camera, hand_type" + "".join(f", {k}" for k in subsets))
     return {m["name"]: agg.by_group(table, m, labels) for m in protocol.metrics}

@@ -4,8 +4,9 @@ and the checks ``handeval check-submission`` runs before anything is scored.
 A submission is keyed per view, ``(sequence, frame, camera)`` as in the converted ground
 truth, and holds each hand's 21 joints in that camera's OpenCV frame, in metres and the
 canonical order (hands ``[right, left]``, NaN for a hand it does not predict), and
-optionally 778 vertices per hand. Submissions are untrusted: nothing in them is ever
-unpickled (``np.load(allow_pickle=False)``, pyarrow, json, plain text).
+optionally 778 vertices per hand. The canonical format is :data:`SUBMISSION_FEATURES`
+(``data_specs/submission.schema.json`` is generated from it). Submissions are untrusted:
+nothing in them is ever unpickled (``np.load(allow_pickle=False)``, pyarrow, json, plain text).
 
 Native formats read unchanged (``formats_dexycb_ho3d.md``):
 * HO3D ``pred.json``: ``[xyz_list, verts_list]`` in ``evaluation.txt`` order, metres,
@@ -20,10 +21,11 @@ import json
 import threading
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -31,7 +33,55 @@ from handeval.conventions import CV_FROM_GL, HAND_SIDES, MM_PER_M
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.metrics.errors import nanmean
 from handeval.shards.reader import ShardDataset, rows_of, to_numpy, world_to_camera
+from handeval.shards.schema import KEY_VIEWS, Feature
+from handeval.util.atomic import atomic_path
 from handeval.util.errors import HandevalError
+
+#: The canonical submission: Parquet columns, or NPZ arrays of the same names; one row per view,
+#: keyed as the converted ground truth's views are.
+SUBMISSION_KEYS: tuple[Feature, ...] = tuple(
+    replace(f, description=f"the view's {f.name}, as in the converted ground truth's views") for f in KEY_VIEWS)
+SUBMISSION_VALUES: tuple[Feature, ...] = (
+    Feature("joints", "float32", (2, 21, 3), "m", "each hand's 21 joints in the view's OpenCV camera frame, canonical "
+            "order, hands [right, left]; NaN for a hand not predicted"),
+    Feature("vertices", "float32", (2, 778, 3), "m", "each hand's 778 MANO vertices, same frame and hand order; NaN "
+            "for a hand not predicted; enough alone under the protocols that derive joints from the meshes"),
+    Feature("hand_scores", "float32", (2,), "", "presence probability of each hand, [right, left], for handedness "
+            "accuracy"),
+)
+SUBMISSION_FEATURES = SUBMISSION_KEYS + SUBMISSION_VALUES
+#: Every submission holds the keys and at least one of these; which a protocol needs, `handeval protocols` lists.
+SUBMISSION_ANY_OF = ("joints", "vertices")
+SUBMISSION_COLUMNS: dict[str, Feature] = {f.name: f for f in SUBMISSION_FEATURES}
+#: In memory, vertices keep a Parquet file's float32 (they are large); everything else is float64.
+_PARQUET_DTYPES = {"vertices": np.float32}
+
+
+def _shape_text(f: Feature) -> str:
+    return (f"{' x '.join(map(str, f.shape))} = " if len(f.shape) > 1 else "") + f"{f.size} numbers per row"
+
+
+_HELP = (f"a submission needs {', '.join(f.name for f in SUBMISSION_KEYS)} and "
+         + " and/or ".join(f"{name} ({_shape_text(SUBMISSION_COLUMNS[name])})" for name in SUBMISSION_ANY_OF)
+         + "".join(f", optionally {f.name} ({_shape_text(f)})" for f in SUBMISSION_VALUES
+                   if f.name not in SUBMISSION_ANY_OF)
+         + "; vertices alone suit the protocols that derive joints from the meshes (data_specs/submissions.md)")
+
+
+def submission_schema() -> dict:
+    """The canonical submission format, as ``data_specs/submission.schema.json`` holds it."""
+    return {"format": "handeval canonical submission: Parquet columns or NPZ arrays, one row per view",
+            "required": [f.name for f in SUBMISSION_KEYS], "required_any_of": list(SUBMISSION_ANY_OF),
+            "columns": [f.to_dict() for f in SUBMISSION_FEATURES]}
+
+
+def _check_fields(path: Path, names, kind: str) -> None:
+    """Refuse a file without the keys, or with neither joints nor vertices."""
+    missing = [f.name for f in SUBMISSION_KEYS if f.name not in names]
+    if not set(SUBMISSION_ANY_OF) & set(names):
+        missing.append(" or ".join(SUBMISSION_ANY_OF))
+    if missing:
+        raise HandevalError(f"{path}: missing {kind}(s) {', '.join(missing)}; {_HELP}")
 
 
 @dataclass
@@ -138,7 +188,8 @@ class SubmissionSource:
         def read(g: int) -> tuple[int, np.ndarray]:
             with pq.ParquetFile(self.path) as own:  # a ParquetFile is not safe to share between threads
                 col = own.read_row_group(g, columns=["vertices"]).column(0)
-            return int(firsts[g]), _fixed_values(col, "vertices", sizes[g], (2, 778, 3), self.path, np.float32)
+            verts = SUBMISSION_COLUMNS["vertices"].decode(col, str(self.path))
+            return int(firsts[g]), verts.astype(np.float32, copy=False)
 
         with ThreadPoolExecutor(threads) as pool:
             ahead: deque = deque()
@@ -184,25 +235,18 @@ def ground_truth_views(ds: ShardDataset, split: str, vertices: bool = False) -> 
                             frames["joints_valid"][rows] & present[:, :, None], present, verts)
 
 
-_SHAPES = {"joints": (2, 21, 3), "vertices": (2, 778, 3), "hand_scores": (2,)}
-_HELP = ("a submission needs sequence, frame, camera and joints (2 x 21 x 3 = 126 floats per row) and/or "
-         "vertices (2 x 778 x 3 = 4668 per row; enough alone under protocols that derive joints from the meshes)")
-
-
 def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] | None = None) -> Submission:
     try:
         names = pq.read_schema(path).names
-        columns = [c for c in names if c != "vertices" or vertices]
+        columns = [f.name for f in SUBMISSION_FEATURES if f.name in names and (vertices or f.name != "vertices")]
         filters = None if sequences is None else pc.field("sequence").isin(list(sequences))
         table = pq.read_table(path, columns=columns, filters=filters)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise HandevalError(f"{path}: not a readable Parquet file ({exc})") from None
-    missing = {"sequence", "frame", "camera"} - set(names)
-    if missing or not {"joints", "vertices"} & set(names):
-        raise HandevalError(f"{path}: missing column(s) {sorted(missing) or ['joints or vertices']}; {_HELP}")
-    n = table.num_rows
-    arrays = {k: _fixed_values(table.column(k), k, n, shape, path, np.float32 if k == "vertices" else np.float64)
-              for k, shape in _SHAPES.items() if k in table.column_names}
+    _check_fields(path, names, "column")
+    arrays = {f.name: f.decode(table.column(f.name), str(path)).astype(_PARQUET_DTYPES.get(f.name, np.float64),
+                                                                       copy=False)
+              for f in SUBMISSION_VALUES if f.name in table.column_names}
     return _submission(path, "parquet", table.column("sequence").to_pylist(), table.column("frame").to_pylist(),
                        table.column("camera").to_pylist(), arrays)
 
@@ -213,25 +257,6 @@ def _submission(path: Path, fmt: str, sequence, frame, camera, arrays: dict) -> 
     return Submission(path, fmt, np.asarray(sequence, dtype=str), np.asarray(frame, dtype=np.int64),
                       np.asarray(camera, dtype=str), np.full((n, 2, 21, 3), np.nan) if joints is None else joints,
                       arrays.get("vertices"), arrays.get("hand_scores"), has_joints=joints is not None)
-
-
-def _fixed_values(col, name: str, n: int, shape: tuple[int, ...], path: Path, dtype=np.float64) -> np.ndarray:
-    """A list column as (n, *shape); every row must hold exactly prod(shape) numbers."""
-    col = col.combine_chunks() if hasattr(col, "combine_chunks") else col
-    size = int(np.prod(shape))
-    if not hasattr(col, "values"):
-        raise HandevalError(f"{path}: column {name!r} must be a list of {size} numbers per row")
-    if not hasattr(col.type, "list_size"):  # variable-length lists: every row must have the size
-        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
-        bad = np.flatnonzero(lengths != size)
-        if len(bad):
-            raise HandevalError(f"{path}: column {name!r} row {bad[0]} holds {lengths[bad[0]]} numbers, expected "
-                                f"{size} ({' x '.join(map(str, shape))}); every row must have the same shape")
-    values = col.values.to_numpy(zero_copy_only=False) if len(col) else np.zeros(0)
-    if len(values) != n * size:
-        raise HandevalError(f"{path}: column {name!r} must hold {size} numbers per row "
-                            f"({' x '.join(map(str, shape))}), found {len(values)} for {n} rows")
-    return values.astype(dtype, copy=False).reshape((n,) + shape)
 
 
 def _canonical_npz(path: Path) -> Submission:
@@ -248,19 +273,15 @@ def _canonical_npz(path: Path) -> Submission:
                             "strings (np.array(names, dtype=str)), not Python objects") from None
     except (OSError, EOFError) as exc:
         raise HandevalError(f"{path}: not a readable .npz file ({exc})") from None
-    for key in ("sequence", "frame", "camera"):
-        if key not in data:
-            raise HandevalError(f"{path}: array {key!r} is missing; {_HELP}")
-    if "joints" not in data and "vertices" not in data:
-        raise HandevalError(f"{path}: neither 'joints' nor 'vertices'; {_HELP}")
+    _check_fields(path, data, "array")
     n = len(data["sequence"])
     arrays = {}
-    for key, shape in _SHAPES.items():
-        if key in data:
-            if data[key].shape != (n,) + shape:
-                raise HandevalError(f"{path}: {key!r} has shape {data[key].shape}, expected {(n,) + shape}: per view, "
-                                    "[right, left] hands, canonical joint order, metres")
-            arrays[key] = data[key].astype(np.float64)
+    for f in SUBMISSION_VALUES:
+        if f.name in data:
+            if data[f.name].shape != (n,) + f.shape:
+                raise HandevalError(f"{path}: {f.name!r} has shape {data[f.name].shape}, expected {(n,) + f.shape}: "
+                                    "per view, [right, left] hands, canonical joint order, metres")
+            arrays[f.name] = data[f.name].astype(np.float64)
     return _submission(path, "npz", data["sequence"].astype(str), data["frame"], data["camera"].astype(str), arrays)
 
 
@@ -572,25 +593,11 @@ def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predic
 
 
 def write_submission(path: str | Path, sub: Submission, rows_per_group: int = 4096) -> Path:
-    """Write the canonical Parquet submission, sorted by (sequence, frame, camera) so that scoring
-    can read it sequence by sequence. Joints and vertices are stored as float32."""
-    import pyarrow as pa
-
-    from handeval.util.atomic import atomic_path
-
+    """Write the canonical Parquet submission (:data:`SUBMISSION_FEATURES`), sorted by (sequence, frame,
+    camera) so that scoring can read it sequence by sequence."""
     order = np.lexsort((sub.camera, sub.frame, sub.sequence))
-    n = len(order)
-
-    def fixed(a: np.ndarray) -> pa.Array:
-        flat = np.ascontiguousarray(a[order], dtype=np.float32).reshape(n, -1)
-        return pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
-
-    cols = {"sequence": pa.array(sub.sequence[order].astype(str)), "frame": pa.array(sub.frame[order].astype(np.int64)),
-            "camera": pa.array(sub.camera[order].astype(str)), "joints": fixed(sub.joints)}
-    if sub.vertices is not None:
-        cols["vertices"] = fixed(sub.vertices)
-    if sub.hand_scores is not None:
-        cols["hand_scores"] = fixed(sub.hand_scores)
+    cols = {f.name: f.encode(getattr(sub, f.name)[order], len(order)) for f in SUBMISSION_FEATURES
+            if getattr(sub, f.name) is not None and (f.name != "joints" or sub.has_joints)}
     path = Path(path)
     with atomic_path(path) as tmp:
         pq.write_table(pa.table(cols), tmp, row_group_size=rows_per_group, compression="zstd")

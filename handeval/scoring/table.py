@@ -1,12 +1,11 @@
 """The per-view error table on disk: Parquet beside the result, one row group per source shard.
 
-Columns: the view keys (``sequence``, ``frame``, ``camera``), the annotated ``hand_type``,
-the labels present in the ground truth (``interacting``, ``close``, ``single_hand``,
-``fingers_occluded`` (2, 21)), and one fixed-size float32 list per protocol quantity
-(NaN = does not count). The file's metadata records the cache key (protocol, submission,
-ground truth, handeval version) and each quantity's shape. While scoring, each shard goes
-to its own part file, so an interrupted run resumes where it stopped; the parts are then
-joined and the table appears atomically.
+Its columns are ``Feature``s, encoded and decoded as every handeval table is: :data:`TABLE_KEYS`
+(the view keys and the annotated hand type), the :data:`TABLE_LABELS` present in the ground
+truth, and one :func:`quantity_feature` per protocol quantity (NaN = does not count). The file's
+metadata records the cache key (protocol, submission, ground truth, handeval version) and each
+quantity's shape. While scoring, each shard goes to its own part file, so an interrupted run
+resumes where it stopped; the parts are then joined and the table appears atomically.
 """
 
 from __future__ import annotations
@@ -15,29 +14,38 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from handeval.labels.subsets import SUBSETS
 from handeval.scoring.aggregate import ErrorTable
+from handeval.shards.schema import KEY_VIEWS, VIEW_FEATURES, Feature
 from handeval.util.atomic import atomic_path, write_text_atomic
 
 _META = b"handeval.util.errors"
-_KEYS = ("sequence", "frame", "camera", "hand_type")
+
+#: Every table's first columns: the scored view's keys and the hand type its annotation gives.
+TABLE_KEYS: tuple[Feature, ...] = tuple(f for f in VIEW_FEATURES if f in KEY_VIEWS or f.name == "hand_type")
+#: The ground truth's labels a table carries where the dataset has them: the interaction subsets (one
+#: per view, from its frame) and, where occlusion was labelled, which fingers are occluded.
+TABLE_LABELS: tuple[Feature, ...] = tuple(f for f in SUBSETS.features if f.dtype == "bool") + (
+    Feature("fingers_occluded", "bool", (2, 21), "", "the joint's finger is occluded (the occlusion labels' "
+            "part_occluded of its part)"),)
+_LABELS = {f.name: f for f in TABLE_LABELS}
 
 
-def _column(values: np.ndarray) -> pa.Array:
-    if values.ndim == 1:
-        return pa.array(values)
-    flat = pa.array(np.ascontiguousarray(values).reshape(-1))
-    return pa.FixedSizeListArray.from_arrays(flat, int(np.prod(values.shape[1:])))
+def quantity_feature(name: str, shape: list[int] | tuple[int, ...]) -> Feature:
+    """A protocol quantity's column, ``shape`` per view as the table's metadata records it."""
+    return Feature(name, "float32", tuple(shape), "", "the protocol quantity per view, in its kind's unit (metres; "
+                   "pixels for MIAA; data_specs/protocols/README.md); NaN: does not count")
 
 
 def part_table(table: ErrorTable) -> pa.Table:
-    cols = {"sequence": pa.array(table.sequence.astype(str)), "frame": pa.array(table.frame.astype(np.int64)),
-            "camera": pa.array(table.camera.astype(str)), "hand_type": pa.array(table.hand_type.astype(str))}
-    cols.update({k: _column(v) for k, v in table.labels.items()})
-    cols.update({k: _column(v) for k, v in table.columns.items() if v is not None})
+    n = len(table.sequence)
+    keys = [table.sequence, table.frame, table.camera, table.hand_type]
+    cols = {f.name: f.encode(v, n) for f, v in zip(TABLE_KEYS, keys)}
+    cols.update({k: _LABELS[k].encode(v, n) for k, v in table.labels.items()})
+    cols.update({k: quantity_feature(k, v.shape[1:]).encode(v, n) for k, v in table.columns.items() if v is not None})
     return pa.table(cols)
 
 
@@ -82,7 +90,7 @@ class TableWriter:
 def _unify(tables: list[pa.Table]) -> pa.Schema:
     """Parts of empty shards have only the keys; the schema is the widest part's."""
     return max((t.schema for t in tables), key=lambda s: len(s.names), default=pa.schema(
-        [pa.field(k, pa.string() if k != "frame" else pa.int64()) for k in _KEYS])).remove_metadata()
+        [pa.field(f.name, f.arrow_type()) for f in TABLE_KEYS])).remove_metadata()
 
 
 def cached_key(path: Path) -> str | None:
@@ -101,20 +109,9 @@ def table_verdict(path: Path) -> dict:
 def read_table(path: Path) -> ErrorTable:
     meta = json.loads((pq.read_schema(path).metadata or {})[_META])
     t = pq.read_table(path)
-    shapes: dict = meta["shapes"]
-
-    def arr(name: str, shape) -> np.ndarray:
-        col = t.column(name).combine_chunks()
-        if not shape:
-            return col.to_numpy(zero_copy_only=False)
-        return col.values.to_numpy(zero_copy_only=False).reshape((len(col),) + tuple(shape))
-
-    labels = {}
-    for name in ("interacting", "close", "single_hand", "fingers_occluded"):
-        if name in t.column_names:
-            labels[name] = arr(name, (2, 21) if name == "fingers_occluded" else ())
-    columns = {q: (arr(q, shape) if shape is not None and q in t.column_names else None)
-               for q, shape in shapes.items()}
-    return ErrorTable(np.asarray(t.column("sequence").to_pylist(), dtype=str), t.column("frame").to_numpy(),
-                      np.asarray(t.column("camera").to_pylist(), dtype=str),
-                      np.asarray(t.column("hand_type").to_pylist(), dtype=str), labels, columns)
+    sequence, frame, camera, hand_type = (f.decode(t.column(f.name), str(path)) for f in TABLE_KEYS)
+    labels = {f.name: f.decode(t.column(f.name), str(path)) for f in TABLE_LABELS if f.name in t.column_names}
+    columns = {q: (quantity_feature(q, shape).decode(t.column(q), str(path))
+                   if shape is not None and q in t.column_names else None)
+               for q, shape in meta["shapes"].items()}
+    return ErrorTable(sequence.astype(str), frame, camera.astype(str), hand_type.astype(str), labels, columns)

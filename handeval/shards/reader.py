@@ -27,31 +27,12 @@ INFO_PATH = Path("meta") / "info.json"
 
 
 def to_numpy(table: pa.Table, features: str | tuple[Feature, ...]) -> dict[str, np.ndarray]:
-    """Columns as numpy: fixed-size lists reshaped; null rows NaN (floats), False or 0 (bool, int).
+    """Columns as numpy of their documented shapes (:meth:`Feature.decode`).
 
     ``features``: ``"frames"``, ``"views"``, or the features of a label set (keys included).
     """
     feats = {f.name: f for f in (FEATURES[features] if isinstance(features, str) else features)}
-    out = {}
-    for name in table.column_names:
-        col = table.column(name).combine_chunks()
-        f = feats[name]
-        if not f.shape:
-            out[name] = col.to_numpy(zero_copy_only=False)
-        elif f.variable:
-            rows = col.to_pylist()
-            out[name] = np.empty(len(rows), dtype=object)
-            out[name][:] = rows
-        else:
-            child = col.values
-            if child.null_count:  # a null row may null its children: fill, then reset the rows below
-                child = pc.fill_null(child, False if f.dtype == "bool" else 0)
-            values = child.to_numpy(zero_copy_only=False).reshape((len(col),) + f.shape)
-            if col.null_count:
-                values = values.copy()
-                values[np.asarray(col.is_null())] = np.nan if values.dtype.kind == "f" else 0
-            out[name] = values
-    return out
+    return {name: feats[name].decode(table.column(name)) for name in table.column_names}
 
 
 def rows_of(left: dict, right: dict, keys: tuple[str, ...] = ("sequence", "frame")) -> np.ndarray:

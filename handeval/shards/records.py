@@ -2,8 +2,8 @@
 
 Dataset readers produce :class:`SequenceRecords`; the shard writer turns them into row
 groups. Arrays are ``(T, *shape)`` for frame features and ``(V, *shape)`` for view
-features. A nullable float feature is null on rows that are all NaN (nothing was
-annotated); a nullable bool feature is null on rows masked in a ``numpy.ma`` array.
+features, encoded by :meth:`Feature.encode` (nulls: rows all NaN, or masked in a
+``numpy.ma`` array, of a nullable feature).
 """
 
 from __future__ import annotations
@@ -49,30 +49,6 @@ class SequenceRecords:
         return views
 
 
-def _null_rows(feature: Feature, value, n: int) -> np.ndarray | None:
-    if not feature.nullable:
-        return None
-    if isinstance(value, np.ma.MaskedArray):
-        return np.ma.getmaskarray(value).reshape(n, -1).all(axis=1)
-    if feature.dtype.startswith("float"):
-        return np.isnan(np.asarray(value, dtype=np.float64).reshape(n, -1)).all(axis=1)
-    return None
-
-
-def arrow_column(feature: Feature, value, n: int) -> pa.Array:
-    """One feature of n rows as an Arrow array (nulls as documented above)."""
-    typ = feature.arrow_type()
-    nulls = _null_rows(feature, value, n)
-    mask = pa.array(nulls) if nulls is not None and nulls.any() else None
-    if feature.variable or (not feature.shape and feature.dtype == "string"):
-        return pa.array(value if not isinstance(value, np.ndarray) else value.tolist(), type=typ)
-    arr = np.ma.filled(value, False) if isinstance(value, np.ma.MaskedArray) else value
-    arr = np.asarray(arr, dtype=feature.dtype).reshape(n, feature.size)
-    if not feature.shape:
-        return pa.array(arr.ravel(), type=typ, mask=None if mask is None else np.asarray(nulls))
-    return pa.FixedSizeListArray.from_arrays(pa.array(arr.ravel()), feature.size, mask=mask)
-
-
 def _table(features: tuple[Feature, ...], data: dict, sequence: str) -> pa.Table:
     n = len(data["frame"])
     columns = []
@@ -85,5 +61,5 @@ def _table(features: tuple[Feature, ...], data: dict, sequence: str) -> pa.Table
                 raise KeyError(f"sequence {sequence}: required feature {f.name!r} is missing")
             columns.append(pa.nulls(n, type=f.arrow_type()))
             continue
-        columns.append(arrow_column(f, data[f.name], n))
+        columns.append(f.encode(data[f.name], n))
     return pa.Table.from_arrays(columns, schema=arrow_schema(features))

@@ -7,13 +7,21 @@ are sorted by (sequence, frame[, camera]) and each sequence (or bounded chunk of
 one row group. Hands are stacked ``[right, left]``; lengths are metres; 3D is in the
 sequence's *world* frame, which each view's extrinsics map to its OpenCV camera frame.
 Missing values are Arrow nulls or ``*_valid`` masks, never sentinels.
+
+A :class:`Feature` also carries the one Arrow encoding of its values (:meth:`Feature.encode`,
+:meth:`Feature.decode`), which every table handeval writes or reads uses: shards, labels,
+submissions and the per-view error tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from handeval.util.errors import HandevalError
 
 FORMAT_VERSION = "2.0"
 _ARROW = {"float32": pa.float32(), "float64": pa.float64(), "int32": pa.int32(), "int64": pa.int64(),
@@ -50,6 +58,82 @@ class Feature:
         d = asdict(self)
         d["shape"] = list(self.shape)
         return d
+
+    def encode(self, values, rows: int) -> pa.Array:
+        """``rows`` values, ``(rows, *shape)``, as an Arrow array of :meth:`arrow_type`. A nullable
+        float feature is null on rows that are all NaN (nothing was annotated); a nullable feature
+        is null on rows masked in a ``numpy.ma`` array."""
+        typ = self.arrow_type()
+        nulls = self._null_rows(values, rows)
+        mask = pa.array(nulls) if nulls is not None and nulls.any() else None
+        if self.variable or (not self.shape and self.dtype == "string"):
+            return pa.array(values if not isinstance(values, np.ndarray) else values.tolist(), type=typ)
+        arr = np.ma.filled(values, False) if isinstance(values, np.ma.MaskedArray) else values
+        arr = np.asarray(arr, dtype=self.dtype).reshape(rows, self.size)
+        if not self.shape:
+            return pa.array(arr.ravel(), type=typ, mask=None if mask is None else np.asarray(nulls))
+        return pa.FixedSizeListArray.from_arrays(pa.array(arr.ravel()), self.size, mask=mask)
+
+    def _null_rows(self, values, rows: int) -> np.ndarray | None:
+        if not self.nullable:
+            return None
+        if isinstance(values, np.ma.MaskedArray):
+            return np.ma.getmaskarray(values).reshape(rows, -1).all(axis=1)
+        if self.dtype.startswith("float"):
+            return np.isnan(np.asarray(values, dtype=np.float64).reshape(rows, -1)).all(axis=1)
+        return None
+
+    def decode(self, column: pa.Array | pa.ChunkedArray, source: str = "a table") -> np.ndarray:
+        """An Arrow column as numpy, ``(rows, *shape)`` in the column's own element type: null rows
+        NaN (floats), False or 0 (bool, int); variable-length features as an object array of lists.
+
+        A fixed shape is read from fixed-size lists, or from variable-length lists whose rows all
+        hold ``size`` values (what pandas writes). A column that is not such a list is refused,
+        naming ``source`` (a file), the column and the first row that does not fit."""
+        col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if not self.shape:
+            return col.to_numpy(zero_copy_only=False)
+        if self.variable:
+            out = np.empty(len(col), dtype=object)
+            out[:] = col.to_pylist()
+            return out
+        child = self._flat_values(col, source)
+        if child.null_count and not pa.types.is_floating(child.type):  # floats turn nulls into NaN themselves
+            child = pc.fill_null(child, False if pa.types.is_boolean(child.type) else 0)
+        values = child.to_numpy(zero_copy_only=False).reshape((len(col),) + self.shape)
+        if col.null_count:
+            values = values.copy()
+            values[np.asarray(col.is_null())] = np.nan if values.dtype.kind == "f" else 0
+        return values
+
+    def _flat_values(self, col: pa.Array, source: str) -> pa.Array:
+        """The ``rows * size`` values of a list column in row order, null rows' slots included."""
+        shape = " x ".join(map(str, self.shape))
+        typ = col.type
+        if not (pa.types.is_fixed_size_list(typ) or pa.types.is_list(typ) or pa.types.is_large_list(typ)):
+            raise HandevalError(f"{source}: column {self.name!r} must be a list of {self.size} numbers per row, "
+                                f"not {typ}")
+        element = typ.value_type
+        if not (pa.types.is_integer(element) or pa.types.is_floating(element) or pa.types.is_boolean(element)):
+            nested = " (flatten each row: lists of lists are not read)" if pa.types.is_list(element) or \
+                pa.types.is_fixed_size_list(element) or pa.types.is_large_list(element) else ""
+            raise HandevalError(f"{source}: column {self.name!r} must be a list of {self.size} numbers per row "
+                                f"({shape}), not {typ}{nested}")
+        rows = len(col)
+        if pa.types.is_fixed_size_list(typ):
+            if typ.list_size != self.size:
+                raise HandevalError(f"{source}: column {self.name!r} must hold {self.size} numbers per row ({shape}), "
+                                    f"found {rows * typ.list_size} for {rows} rows")
+            return col.values.slice(col.offset * self.size, rows * self.size)
+        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(~np.asarray(col.is_null()) & (lengths != self.size))
+        if len(bad):
+            raise HandevalError(f"{source}: column {self.name!r} row {bad[0]} holds {int(lengths[bad[0]])} numbers, "
+                                f"expected {self.size} ({shape}); every row must have the same shape")
+        if not col.null_count:
+            return pc.list_flatten(col)
+        # Null rows hold no values: give them slots (decode resets them), so rows stay aligned.
+        return pc.list_flatten(pc.if_else(col.is_null(), pa.scalar([None] * self.size, typ), col))
 
 
 def _f(name, dtype, shape, unit, description, nullable=False) -> Feature:

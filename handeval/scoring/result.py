@@ -1,0 +1,226 @@
+"""A scored result (``RESULT.json``): its JSON Schema, and the one loader its readers use.
+
+``handeval score`` writes a result; ``compare``, ``regroup`` and the leaderboard read it back
+through :meth:`Result.from_file`, which refuses anything that does not follow
+:data:`RESULT_JSON_SCHEMA` with one message naming the file and the field.
+``data_specs/result.schema.json`` is generated from :data:`RESULT_JSON_SCHEMA` (a test keeps
+them equal); ``data_specs/results.md`` says what each field means.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+
+import ijson
+
+from handeval.scoring.protocols import REDUCTIONS
+from handeval.util.errors import HandevalError
+
+RESULT_SCHEMA = "handeval-result/2"
+
+_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+RESULT_JSON_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": RESULT_SCHEMA,
+    "title": "handeval score result",
+    "type": "object",
+    "required": ["schema", "name", "protocol", "dataset", "synthetic", "submission", "deviations", "comparable",
+                 "warnings", "metrics", "bootstrap", "curves", "series", "breakdowns", "errors_table",
+                 "handeval_version"],
+    "additionalProperties": False,
+    "properties": {
+        "schema": {"const": RESULT_SCHEMA},
+        "name": {"type": "string"},
+        "protocol": {
+            "type": "object",
+            "required": ["name", "version", "sha256", "title", "dataset", "submission"],
+            "properties": {
+                "name": {"type": "string"}, "version": {"type": "integer"}, "sha256": _SHA256,
+                "title": {"type": "string"},
+                "dataset": {"type": "object", "required": ["name", "split"]},
+                "submission": {"type": "object", "required": ["joints", "vertices", "hand_scores"],
+                               "additionalProperties": {"enum": ["required", "optional", "unused"]}},
+            },
+        },
+        "dataset": {"type": "object", "required": ["name", "split", "manifest_sha256"],
+                    "properties": {"manifest_sha256": _SHA256}},
+        "synthetic": {"type": "boolean"},
+        "submission": {
+            "type": "object",
+            "required": ["file", "format", "sha256", "rows", "vertices"],
+            "properties": {"format": {"enum": ["parquet", "npz", "ho3d-pred-json", "dexycb-txt"]}, "sha256": _SHA256,
+                           "rows": {"type": "integer", "minimum": 0}, "vertices": {"type": "boolean"}},
+        },
+        "deviations": {"type": "array", "items": {"type": "string"}},
+        "comparable": {"type": "boolean"},
+        "warnings": {
+            "type": "array",
+            "items": {"type": "object", "required": ["check", "severity", "message", "fix"],
+                      "properties": {"check": {"type": "string"}, "severity": {"const": "warning"},
+                                     "message": {"type": "string"}, "fix": {"type": "string"}}},
+        },
+        "metrics": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["value", "unit", "ci95", "n", "quantity", "reduce"],
+                "properties": {
+                    "value": _NUMBER_OR_NULL, "unit": {"type": "string"},
+                    "ci95": {"oneOf": [{"type": "null"},
+                                       {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]},
+                    "n": {"type": "integer", "minimum": 0}, "quantity": {"type": "string"},
+                    "reduce": {"enum": list(REDUCTIONS)}, "note": {"type": "string"},
+                },
+            },
+        },
+        "bootstrap": {"type": "object", "required": ["unit", "replicates", "seed", "clusters", "sequences"],
+                      "properties": {"unit": {"enum": ["sequence", "frame"]},
+                                     "replicates": {"type": "integer", "minimum": 0}}},
+        "curves": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["thresholds_mm", "pck"],
+            "properties": {"thresholds_mm": {"type": "array", "items": {"type": "number"}},
+                           "pck": {"type": "array", "items": {"type": "number"}}}}},
+        "series": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["quantity", "sequence", "camera", "frame", "value", "unit"],
+            "properties": {"frame": {"type": "array", "items": {"type": "integer"}},
+                           "value": {"type": "array", "items": _NUMBER_OR_NULL}}}},
+        "breakdowns": {"type": "object", "additionalProperties": {
+            "type": "object",
+            "properties": {"hand": {"type": "object", "required": ["right", "left"],
+                                    "properties": {"right": _NUMBER_OR_NULL, "left": _NUMBER_OR_NULL}}}}},
+        "errors_table": {"type": "object", "required": ["path", "sha256"], "properties": {"sha256": _SHA256}},
+        "handeval_version": {"type": "string"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """A result as ``handeval score`` wrote it: one attribute per top-level field, in the file's order
+    (``data_specs/results.md``); nested fields stay JSON values."""
+
+    schema: str
+    name: str
+    protocol: dict                 # name, version, sha256, title, dataset, submission
+    dataset: dict                  # name, version, variant, split, manifest_sha256
+    synthetic: bool
+    submission: dict               # file, format, sha256, rows, vertices
+    deviations: list[str]
+    comparable: bool
+    warnings: list[dict]           # {check, severity, message, fix}
+    metrics: dict[str, dict]       # name -> value, unit, ci95, n, quantity, reduce (, note)
+    bootstrap: dict
+    curves: dict
+    series: dict
+    breakdowns: dict
+    errors_table: dict             # path (beside the result), sha256
+    handeval_version: str
+    path: Path | None = field(default=None, compare=False)  # the file it was read from
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Result:
+        """The result in ``path``; anything else is refused with one message naming the file, and the
+        field where the file is a damaged result."""
+        path = Path(path)
+        expected = f"not a handeval result (a RESULT.json written by `handeval score`, schema {RESULT_SCHEMA})"
+        reason = why_not_a_result(path)
+        if reason is None:
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                reason = "it is not valid JSON past its schema key (truncated?)"
+        if reason is not None:
+            raise HandevalError(f"{path}: {expected}: {reason}")
+        damage = _damage(data)
+        if damage is not None:
+            raise HandevalError(f"{path}: a damaged handeval result: {damage} (data_specs/result.schema.json); "
+                                "rescore with `handeval score`")
+        return cls(**data, path=path)
+
+    def to_dict(self) -> dict:
+        """The fields as ``handeval score`` writes them, in their order."""
+        return {k: getattr(self, k) for k in RESULT_KEYS}
+
+    @property
+    def table_path(self) -> Path:
+        """Where its per-view error table must be: beside the result (only the base name counts)."""
+        return Path(self.path or ".").parent / Path(self.errors_table["path"]).name
+
+
+#: A result's top-level fields, in the order ``handeval score`` writes them.
+RESULT_KEYS = tuple(f.name for f in fields(Result) if f.name != "path")
+
+
+def why_not_a_result(path: str | Path) -> str | None:
+    """Why ``path`` is not a handeval result (to follow "not a handeval result: "), or None if it is
+    one. Streams no further than the top-level ``schema`` key, so a large submission or a Parquet
+    file is turned down at once."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            events = ijson.parse(fh)
+            _, event, _ = next(events)
+            if event != "start_map":
+                return "it is JSON, but not an object"
+            for prefix, event, value in events:
+                if prefix == "schema":
+                    if value == RESULT_SCHEMA:
+                        return None
+                    if isinstance(value, str) and value.startswith("handeval-result/"):  # an older release's
+                        return (f"it is a {value} result ({RESULT_SCHEMA} dropped local paths so that results are "
+                                "shareable); Score the submission again with this version")
+                    return f"its schema is {value!r}"
+            return "it is a JSON object without a schema key"
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    except (ijson.JSONError, UnicodeDecodeError):
+        return "it is not JSON (or is truncated)" if path.stat().st_size else "it is empty"
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(RESULT_JSON_SCHEMA)
+
+
+_JSON_TYPES = {"string": "a string", "object": "an object", "array": "an array", "number": "a number",
+               "integer": "an integer", "boolean": "true or false", "null": "null"}
+
+
+def _damage(data: dict) -> str | None:
+    """Where ``data`` departs from the schema, as "`field` is X, expected Y" (the most telling place)."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(data))
+    if error is None:
+        return None
+    where = list(error.absolute_path)
+    if error.validator == "required":
+        missing = next(k for k in error.validator_value if k not in error.instance)
+        return f"`{_dotted(where + [missing])}` is missing"
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))[0]
+        return f"`{_dotted(where + [extra])}` is not a field of a result"
+    value = json.dumps(error.instance)
+    value = value if len(value) <= 40 else value[:37] + "..."
+    rule = error.validator_value
+    expected = {
+        "type": lambda: " or ".join(_JSON_TYPES[t] for t in ([rule] if isinstance(rule, str) else rule)),
+        "const": lambda: json.dumps(rule),
+        "enum": lambda: "one of " + ", ".join(map(json.dumps, rule)),
+        "pattern": lambda: "64 lowercase hex digits (a sha256)" if rule == _SHA256["pattern"] else f"to match {rule}",
+        "minimum": lambda: f"at least {rule}",
+        "minItems": lambda: f"at least {rule} items",
+        "maxItems": lambda: f"at most {rule} items",
+    }.get(error.validator, lambda: f"what the schema's {error.validator!r} rule allows")()
+    return f"`{_dotted(where)}` is {value}, expected {expected}"
+
+
+def _dotted(where: list) -> str:
+    """``["metrics", "MPJPE", "ci95", 0]`` -> ``metrics.MPJPE.ci95[0]``."""
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in where).lstrip(".")

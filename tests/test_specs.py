@@ -1,0 +1,42 @@
+"""The machine-readable specifications in data_specs/ are generated from the code's schemas.
+
+After changing a schema, regenerate them with ``python tests/test_specs.py``.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+SPECS = Path(__file__).parents[1] / "data_specs"
+
+
+def generated() -> dict[str, str]:
+    """File name under data_specs/ -> the text the code generates for it."""
+    from handeval.scoring.result import RESULT_JSON_SCHEMA
+    from handeval.scoring.submissions import submission_schema
+    from handeval.shards.schema import FORMAT_VERSION, features_dict
+
+    specs = {"shards.schema.json": {"format_version": FORMAT_VERSION, "tables": features_dict()},
+             "submission.schema.json": submission_schema(),
+             "result.schema.json": RESULT_JSON_SCHEMA}
+    return {name: json.dumps(spec, indent=1, ensure_ascii=False) + "\n" for name, spec in specs.items()}
+
+
+def test_committed_specs_are_the_generated_ones():
+    for name, text in generated().items():
+        assert (SPECS / name).read_text() == text, f"data_specs/{name} is stale: run python tests/test_specs.py"
+
+
+def test_the_result_schema_is_a_valid_json_schema():
+    from jsonschema import Draft202012Validator
+
+    from handeval.scoring.result import RESULT_JSON_SCHEMA, RESULT_KEYS
+
+    Draft202012Validator.check_schema(RESULT_JSON_SCHEMA)
+    assert list(RESULT_KEYS) == RESULT_JSON_SCHEMA["required"] == list(RESULT_JSON_SCHEMA["properties"])
+
+
+if __name__ == "__main__":
+    for name, text in generated().items():
+        (SPECS / name).write_text(text)
+        print(f"wrote data_specs/{name}", file=sys.stderr)
