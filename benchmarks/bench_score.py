@@ -67,9 +67,9 @@ def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from handeval.labels.meshes import HandMeshes
     from handeval.shards import ShardDataset
-    from handeval.shards.reader import world_to_camera
+    from handeval.shards.meshes import HandMeshes
+    from handeval.shards.views import view_truth
 
     if path.is_file():
         return path
@@ -79,15 +79,10 @@ def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
     writer = None
     tmp = path.with_suffix(".tmp")
     for seq in ds.iter_sequences("test"):
-        f, v = seq.frames, seq.views
-        rows = np.searchsorted(f["frame"], v["frame"])
-        world, _ = meshes.vertices(seq)
-        R, t = v["R"].astype(np.float64), v["t"].astype(np.float64)
-        verts = world_to_camera(world[rows], R, t)
-        joints = world_to_camera(f["joints"][rows], R, t)
-        joints = np.where(np.isfinite(joints), joints, 0.0)
-        verts = (verts + rng.normal(0, sigma, verts.shape)).astype(np.float32).reshape(len(rows), -1)
-        joints = (joints + rng.normal(0, sigma, joints.shape)).astype(np.float32).reshape(len(rows), -1)
+        v, truth = seq.views, view_truth(seq.frames, seq.views, meshes=meshes)
+        verts, joints = truth.vertices, np.where(np.isfinite(truth.joints), truth.joints, 0.0)
+        verts = (verts + rng.normal(0, sigma, verts.shape)).astype(np.float32).reshape(len(truth), -1)
+        joints = (joints + rng.normal(0, sigma, joints.shape)).astype(np.float32).reshape(len(truth), -1)
         table = pa.table({"sequence": v["sequence"].astype(str), "frame": v["frame"], "camera": v["camera"].astype(str),
                           "joints": pa.FixedSizeListArray.from_arrays(pa.array(joints.ravel()), 126),
                           "vertices": pa.FixedSizeListArray.from_arrays(pa.array(verts.ravel()), 4668)})
@@ -159,9 +154,9 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
     import pyarrow.parquet as pq
 
     from handeval.conventions import HAND_SIDES
-    from handeval.labels.meshes import HandMeshes
     from handeval.shards import ShardDataset
-    from handeval.shards.reader import world_to_camera
+    from handeval.shards.meshes import HandMeshes
+    from handeval.shards.views import view_truth
 
     ds = ShardDataset(shards)
     meshes = HandMeshes(ds)
@@ -169,10 +164,7 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
     pf = pq.ParquetFile(pred)
     gts, preds = [], []
     for g, seq in enumerate(ds.iter_sequences("test")):
-        f, v = seq.frames, seq.views
-        rows = np.searchsorted(f["frame"], v["frame"])
-        world, _ = meshes.vertices(seq)
-        gts.append(world_to_camera(world[rows], v["R"], v["t"]))
+        gts.append(view_truth(seq.frames, seq.views, meshes=meshes).vertices)
         preds.append(pf.read_row_group(g, columns=["vertices"]).column("vertices").combine_chunks().values
                      .to_numpy().reshape(-1, 2, 778, 3).astype(np.float64))
         if sum(len(x) for x in gts) >= 2 * n_views:
