@@ -34,7 +34,7 @@ def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None =
     from handeval.shards.meshes import HandMeshes
 
     meshes = HandMeshes(ds, mano_dir) if vertices else None
-    # Per sequence: each sequence's meshes are built in one batch per hand.
+    # A sequence at a time keeps memory bounded; MANO then runs once per sequence and hand.
     parts = [view_truth(seq.frames, seq.views, meshes=meshes) for seq in ds.iter_sequences(split)]
 
     def cat(name):
