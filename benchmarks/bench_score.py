@@ -71,10 +71,10 @@ def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from handeval.labels.meshes import HandMeshes
     from handeval.scoring.submissions import SUBMISSION_FEATURES
     from handeval.shards import ShardDataset
-    from handeval.shards.reader import world_to_camera
+    from handeval.shards.meshes import HandMeshes
+    from handeval.shards.views import view_truth
 
     if path.is_file():
         return path
@@ -84,18 +84,13 @@ def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
     writer = None
     tmp = path.with_suffix(".tmp")
     for seq in ds.iter_sequences("test"):
-        f, v = seq.frames, seq.views
-        rows = np.searchsorted(f["frame"], v["frame"])
-        world, _ = meshes.vertices(seq)
-        R, t = v["R"].astype(np.float64), v["t"].astype(np.float64)
-        verts = world_to_camera(world[rows], R, t)
-        joints = world_to_camera(f["joints"][rows], R, t)
-        joints = np.where(np.isfinite(joints), joints, 0.0)
+        v, truth = seq.views, view_truth(seq.frames, seq.views, meshes=meshes)
+        verts, joints = truth.vertices, np.where(np.isfinite(truth.joints), truth.joints, 0.0)
         verts = verts + rng.normal(0, sigma, verts.shape)
         joints = joints + rng.normal(0, sigma, joints.shape)
         values = {"sequence": v["sequence"], "frame": v["frame"], "camera": v["camera"], "joints": joints,
                   "vertices": verts}
-        table = pa.table({feat.name: feat.encode(values[feat.name], len(rows)) for feat in SUBMISSION_FEATURES
+        table = pa.table({feat.name: feat.encode(values[feat.name], len(truth)) for feat in SUBMISSION_FEATURES
                           if feat.name in values})
         writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
         writer.write_table(table)
@@ -120,10 +115,10 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
     import pyarrow.parquet as pq
 
     from handeval.conventions import HAND_SIDES
-    from handeval.labels.meshes import HandMeshes
     from handeval.scoring.submissions import SUBMISSION_COLUMNS
     from handeval.shards import ShardDataset
-    from handeval.shards.reader import world_to_camera
+    from handeval.shards.meshes import HandMeshes
+    from handeval.shards.views import view_truth
 
     ds = ShardDataset(shards)
     meshes = HandMeshes(ds)
@@ -131,10 +126,7 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
     pf = pq.ParquetFile(pred)
     gts, preds = [], []
     for g, seq in enumerate(ds.iter_sequences("test")):
-        f, v = seq.frames, seq.views
-        rows = np.searchsorted(f["frame"], v["frame"])
-        world, _ = meshes.vertices(seq)
-        gts.append(world_to_camera(world[rows], v["R"], v["t"]))
+        gts.append(view_truth(seq.frames, seq.views, meshes=meshes).vertices)
         preds.append(SUBMISSION_COLUMNS["vertices"].decode(pf.read_row_group(g, columns=["vertices"]).column(0))
                      .astype(np.float64))
         if sum(len(x) for x in gts) >= 2 * n_views:

@@ -82,7 +82,7 @@ def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
     Example:
       handeval labels all ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
-    from handeval.labels.meshes import ObjectMeshes
+    from handeval.labels.objects import ObjectMeshes
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
     from handeval.util.errors import HandevalError
 

@@ -38,9 +38,10 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
     """
     from handeval.scoring.protocols import evaluation_split, load_protocol
     from handeval.scoring.score import same_dataset
-    from handeval.scoring.submissions import SubmissionSource, ground_truth_views
+    from handeval.scoring.submissions import SubmissionSource
     from handeval.scoring.submissions import check_submission as check
     from handeval.shards import ShardDataset
+    from handeval.shards.views import read_view_truth
     from handeval.util.errors import HandevalError
 
     ds = ShardDataset(gt_dir)
@@ -55,7 +56,7 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
                             f", not {split!r}") + ": choose one with --split")
     source = SubmissionSource(pred_file, ds, split)
     sub = source.all
-    problems = check(sub, ground_truth_views(ds, split), protocol, source.vertex_batches())
+    problems = check(sub, read_view_truth(ds, split), protocol, source.vertex_batches())
     errors = [p for p in problems if p["severity"] == "error"]
     failed = bool(errors) or (strict and bool(problems))
     if as_json:

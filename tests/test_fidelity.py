@@ -18,7 +18,6 @@ from fidelity_cases import CASES, write_cases
 from PIL import Image
 
 from handeval.conventions import HAND_SIDES
-from handeval.labels.meshes import HandMeshes
 from handeval.labels.run import run_images
 from handeval.readers import open_reader
 from handeval.scoring.score import score
@@ -26,6 +25,7 @@ from handeval.scoring.submissions import read_submission
 from handeval.scoring.table import read_table
 from handeval.shards import ShardDataset
 from handeval.shards.convert import convert
+from handeval.shards.meshes import HandMeshes
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "official.json").read_text())
 

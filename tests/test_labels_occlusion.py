@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from handeval.labels.meshes import HandMeshes, ObjectMeshes
+from handeval.labels.objects import ObjectMeshes
 from handeval.labels.occlusion import PRESETS, Masks, OcclusionLabeler
 from handeval.mano import ManoConvention
 from handeval.mano.parts import PARTS
+from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import SequenceData
 
 CONV = ManoConvention(flat_hand_mean=True, fix_left_shapedirs=True)
@@ -63,13 +64,13 @@ def test_unoccluded_flat_hand(hands):
     assert out["hand_visible_ratio"][0, 0] == pytest.approx(1.0)
     assert np.ma.getmaskarray(out["vertex_visible"])[0, 1].all()  # the absent left hand is null
     # The palm faces the camera: the back of the hand (y > 0 side) is not visible.
-    v, _ = hands.vertices(_sequence([np.zeros(3), None]))
+    v, _ = hands.vertices(_sequence([np.zeros(3), None]).frames)
     visible = out["vertex_visible"][0, 0].filled(False)
     assert v[0, 0, visible, 1].mean() < v[0, 0, ~visible, 1].mean()
 
 
 def test_finger_behind_a_box(hands, tmp_path):
-    v, _ = hands.vertices(_sequence([np.zeros(3), None]))
+    v, _ = hands.vertices(_sequence([np.zeros(3), None]).frames)
     parts = hands.layers["right"].parts
     index = v[0, 0, parts == PARTS.index("index")]
     lo, hi = index.min(axis=0), index.max(axis=0)

@@ -10,13 +10,13 @@ from handeval.cli import main
 
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO, canonical_to_interhand42
 from handeval.demo.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
-from handeval.labels.meshes import HandMeshes
 from handeval.scoring import aggregate as agg
 from handeval.scoring.protocols import canonical_hash, load_protocol, protocol_names, validate_spec
 from handeval.scoring.score import STAND_IN_DEVIATION, compare, regroup, score
 from handeval.scoring.submissions import write_submission
 from handeval.scoring.table import read_table
 from handeval.shards import ShardDataset
+from handeval.shards.meshes import HandMeshes
 from handeval.util.errors import HandevalError
 
 SIGMA = 0.004
@@ -281,7 +281,7 @@ def test_penetration_metrics_agree_with_the_labels_and_gt_scores_zero_pixels(dem
 
 def test_acceleration_tracks_skip_gaps_and_cameras():
     from handeval.scoring.quantities import _acceleration
-    from handeval.scoring.truth import ViewTruth
+    from handeval.shards.views import ViewTruth
 
     frames = np.array([0, 1, 2, 3, 5, 6, 7] * 2)  # frame 4 missing: frames 3 and 5 are not neighbours
     cams = np.repeat(["a", "b"], 7)
@@ -289,9 +289,8 @@ def test_acceleration_tracks_skip_gaps_and_cameras():
     t = frames.astype(float)[:, None, None, None]
     gt = np.broadcast_to(np.zeros(3), (14, 2, 21, 3)).copy()
     pred = gt + t ** 2 * np.array([0.001, 0, 0])  # acceleration 0.002 per frame^2 where frames are consecutive
-    truth = ViewTruth(np.array(["s"] * 14)[order], frames[order], cams[order], np.array(["interacting"] * 14),
-                      np.ones((14, 2), bool), gt[order], np.ones((14, 2, 21), bool), None, np.zeros((14, 3, 3)),
-                      np.ones(14, bool), {})
+    truth = ViewTruth(np.array(["s"] * 14)[order], frames[order], cams[order], np.ones((14, 2), bool), gt[order],
+                      np.ones((14, 2, 21), bool))
     e = _acceleration(truth, pred[order], gt[order], truth.valid)[:, 0, 0]
     counted = {(c, f) for c, f, v in zip(cams[order], frames[order], e) if np.isfinite(v)}
     assert counted == {(c, f) for c in "ab" for f in (1, 2, 6)}

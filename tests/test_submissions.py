@@ -12,9 +12,11 @@ from handeval.cli import main
 
 from handeval.conventions import CV_FROM_GL, MM_PER_M
 from handeval.readers import open_reader
-from handeval.scoring.submissions import check_submission, ground_truth_views, read_submission
+from handeval.scoring.submissions import check_submission, read_submission
 from handeval.shards import ShardDataset
 from handeval.shards.convert import convert
+from handeval.shards.meshes import HandMeshes
+from handeval.shards.views import read_view_truth
 from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
 from handeval.synth.native.ho3d import HO3DSequence, write_ho3d
 from handeval.synth.scene import make_scene
@@ -26,7 +28,7 @@ def ih(standin_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("sub")
     scene = make_scene(seed=21, num_frames=5, num_cameras=2, image_size=(32, 24), render=False)
     ds = converted_interhand(root, scene)
-    return ds, ground_truth_views(ds, "test")
+    return ds, read_view_truth(ds, "test")
 
 
 def _npz(path, gt, joints):
@@ -164,7 +166,7 @@ def test_ho3d_pred_json(standin_dir, tmp_path):
     write_ho3d(tmp_path / "raw", [HO3DSequence(scene, "evaluation", "AP10", 0)], images=False)
     convert(open_reader("ho3d", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
-    gt = ground_truth_views(ds, "evaluation", vertices=True)
+    gt = read_view_truth(ds, "evaluation", HandMeshes(ds))
     xyz = json.loads((tmp_path / "raw" / "evaluation_xyz.json").read_text())
     verts = json.loads((tmp_path / "raw" / "evaluation_verts.json").read_text())
     (tmp_path / "pred.json").write_text(json.dumps([xyz, verts]))
@@ -194,7 +196,7 @@ def test_ho3d_pred_json_follows_evaluation_txt_from_the_shards_alone(standin_dir
     (tmp_path / "pred.json").write_text(json.dumps([[gt_files["evaluation_xyz.json"][i] for i in order],
                                                     [gt_files["evaluation_verts.json"][i] for i in order]]))
     sub = read_submission(tmp_path / "pred.json", ds, "evaluation")
-    gt = ground_truth_views(ds, "evaluation", vertices=True)
+    gt = read_view_truth(ds, "evaluation", HandMeshes(ds))
     rows = [dict(zip(sub.keys(), range(len(sub.frame))))[k] for k in gt.keys()]
     np.testing.assert_allclose(sub.joints[rows, 0], gt.joints[:, 0], atol=1e-6)
     np.testing.assert_allclose(sub.vertices[rows, 0], gt.vertices[:, 0], atol=1e-6)
@@ -206,7 +208,7 @@ def test_dexycb_result_txt(standin_dir, tmp_path, capsys):
     write_dexycb(tmp_path / "raw", [DexYCBSequence(scene, 0, "20200709_140000", no_hand_frames=())], images=False)
     convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
-    gt = ground_truth_views(ds, "s0_train")
+    gt = read_view_truth(ds, "s0_train")
     # The toolkit's sample order: cameras, then frames.
     order = sorted(range(len(gt.frame)), key=lambda i: (gt.camera[i], gt.frame[i]))
     lines = [",".join([str(k)] + [f"{v:.6f}" for v in (gt.joints[i, 0] * MM_PER_M).ravel()])
@@ -275,7 +277,7 @@ def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path
                                                    no_hand_views=((1, 0),))], images=False)
     convert(open_reader("dexycb", tmp_path / "raw"), tmp_path / "gt", progress=False)
     ds = ShardDataset(tmp_path / "gt")
-    gt = ground_truth_views(ds, "s0_train")
+    gt = read_view_truth(ds, "s0_train")
     order = sorted(range(len(gt.frame)), key=lambda i: (gt.camera[i], gt.frame[i]))
 
     def write(name, scale, extra=()):
@@ -297,7 +299,7 @@ def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path
     write_ho3d(tmp_path / "h", [HO3DSequence(ho, "evaluation", "AP10", 0)], images=False)
     convert(open_reader("ho3d", tmp_path / "h"), tmp_path / "hgt", progress=False)
     hds = ShardDataset(tmp_path / "hgt")
-    hgt = ground_truth_views(hds, "evaluation", vertices=True)
+    hgt = read_view_truth(hds, "evaluation", HandMeshes(hds))
     xyz = np.asarray(json.loads((tmp_path / "h" / "evaluation_xyz.json").read_text()))
     verts = np.asarray(json.loads((tmp_path / "h" / "evaluation_verts.json").read_text()))
     (tmp_path / "mm.json").write_text(json.dumps([(xyz * 1000).tolist(), (verts * 1000).tolist()]))

@@ -22,7 +22,8 @@ from scipy.ndimage import uniform_filter1d
 
 from handeval.metrics.errors import nanmean
 from handeval.scoring.submissions import Submission
-from handeval.shards.reader import ShardDataset, world_to_camera
+from handeval.shards.reader import ShardDataset
+from handeval.shards.views import view_truth
 
 BASELINES = ("oracle-noise", "mean-pose", "smoothed-noise", "swapped-hands")
 
@@ -30,30 +31,20 @@ BASELINES = ("oracle-noise", "mean-pose", "smoothed-noise", "swapped-hands")
 def ground_truth_submission(ds: ShardDataset, split: str, mano_dir: str | None = None,
                             vertices: bool = True) -> Submission:
     """The ground truth itself as a submission (every view, joints and, if asked, vertices)."""
-    from handeval.labels.meshes import HandMeshes
+    from handeval.shards.meshes import HandMeshes
 
     meshes = HandMeshes(ds, mano_dir) if vertices else None
-    parts = []
-    for seq in ds.iter_sequences(split):
-        f, v = seq.frames, seq.views
-        rows = np.searchsorted(f["frame"], v["frame"])
-        R, t = v["R"].astype(np.float64), v["t"].astype(np.float64)
-        joints = world_to_camera(f["joints"][rows].astype(np.float64), R, t)
-        # Joints the annotation lacks are not scored; a prediction still has them: use the hand's centroid.
-        centroid = nanmean(joints, axis=2, keepdims=True)
-        joints = np.where(np.isfinite(joints), joints, centroid)
-        joints = np.where(v["hand_present"][:, :, None, None], joints, np.nan)  # the view's own hands
-        verts = None
-        if meshes is not None:
-            world, _ = meshes.vertices(seq)
-            verts = world_to_camera(world[rows], R, t)
-        parts.append((v["sequence"], v["frame"], v["camera"], joints, verts))
+    # A sequence at a time keeps memory bounded; MANO then runs once per sequence and hand.
+    parts = [view_truth(seq.frames, seq.views, meshes=meshes) for seq in ds.iter_sequences(split)]
 
-    def cat(i):
-        return np.concatenate([p[i] for p in parts])
+    def cat(name):
+        return np.concatenate([getattr(p, name) for p in parts])
 
-    return Submission(ds.root, "ground-truth", cat(0).astype(str), cat(1).astype(np.int64), cat(2).astype(str),
-                      cat(3), cat(4) if vertices else None)
+    # Joints the annotation lacks are not scored; a prediction still has them: use the hand's centroid.
+    joints = cat("joints")
+    joints = np.where(np.isfinite(joints), joints, nanmean(joints, axis=2, keepdims=True))
+    return Submission(ds.root, "ground-truth", cat("sequence").astype(str), cat("frame").astype(np.int64),
+                      cat("camera").astype(str), joints, cat("vertices") if vertices else None)
 
 
 def oracle_noise(gt: Submission, sigma: float, seed: int = 0) -> Submission:

@@ -9,7 +9,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "IMAGES": "images", "OCCLUSION": "occlusion", "PENETRATION": "penetration", "SUBSETS": "subsets",
     "ImageStats": "images", "OcclusionLabeler": "occlusion", "PenetrationLabeler": "penetration",
     "compute_subsets": "subsets",
-    "HandMeshes": "meshes", "ObjectMeshes": "meshes",
+    "ObjectMeshes": "objects",
     "run_images": "run", "run_occlusion": "run", "run_penetration": "run", "run_subsets": "run",
     "plot_summary": "summary", "summarise_labels": "summary",
 })

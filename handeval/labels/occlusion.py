@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from handeval.conventions import FINGER_JOINTS, FINGERS, HAND_SIDES, NUM_JOINTS
+from handeval.conventions import HAND_SIDES
 from handeval.geometry import import_open3d, raycasting_scene
-from handeval.labels.meshes import HandMeshes, ObjectMeshes
+from handeval.labels.objects import ObjectMeshes
 from handeval.labels.store import LabelSet
-from handeval.mano.parts import PARTS
+from handeval.mano.parts import JOINT_PART
+from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import SequenceData
 from handeval.shards.schema import Feature
 
@@ -53,12 +54,6 @@ OCCLUSION = LabelSet("occlusion", "1", "views", (
             nullable=True),
     Feature("mask_used", "bool", (), "", "a hand segmentation mask refined the labels"),
 ))
-
-# Canonical joint -> part id (the wrist belongs to the palm).
-JOINT_PART = np.zeros(NUM_JOINTS, dtype=np.int64)
-for _f, _finger in enumerate(FINGERS):
-    JOINT_PART[list(FINGER_JOINTS[_finger])] = PARTS.index(_finger)
-
 
 class Masks:
     """Hand masks from a dataset's segmentation files, decoded as its manifest says."""
@@ -99,7 +94,7 @@ class OcclusionLabeler:
 
     def __call__(self, seq: SequenceData) -> dict:
         o3d = import_open3d()
-        verts, present = self.hands.vertices(seq)
+        verts, present = self.hands.vertices(seq.frames)
         f, v = seq.frames, seq.views
         V = len(v["frame"])
         row_of_frame = {fr: i for i, fr in enumerate(f["frame"])}

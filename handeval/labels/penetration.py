@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from handeval.geometry import intersection_volume, mutual_penetration, penetration, raycasting_scene
-from handeval.labels.meshes import HandMeshes, ObjectMeshes
+from handeval.labels.objects import ObjectMeshes
 from handeval.labels.store import LabelSet
+from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import SequenceData
 from handeval.shards.schema import Feature
 
@@ -48,7 +49,7 @@ class PenetrationLabeler:
         self.tol, self.tau, self.pitch, self.method = tol, tau, pitch, method
 
     def __call__(self, seq: SequenceData) -> dict:
-        verts, present = self.hands.vertices(seq)
+        verts, present = self.hands.vertices(seq.frames)
         T = len(verts)
         out = {}
         for prefix in ("hh", "ho"):

@@ -10,11 +10,12 @@ from functools import partial
 from pathlib import Path
 
 from handeval.labels.images import IMAGES, ImageStats
-from handeval.labels.meshes import HandMeshes, ObjectMeshes
+from handeval.labels.objects import ObjectMeshes
 from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, OcclusionLabeler
 from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabeler
 from handeval.labels.store import write_labels
 from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute_subsets
+from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import ShardDataset
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError

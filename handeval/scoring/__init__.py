@@ -10,6 +10,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Protocol": "protocols", "load_protocol": "protocols", "protocol_names": "protocols",
     "Submission": "submissions", "check_submission": "submissions", "read_submission": "submissions",
     "write_submission": "submissions",
-    "compare": "score", "load_result": "score", "regroup": "score", "verify_result": "score",
+    "compare": "score", "regroup": "score", "verify_result": "score", "Result": "result",
     "ErrorTable": "aggregate", "read_table": "table",
 })

@@ -24,7 +24,7 @@ from handeval.metrics.errors import (
     project,
 )
 from handeval.scoring.protocols import Protocol
-from handeval.scoring.truth import ViewTruth
+from handeval.shards.views import ViewTruth
 
 # Alignments whose transform (a scale and a translation per hand) comes from the joints and
 # is applied to the vertices too; the others are fitted on whichever points are scored.

@@ -29,10 +29,11 @@ from handeval.scoring import aggregate as agg
 from handeval.scoring.protocols import Protocol, load_protocol
 from handeval.scoring.quantities import compute_quantities, temporal_quantities
 from handeval.scoring.result import RESULT_KEYS, RESULT_SCHEMA, Result
-from handeval.scoring.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, ground_truth_views, refusal
+from handeval.scoring.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, refusal
 from handeval.scoring.table import TABLE_LABELS, TableWriter, cached_key, read_table, table_verdict
-from handeval.scoring.truth import TruthBuilder, ViewTruth
+from handeval.scoring.truth import TruthBuilder
 from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
+from handeval.shards.views import ViewTruth, read_view_truth
 from handeval.util.atomic import check_destination, write_text_atomic
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
@@ -167,9 +168,9 @@ def _shard_table(protocol: Protocol, chunks: list) -> agg.ErrorTable:
     def cat(name):
         return np.concatenate([getattr(t, name) for t, _, _ in chunks])
 
-    truth = ViewTruth(cat("sequence"), cat("frame"), cat("camera"), cat("hand_type"), cat("present"), cat("joints"),
-                      cat("valid"), None, cat("K"), cat("hand_type_valid"),
-                      {k: np.concatenate([t.labels[k] for t, _, _ in chunks]) for k in chunks[0][0].labels})
+    truth = ViewTruth(cat("sequence"), cat("frame"), cat("camera"), cat("present"), cat("joints"), cat("valid"),
+                      K=cat("K"), hand_type=cat("hand_type"), hand_type_valid=cat("hand_type_valid"),
+                      labels={k: np.concatenate([t.labels[k] for t, _, _ in chunks]) for k in chunks[0][0].labels})
     columns = {}
     for name in chunks[0][1]:
         parts = [c[name] for _, c, _ in chunks]
@@ -215,7 +216,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     source = SubmissionSource(pred, ds, split)
     # The vertices of a large file are checked as scoring reads them (SubmissionSource); here a
     # sample of them feeds the units and frame checks.
-    problems = check_submission(source.all, ground_truth_views(ds, split), protocol,
+    problems = check_submission(source.all, read_view_truth(ds, split), protocol,
                                 source.vertex_batches(rows=VERTEX_SAMPLE) if source.streaming else None)
     refused = [p for p in problems if p["severity"] == "error" or strict]
     if refused:

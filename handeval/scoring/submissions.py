@@ -32,8 +32,9 @@ import pyarrow.parquet as pq
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MM_PER_M
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.metrics.errors import nanmean
-from handeval.shards.reader import ShardDataset, rows_of, to_numpy, world_to_camera
+from handeval.shards.reader import ShardDataset, to_numpy
 from handeval.shards.schema import KEY_VIEWS, Feature
+from handeval.shards.views import ViewTruth
 from handeval.util.atomic import atomic_path
 from handeval.util.errors import HandevalError
 
@@ -201,38 +202,6 @@ class SubmissionSource:
                 yield ahead.popleft().result()
 
 
-@dataclass
-class GroundTruthViews:
-    """The ground truth of one split per view: keys and joints in each view's camera frame."""
-
-    sequence: np.ndarray
-    frame: np.ndarray
-    camera: np.ndarray
-    joints: np.ndarray    # (V, 2, 21, 3) camera frame
-    valid: np.ndarray     # (V, 2, 21)
-    present: np.ndarray   # (V, 2) hand annotated in this view
-    vertices: np.ndarray | None
-
-    def keys(self) -> list[tuple[str, int, str]]:
-        return list(zip(self.sequence.tolist(), self.frame.tolist(), self.camera.tolist()))
-
-
-def ground_truth_views(ds: ShardDataset, split: str, vertices: bool = False) -> GroundTruthViews:
-    """Every view's joints in its camera frame (and, on request, the source's own vertices)."""
-    views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera", "R", "t", "hand_present"]),
-                     "views")
-    frames = to_numpy(ds.read("frames", split, columns=["sequence", "frame", "joints", "joints_valid"]
-                              + (["vertices"] if vertices else [])), "frames")
-    rows = rows_of(views, frames)
-    R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
-    present = views["hand_present"]
-    cam = world_to_camera(frames["joints"][rows].astype(np.float64), R, t)
-    cam = np.where(present[:, :, None, None], cam, np.nan)
-    verts = None
-    if vertices and np.isfinite(frames["vertices"]).any():
-        verts = world_to_camera(frames["vertices"][rows].astype(np.float64), R, t)
-    return GroundTruthViews(views["sequence"], views["frame"], views["camera"], cam,
-                            frames["joints_valid"][rows] & present[:, :, None], present, verts)
 
 
 def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] | None = None) -> Submission:
@@ -449,7 +418,7 @@ def _spread(points: np.ndarray) -> np.ndarray:
     return np.sqrt(nanmean(np.sum((points - c) ** 2, axis=-1), axis=-1))
 
 
-def check_submission(sub: Submission, gt: GroundTruthViews, protocol=None, vertex_batches=None) -> list[dict]:
+def check_submission(sub: Submission, gt: ViewTruth, protocol=None, vertex_batches=None) -> list[dict]:
     """Every problem found, each ``{check, severity, message, fix}``.
 
     Severity ``error``: a fact that makes the scores wrong (keys, shapes, a hand missing or in the
@@ -536,7 +505,7 @@ def check_submission(sub: Submission, gt: GroundTruthViews, protocol=None, verte
     return problems
 
 
-def _check_scale(sub: Submission, gt: GroundTruthViews, rows: np.ndarray, predicted: np.ndarray, sample: list,
+def _check_scale(sub: Submission, gt: ViewTruth, rows: np.ndarray, predicted: np.ndarray, sample: list,
                  problem) -> None:
     """Units (a fact when 10x or more off), then the heuristics: camera frame and hand order."""
     unit, unit_name = _FILE_UNIT.get(sub.format, (1.0, "metres"))

@@ -8,44 +8,24 @@ filter or stratify by (interaction subsets, finger occlusion).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyarrow.parquet as pq
 
 from handeval.conventions import HAND_SIDES
 from handeval.labels.store import key_features, label_file, label_path
+from handeval.mano.parts import JOINT_PART
 from handeval.scoring.protocols import Protocol
-from handeval.shards.reader import SequenceData, ShardDataset, rows_of, to_numpy, world_to_camera
+from handeval.shards.reader import ShardDataset, rows_of, to_numpy
+from handeval.shards.views import FRAME_COLUMNS, VIEW_COLUMNS, ViewTruth, view_truth
 from handeval.util.errors import HandevalError
 
-_FRAME_COLUMNS = ["sequence", "frame", "hand_type", "hand_present", "joints", "joints_valid", "mano_pose",
-                  "mano_shape", "mano_trans", "mano_valid", "vertices"]
-_MESH_COLUMNS = ("mano_pose", "mano_shape", "mano_trans", "vertices")
-_VIEW_COLUMNS = ["sequence", "frame", "camera", "K", "R", "t", "joints_image_valid", "hand_type_valid", "hand_present",
-                 "hand_type"]
-
-
-@dataclass
-class ViewTruth:
-    sequence: np.ndarray      # (V,) str
-    frame: np.ndarray         # (V,) int64
-    camera: np.ndarray        # (V,) str
-    hand_type: np.ndarray     # (V,) str, the annotation's for this image
-    present: np.ndarray       # (V, 2) hand annotated in this view (and selected)
-    joints: np.ndarray        # (V, 2, 21, 3) camera frame, NaN where absent
-    valid: np.ndarray         # (V, 2, 21) joints that count
-    vertices: np.ndarray | None  # (V, 2, 778, 3)
-    K: np.ndarray             # (V, 3, 3)
-    hand_type_valid: np.ndarray  # (V,)
-    labels: dict[str, np.ndarray]  # subsets (V,) bool; fingers_occluded (V, 2, 21) bool
-
-    def __len__(self) -> int:
-        return len(self.frame)
+_VIEW_COLUMNS = [*VIEW_COLUMNS, "K", "joints_image_valid", "hand_type_valid", "hand_type"]
 
 
 class TruthBuilder:
-    """Builds :class:`ViewTruth` per shard of one split under a protocol."""
+    """Builds :class:`~handeval.shards.views.ViewTruth` per shard of one split under a protocol: the
+    views it selects, its validity rule, and the labels it filters or stratifies by
+    (``labels``: subsets (V,) bool; fingers_occluded (V, 2, 21) bool)."""
 
     def __init__(self, ds: ShardDataset, protocol: Protocol, split: str, mano_dir: str | None = None):
         self.ds, self.protocol, self.split = ds, protocol, split
@@ -56,7 +36,7 @@ class TruthBuilder:
         self.vertex_dtype = protocol.vertex_dtype()
         self.meshes = None
         if self.need_vertices:
-            from handeval.labels.meshes import HandMeshes
+            from handeval.shards.meshes import HandMeshes
 
             self.meshes = HandMeshes(ds, mano_dir)
             tips = self.gt_spec.get("tips")
@@ -96,14 +76,13 @@ class TruthBuilder:
     def chunks(self, shard: dict, size: int = 2048):
         """The shard's selected views as :class:`ViewTruth`, ``size`` views at a time (in shard order),
         so that vertex arrays stay bounded whatever the shard's size."""
-        fcols = _FRAME_COLUMNS if self.need_vertices else [c for c in _FRAME_COLUMNS if c not in _MESH_COLUMNS]
+        meshes = self.meshes.COLUMNS if self.need_vertices else ()
+        fcols = list(dict.fromkeys([*FRAME_COLUMNS, "mano_valid", *meshes]))
         frames = to_numpy(pq.read_table(self.ds.shard_file(shard, "frames"), columns=fcols), "frames")
         views = to_numpy(pq.read_table(self.ds.shard_file(shard, "views"), columns=_VIEW_COLUMNS), "views")
         frame_labels = self._labels(shard, "subsets", "frames", ["interacting", "close", "single_hand"],
                                     len(frames["frame"])) if self.with_subsets else {}
         if self.with_occlusion:
-            from handeval.labels.occlusion import JOINT_PART
-
             occ = self._labels(shard, "occlusion", "views", ["part_occluded"], len(views["frame"]))["part_occluded"]
             views["fingers_occluded"] = occ[:, :, JOINT_PART].astype(bool)
         frame_rows = rows_of(views, frames)
@@ -130,34 +109,29 @@ class TruthBuilder:
                               {k: v[frame_rows[sel]] for k, v in frame_labels.items()})
 
     def _truth(self, frames: dict, views: dict, rows: np.ndarray, labels: dict) -> ViewTruth:
-        present = views["hand_present"].copy()
-        R, t = views["R"].astype(np.float64), views["t"].astype(np.float64)
-        vertices = None
         if self.need_vertices:
             # MANO forward once per frame of the chunk, shared by its views.
-            uniq, inverse = np.unique(rows, return_inverse=True)
-            sub = {k: v[uniq] for k, v in frames.items()}
-            world, have = self.meshes.vertices(SequenceData("", self.split, sub, {}))
-            vertices = world_to_camera(world[inverse], R, t, self.vertex_dtype)
-            present &= have[inverse]
+            uniq, rows = np.unique(rows, return_inverse=True)
+            frames = {k: v[uniq] for k, v in frames.items()}
+        truth = view_truth(frames, views, rows, self.meshes, self.vertex_dtype)
+        present = truth.present
+        if self.need_vertices:
+            present &= truth.meshed  # a hand without a mesh does not count where meshes are scored
+            truth.valid &= present[:, :, None]
         if self.from_vertices:
-            joints = self.regress(vertices)
-            valid = np.broadcast_to(present[:, :, None], present.shape + (21,)).copy()
-        else:
-            joints = world_to_camera(frames["joints"][rows].astype(np.float64), R, t)
-            valid = frames["joints_valid"][rows] & present[:, :, None]
-            if self.gt_spec.get("valid") == "image_and_root":
-                # InterNet: data.json's per-image joint_valid, a hand invalid when its root is.
-                img = views["joints_image_valid"]
-                valid &= img & img[:, :, :1]
-        joints = np.where(present[:, :, None, None], joints, np.nan)
-        if vertices is not None:
-            vertices = np.where(present[:, :, None, None], vertices, np.nan)
+            truth.joints = self.regress(truth.vertices)
+            truth.valid = np.broadcast_to(present[:, :, None], present.shape + (21,)).copy()
+        elif self.gt_spec.get("valid") == "image_and_root":
+            # InterNet: data.json's per-image joint_valid, a hand invalid when its root is.
+            img = views["joints_image_valid"]
+            truth.valid &= img & img[:, :, :1]
+        if self.need_vertices:
+            truth.joints = np.where(present[:, :, None, None], truth.joints, np.nan)
+            truth.vertices = np.where(present[:, :, None, None], truth.vertices, np.nan)
         if "fingers_occluded" in views:
             labels = {**labels, "fingers_occluded": views["fingers_occluded"]}
-        return ViewTruth(views["sequence"], views["frame"], views["camera"], views["hand_type"], present,
-                         joints, valid, vertices, views["K"].astype(np.float64),
-                         views["hand_type_valid"].astype(bool), labels)
+        truth.labels = labels
+        return truth
 
     def _labels(self, shard: dict, name: str, table: str, columns: list[str], rows: int) -> dict[str, np.ndarray]:
         """A label file mirrors its source shard row for row (``handeval.labels.store``)."""

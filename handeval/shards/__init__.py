@@ -6,7 +6,7 @@ re-exported here); ``handeval.convert`` opens the reader and runs it.
 
 from handeval.util.lazy import lazy_exports
 
-# Imported on first use: HandFrames needs torch, the rest only pyarrow.
+# Imported on first use: HandFrames and HandMeshes need torch, the rest only pyarrow.
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "INFO_PATH": "reader", "SequenceData": "reader", "ShardDataset": "reader", "to_numpy": "reader",
     "world_to_camera": "reader",
@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "FEATURES": "schema", "FORMAT_VERSION": "schema", "FRAME_FEATURES": "schema", "VIEW_FEATURES": "schema",
     "Feature": "schema", "arrow_schema": "schema",
     "PlannedShard": "writer", "plan_shards": "writer", "write_shard": "writer",
-    "HandFrames": "torch_dataset",
+    "HandFrames": "torch_dataset", "HandMeshes": "meshes",
+    "ViewTruth": "views", "read_view_truth": "views", "view_truth": "views",
     "validate_dataset": "validate",
 })

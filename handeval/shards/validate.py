@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-import torch
 
-from handeval.conventions import CV_FROM_GL, HAND_SIDES, HAND_TYPE_PRESENCE, MM_PER_M, hand_types
+from handeval.conventions import HAND_SIDES, HAND_TYPE_PRESENCE, MM_PER_M, hand_types
 from handeval.readers.sources import missing_files
 from handeval.shards.reader import INFO_PATH, ShardDataset
 from handeval.shards.schema import SCHEMAS
@@ -73,8 +72,11 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
             problem("labels", rel, f"{name} labels are stale: their source shard changed or is missing; "
                     f"run `handeval labels {name} {ds.root}` again")
     mano_dir = resolve_mano_dir(mano_dir)
-    layers = _mano_layers(ds, mano_dir) if mano_dir else None
-    if layers is not None:
+    meshes = None
+    if mano_dir and ds.info["conventions"].get("mano") is not None:
+        from handeval.shards.meshes import HandMeshes
+
+        meshes = HandMeshes(ds, mano_dir)
         checked.append("mano")
     for name in ds.sequences():
         try:
@@ -83,8 +85,8 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
             problem("frames", name, f"cannot read the sequence ({type(exc).__name__}: {exc})")
             continue
         _check_sequence(seq, problem)
-        if layers is not None:
-            _check_mano(seq, layers, mano_tolerance_mm, problem)
+        if meshes is not None:
+            _check_mano(seq, meshes, mano_tolerance_mm, problem)
     return problems, checked
 
 
@@ -192,32 +194,13 @@ def _check_sequence(seq, problem) -> None:
             problem("values", seq.name, "a MANO fit marked valid is not finite")
 
 
-def _mano_layers(ds: ShardDataset, mano_dir):
-    from handeval.mano import ManoConvention, load_mano
-
-    conv = ds.info["conventions"].get("mano")
-    if conv is None:
-        return None
-    convention = ManoConvention.from_dict(conv)
-    layers = {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
-    layers["frame"] = ds.info["conventions"].get("mano_frame", "world")
-    return layers
-
-
-def _check_mano(seq, layers, tolerance_mm: float, problem) -> None:
+def _check_mano(seq, meshes, tolerance_mm: float, problem) -> None:
     f = seq.frames
-    if "mano_pose" not in f:
-        return
     for h, side in enumerate(HAND_SIDES):
-        rows = np.flatnonzero(f["mano_valid"][:, h])
-        if len(rows) == 0:
+        rows, out = meshes.fits(f, h)
+        if out is None:
             continue
-        pose = f["mano_pose"][rows, h].astype(np.float64)
-        with torch.no_grad():
-            joints = layers[side](pose[:, :3], pose[:, 3:], f["mano_shape"][rows, h], f["mano_trans"][rows, h]).joints
-        joints = joints.double().numpy()
-        if layers["frame"] == "opengl_camera":  # world = the OpenCV camera
-            joints = joints @ CV_FROM_GL.T
+        joints = meshes.world(out.joints)
         valid = f["joints_valid"][rows, h]
         dist = np.linalg.norm(joints - f["joints"][rows, h], axis=-1)
         mean = np.where(valid, dist, 0).sum(axis=1) / np.maximum(valid.sum(axis=1), 1) * MM_PER_M

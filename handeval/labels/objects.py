@@ -1,4 +1,7 @@
-"""Meshes of a converted sequence: both hands per frame (world frame) and the objects' meshes."""
+"""Object meshes for the labels (penetration, occlusion), from the folder the user gives (``--objects``).
+
+The hands' meshes come from the shards (:mod:`handeval.shards.meshes`); the objects' only from files
+outside them, which only the label generators read."""
 
 from __future__ import annotations
 
@@ -6,55 +9,10 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import torch
 import trimesh
 
-from handeval.conventions import CV_FROM_GL, HAND_SIDES
-from handeval.mano import ManoConvention, ManoLayer, load_mano
-from handeval.shards.reader import SequenceData, ShardDataset
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
-
-
-class HandMeshes:
-    """World-frame hand vertices of a sequence, from the source's meshes or its MANO parameters."""
-
-    def __init__(self, ds: ShardDataset, mano_dir: str | None = None):
-        conv = ds.info["conventions"].get("mano")
-        if conv is None:
-            raise HandevalError(f"{ds.root}: the manifest has no MANO convention, so hand meshes cannot be built")
-        convention = ManoConvention.from_dict(conv)
-        self.layers: dict[str, ManoLayer] = {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
-        self.opengl = ds.info["conventions"].get("mano_frame") == "opengl_camera"
-        self.synthetic = any(layer.synthetic for layer in self.layers.values())
-        self.built_with_mano = False  # whether any vertices returned so far came from the MANO layers
-
-    def seal(self, h: int):
-        return self.layers[HAND_SIDES[h]].seal
-
-    def faces(self, h: int) -> np.ndarray:
-        return self.layers[HAND_SIDES[h]].faces
-
-    def vertices(self, seq: SequenceData) -> tuple[np.ndarray, np.ndarray]:
-        """(T, 2, 778, 3) float64 world vertices (NaN where absent) and (T, 2) presence."""
-        f = seq.frames
-        T = len(f["frame"])
-        verts = np.full((T, 2, 778, 3), np.nan)
-        given = f.get("vertices")
-        for h, side in enumerate(HAND_SIDES):
-            rows = np.flatnonzero(f["mano_valid"][:, h]) if "mano_pose" in f else np.zeros(0, dtype=int)
-            if len(rows):
-                p = f["mano_pose"][rows, h].astype(np.float64)
-                with torch.no_grad():
-                    v = self.layers[side](p[:, :3], p[:, 3:], f["mano_shape"][rows, h],
-                                          f["mano_trans"][rows, h]).vertices.double().numpy()
-                verts[rows, h] = v @ CV_FROM_GL.T if self.opengl else v
-            have = np.zeros(T, dtype=bool)
-            if given is not None:
-                have = np.isfinite(given[:, h]).all(axis=(-1, -2))
-                verts[have, h] = given[have, h]  # a source's own mesh is the ground truth
-            self.built_with_mano |= bool((~have[rows]).any())
-        return verts, np.isfinite(verts).all(axis=(-1, -2))
 
 
 class ObjectMeshes:
