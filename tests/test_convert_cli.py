@@ -5,7 +5,7 @@ import json
 import pytest
 from commandline import run
 
-from handeval.shards.schema import FORMAT_VERSION, features_dict
+from handeval.shards.schema import SHARD_FORMAT_VERSION, features_dict
 from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene
 
@@ -51,7 +51,7 @@ def test_schema_file_matches_the_code():
     from pathlib import Path
 
     spec = json.loads((Path(__file__).parents[1] / "data_specs" / "shards.schema.json").read_text())
-    assert spec == {"format_version": FORMAT_VERSION, "tables": features_dict()}
+    assert spec == {"format_version": SHARD_FORMAT_VERSION, "tables": features_dict()}
 
 
 def test_documented_external_readers(raw, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import pyarrow as pa
 
-FORMAT_VERSION = "2.0"
+SHARD_FORMAT_VERSION = "2.0"
 _ARROW = {"float32": pa.float32(), "float64": pa.float64(), "int32": pa.int32(), "int64": pa.int64(),
           "bool": pa.bool_(), "string": pa.string(), "uint8": pa.uint8()}
 
