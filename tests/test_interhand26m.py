@@ -132,7 +132,7 @@ def test_killed_conversion_resumes_exactly(raw, tmp_path):
     assert resumed == full
     ds = ShardDataset(tmp_path / "part")
     frames = ds.read("frames", columns=["sequence", "frame"])
-    assert frames.num_rows == sum(s["frames"] for s in full["splits"].values())
+    assert frames.num_rows == sum(s.frames for s in full.splits.values())
     assert len(set(zip(frames.column("sequence").to_pylist(), frames.column("frame").to_pylist()))) == frames.num_rows
 
 

@@ -136,7 +136,7 @@ def _decode_record(cls, value: dict, where: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(value) - set(fields))
     if unknown:
-        raise _Invalid(where, f"unknown key{'s' * (len(unknown) > 1)} {', '.join(unknown)} (a {cls.__name__} has "
+        raise _Invalid(where, f"unknown key{'s' * (len(unknown) > 1)} {', '.join(unknown)} (known: "
                               f"{', '.join(fields)})")
     missing = [name for name, f in fields.items() if name not in value and not f.metadata.get("omitted")]
     if missing:
