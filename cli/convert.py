@@ -59,9 +59,11 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
         click.echo(f"Interrupted: the finished shards are recorded in {journal}; run the same command with --resume "
                    "to continue." if journal.is_file() else "Interrupted before anything was written.", err=True)
         sys.exit(ExitCode.INTERRUPTED)
-    summary = {split: {k: v for k, v in meta.to_dict().items()
-                       if k in ("frames", "views", "sequences", "skipped", "missing_files", "left_out")}
-               for split, meta in manifest.splits.items()}
+    shown = ("frames", "views", "sequences", "skipped", "missing_files", "left_out")
+    summary = {}
+    for split, meta in manifest.splits.items():
+        listed = meta.to_dict()
+        summary[split] = {k: listed[k] for k in shown}
     if as_json:
         emit_json({"out": out, "splits": summary})
         return

@@ -152,7 +152,8 @@ def _decode_record(cls, value: dict, where: str):
 def _encode(value):
     if dataclasses.is_dataclass(value):
         out = {}
-        for f in dataclasses.fields(value):
+        # In the file's order (it is written with sorted keys): to_dict() equals the loaded JSON, order included.
+        for f in sorted(dataclasses.fields(value), key=lambda f: f.name):
             v = getattr(value, f.name)
             if not (f.metadata.get("omitted") and v in (None, {})):
                 out[f.name] = _encode(v)
