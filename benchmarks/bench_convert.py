@@ -91,9 +91,8 @@ def _convert_child(raw: str, out: str, workers: int, queue) -> None:
     from handeval.shards.convert import convert
 
     start = time.perf_counter()
-    info = convert(InterHand26M(raw), out, progress=False, workers=workers)
-    queue.put({"seconds": time.perf_counter() - start, "frames": info["splits"]["test"]["frames"],
-               "views": info["splits"]["test"]["views"]})
+    test = convert(InterHand26M(raw), out, progress=False, workers=workers).splits["test"]
+    queue.put({"seconds": time.perf_counter() - start, "frames": test.frames, "views": test.views})
 
 
 def bench_read(out: Path) -> dict:

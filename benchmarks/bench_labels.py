@@ -49,11 +49,11 @@ def _run(root: str, which: str, workers: int, queue) -> None:
     start = time.perf_counter()
     entry = getattr(run, f"run_{which}")(root, progress=False, workers=workers)
     wall = time.perf_counter() - start
-    rows = sum(f["rows"] for f in entry["files"].values())
+    rows = sum(f.rows for f in entry.files.values())
     steady = None
     if workers == 1:  # again with the labeler already built: the throughput without start-up
         ds = ShardDataset(root)
-        params = ds.info["labels"][which]["parameters"]
+        params = ds.manifest.labels[which].parameters
         if which == "penetration":
             label, labeler = run.PENETRATION, run._penetration(root, None, None, run.DEFAULTS)
         else:

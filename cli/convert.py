@@ -50,22 +50,24 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
     from handeval.shards.convert import JOURNAL
 
     try:
-        info = run(dataset, root, out, variant, splits=list(splits) or None, target_frames=target_frames,
-                   chunk_frames=chunk_frames, workers=workers, resume=resume, overwrite=overwrite, skip_bad=skip_bad,
-                   progress=not as_json)
+        manifest = run(dataset, root, out, variant, splits=list(splits) or None, target_frames=target_frames,
+                       chunk_frames=chunk_frames, workers=workers, resume=resume, overwrite=overwrite,
+                       skip_bad=skip_bad, progress=not as_json)
     except KeyboardInterrupt:
         journal = Path(out) / JOURNAL
         click.echo(f"Interrupted: the finished shards are recorded in {journal}; run the same command with --resume "
                    "to continue." if journal.is_file() else "Interrupted before anything was written.", err=True)
         sys.exit(ExitCode.INTERRUPTED)
-    summary = {split: {k: v for k, v in meta.items()
-                       if k in ("frames", "views", "sequences", "skipped", "missing_files", "left_out")}
-               for split, meta in info["splits"].items()}
+    shown = ("frames", "views", "sequences", "skipped", "missing_files", "left_out")
+    summary = {}
+    for split, meta in manifest.splits.items():
+        listed = meta.to_dict()
+        summary[split] = {k: listed[k] for k in shown}
     if as_json:
         emit_json({"out": out, "splits": summary})
         return
-    d = info["dataset"]
-    click.echo(f"{d['name']} {d['version']} ({d['variant']})")
+    d = manifest.dataset
+    click.echo(f"{d.name} {d.version} ({d.variant})")
     for split, s in summary.items():
         click.echo(f"{split}: {s['sequences']} sequences, {s['frames']} frames, {s['views']} views")
         for line in source_problems(split, s):
@@ -143,7 +145,7 @@ def validate(directory: str, mano_dir: str | None, mano_tolerance_mm: float, roo
     Example:
       handeval validate ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
-    from handeval.shards.reader import INFO_PATH
+    from handeval.shards.manifest import INFO_PATH
     from handeval.shards.validate import validate_dataset
     from handeval.util.errors import HandevalError
 

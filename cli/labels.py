@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from handeval.cli.options import json_option, mano_dir_option
 from handeval.cli.output import emit_json, number
+
+if TYPE_CHECKING:
+    from handeval.shards.manifest import LabelSetEntry
 
 
 @click.group()
@@ -182,10 +187,9 @@ def images(directory, resume, workers, root, as_json):
     _report("images", run_images(directory, root, resume=resume, progress=not as_json, workers=workers), as_json)
 
 
-def _report(name: str, entry: dict, as_json: bool) -> None:
-    rows = sum(f["rows"] for f in entry["files"].values())
+def _report(name: str, entry: LabelSetEntry, as_json: bool) -> None:
+    rows = sum(f.rows for f in entry.files.values())
     if as_json:
-        emit_json({"labels": name, "files": len(entry["files"]), "rows": rows,
-                               "parameters": entry["parameters"]})
+        emit_json({"labels": name, "files": len(entry.files), "rows": rows, "parameters": entry.parameters})
     else:
-        click.echo(f"{name}: {rows} rows in {len(entry['files'])} file(s)")
+        click.echo(f"{name}: {rows} rows in {len(entry.files)} file(s)")

@@ -50,7 +50,7 @@ def check_submission(gt_dir: str, pred_file: str, split: str | None, protocol_na
         same_dataset(ds, protocol)
     if split is None:  # as `score` picks it: the protocol's split, else the one the dataset's protocols score
         split = protocol.split if protocol is not None else \
-            evaluation_split(ds.info["dataset"]["name"], ds.splits) or (ds.splits[0] if len(ds.splits) == 1 else None)
+            evaluation_split(ds.manifest.dataset.name, ds.splits) or (ds.splits[0] if len(ds.splits) == 1 else None)
     if split not in ds.splits:
         raise HandevalError(f"{gt_dir} has splits {', '.join(ds.splits)}" + ("" if split is None else
                             f", not {split!r}") + ": choose one with --split")

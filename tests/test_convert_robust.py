@@ -394,7 +394,7 @@ def test_e_resume_parses_the_source_only_when_work_is_left(many, tmp_path, capsy
     def no_manifest(*a, **k):
         raise KeyboardInterrupt  # interrupted once every shard is written, before the manifest
 
-    monkeypatch.setattr(c, "write_text_atomic", no_manifest)
+    monkeypatch.setattr(c, "write_manifest", no_manifest)
     assert cli(args, capsys)[0] == 130
     monkeypatch.undo()
     parse = ih._parse_data

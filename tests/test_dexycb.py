@@ -124,8 +124,8 @@ def test_presence_is_per_view_as_the_official_evaluator_decides(converted, raw, 
 
 def test_toolkit_hpe_variant_drops_no_hand_frames_and_views(raw, tmp_path):
     reader = open_reader("dexycb", raw, "toolkit-hpe")
-    info = convert(reader, tmp_path / "o", splits=["s0_val"], progress=False)
-    assert info["splits"]["s0_val"]["frames"] == 4 and info["splits"]["s0_val"]["views"] == 31
+    split = convert(reader, tmp_path / "o", splits=["s0_val"], progress=False).splits["s0_val"]
+    assert split.frames == 4 and split.views == 31
     with pytest.raises(HandevalError, match="toolkit-hpe"):
         open_reader("dexycb", raw, "hpe")
 
@@ -139,8 +139,8 @@ def test_corrupt_label_is_named(raw, tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(HandevalError, match="labels_000003.npz"):
         convert(DexYCB(root), tmp_path / "o1", splits=["s0_val"], progress=False)
-    info = convert(DexYCB(root), tmp_path / "o2", splits=["s0_val"], progress=False, skip_bad=True)
-    assert len(info["splits"]["s0_val"]["skipped"]) == 1
+    manifest = convert(DexYCB(root), tmp_path / "o2", splits=["s0_val"], progress=False, skip_bad=True)
+    assert len(manifest.splits["s0_val"].skipped) == 1
     with pytest.raises(HandevalError, match="not a Dex-YCB root"):
         DexYCB(tmp_path)
 

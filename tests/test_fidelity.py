@@ -68,8 +68,8 @@ def test_the_cases_hold_the_edge_cases(cases):
     views = ih.read("views", "test", columns=["hand_type", "hand_type_valid", "joints_image_valid"]).to_pandas()
     assert set(views.hand_type) == {"right", "left", "interacting"} and (~views.hand_type_valid).sum() >= 3
     assert not np.stack(views.joints_image_valid.to_list()).all()  # truncated joints
-    info = ShardDataset(cases["hic"][1]).info["splits"]["test"]
-    assert any("does not list" in x for x in info["left_out"])
+    left_out = ShardDataset(cases["hic"][1]).manifest.splits["test"].left_out
+    assert any("does not list" in x for x in left_out)
 
 
 def _intaghand_selection(raw: Path) -> set:

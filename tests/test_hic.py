@@ -52,8 +52,7 @@ def test_2d_every_fifth_frame_integer_pixels(converted, scene):
 
 def test_sequence_kinds_and_validation(converted, standin_dir):
     ds, _ = converted
-    kinds = {s["sequence"]: s["meta"]["interaction"] for shard in ds.info["splits"]["test"]["shards"]
-             for s in shard["sequences"]}
+    kinds = {s.sequence: s.meta["interaction"] for shard in ds.manifest.splits["test"].shards for s in shard.sequences}
     assert kinds == {"test/02": "hand-hand", "test/16": "hand-object"}
     problems, checked = validate_dataset(ds.root, mano_dir=str(standin_dir))
     assert problems == [] and "mano" in checked
@@ -64,8 +63,7 @@ def test_hic_json_defines_the_frames(scene, tmp_path):
     seqs = [HICSequence(scene, 3, no_fit=((2, "left"),), unlisted=(9,), extra_image=True),
             HICSequence(scene, 8, hands=("right",))]
     write_hic(tmp_path / "raw", seqs, images=True)
-    info = convert(open_reader("hic", tmp_path / "raw"), tmp_path / "out", progress=False)
-    left_out = info["splits"]["test"]["left_out"]
+    left_out = convert(open_reader("hic", tmp_path / "raw"), tmp_path / "out", progress=False).splits["test"].left_out
     assert "03/1/rgb/011.png: an image HIC.json does not list" in left_out
     assert sum("009.ply: a fit HIC.json does not list" in x for x in left_out) == 2
     ds = ShardDataset(tmp_path / "out")
@@ -86,8 +84,8 @@ def test_missing_hand_and_bad_files(converted, tmp_path):
     left = fits / "IJCV16___fakeGT___IJCV___02___Model_Hand_L___ncomps45"
     # HIC.json names 004.ply: without it the annotation cannot be scored, and is reported, not dropped silently.
     (left / "004.ply").unlink()
-    info = convert(HIC(root), tmp_path / "o0", progress=False)
-    assert any("004.ply is missing" in x for x in info["splits"]["test"]["left_out"])
+    manifest = convert(HIC(root), tmp_path / "o0", progress=False)
+    assert any("004.ply is missing" in x for x in manifest.splits["test"].left_out)
     assert 4 not in ShardDataset(tmp_path / "o0").sequence("test/02").frames["frame"]
     # The raw layout without HIC.json: every image is a frame, hands are the fits present.
     (root / "HIC.json").unlink()

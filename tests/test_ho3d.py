@@ -74,8 +74,8 @@ def test_evaluation_root_only_without_released_gt(raw, tmp_path):
     shutil.copytree(raw, root)
     (root / "evaluation_xyz.json").unlink()
     (root / "evaluation_verts.json").unlink()
-    info = convert(HO3D(root, "v2"), tmp_path / "out", splits=["evaluation"], progress=False)
-    assert "joints" in info["splits"]["evaluation"]["missing"]
+    manifest = convert(HO3D(root, "v2"), tmp_path / "out", splits=["evaluation"], progress=False)
+    assert "joints" in manifest.splits["evaluation"].missing
     got = ShardDataset(tmp_path / "out").sequence("evaluation/AP10")
     assert got.frames["joints_valid"][:, 0].sum(axis=1).tolist() == [1] * 5  # the wrist only
     assert got.frames["joints_valid"][:, 0, 0].all()

@@ -82,12 +82,12 @@ def test_per_image_validity_and_boxes(converted, raw):
 
 
 def test_manifest(converted):
-    info = converted.info
-    assert info["dataset"] == {"name": "InterHand2.6M", "version": "v1.0", "variant": "5 fps, H+M"}
-    assert info["conventions"]["mano"]["fix_left_shapedirs"] is True and info["conventions"]["mano_frame"] == "world"
-    assert set(info["splits"]) == {"test", "val"} and info["splits"]["test"]["frames"] == 18
-    assert all(len(s["sha256"]) == 64 for s in info["sources"]["test"])
-    assert "joints_2d" in info["splits"]["test"]["missing"]
+    manifest = converted.manifest
+    assert manifest.dataset.to_dict() == {"name": "InterHand2.6M", "version": "v1.0", "variant": "5 fps, H+M"}
+    assert manifest.conventions.mano["fix_left_shapedirs"] is True and manifest.conventions.mano_frame == "world"
+    assert set(manifest.splits) == {"test", "val"} and manifest.splits["test"].frames == 18
+    assert all(len(s.sha256) == 64 for s in manifest.sources["test"])
+    assert "joints_2d" in manifest.splits["test"].missing
 
 
 def test_v0_subset_layout(scenes, tmp_path):
@@ -95,8 +95,7 @@ def test_v0_subset_layout(scenes, tmp_path):
                        images=False)
     reader = open_reader("interhand26m", tmp_path, "v0.0:H:30fps")
     assert reader.variant == "30 fps, H" and reader.splits() == ["test"]
-    info = convert(reader, tmp_path / "out", progress=False)
-    assert "mano" in info["splits"]["test"]["missing"]
+    assert "mano" in convert(reader, tmp_path / "out", progress=False).splits["test"].missing
     got = ShardDataset(tmp_path / "out").sequence("test/Capture0/s")
     assert not got.frames["mano_valid"].any() and np.isnan(got.frames["mano_pose"]).all()
 
@@ -104,7 +103,7 @@ def test_v0_subset_layout(scenes, tmp_path):
 def test_rerun_is_byte_identical(raw, tmp_path):
     a = convert(InterHand26M(raw[0]), tmp_path / "a", progress=False, target_frames=9)
     b = convert(InterHand26M(raw[0]), tmp_path / "b", progress=False, target_frames=9)
-    assert [s["files"] for s in a["splits"]["test"]["shards"]] == [s["files"] for s in b["splits"]["test"]["shards"]]
+    assert [s.files for s in a.splits["test"].shards] == [s.files for s in b.splits["test"].shards]
     assert (tmp_path / "a/meta/info.json").read_bytes() == (tmp_path / "b/meta/info.json").read_bytes()
 
 
@@ -130,10 +129,10 @@ def test_killed_conversion_resumes_exactly(raw, tmp_path):
     proc.wait()
     assert not (tmp_path / "part/meta/info.json").exists()
     resumed = convert(InterHand26M(root), tmp_path / "part", progress=False, target_frames=1, resume=True)
-    assert json.dumps(resumed, sort_keys=True) == json.dumps(full, sort_keys=True)
+    assert resumed == full
     ds = ShardDataset(tmp_path / "part")
     frames = ds.read("frames", columns=["sequence", "frame"])
-    assert frames.num_rows == sum(s["frames"] for s in full["splits"].values())
+    assert frames.num_rows == sum(s.frames for s in full.splits.values())
     assert len(set(zip(frames.column("sequence").to_pylist(), frames.column("frame").to_pylist()))) == frames.num_rows
 
 
@@ -148,8 +147,8 @@ def test_corrupt_and_missing_sources(raw, tmp_path):
     cam.write_text(json.dumps(cams))
     with pytest.raises(HandevalError, match="no cameras for capture 1"):
         convert(InterHand26M(root), tmp_path / "o1", progress=False)
-    info = convert(InterHand26M(root), tmp_path / "o2", progress=False, skip_bad=True)
-    assert [s["sequence"] for s in info["splits"]["test"]["skipped"]] == ["test/Capture1/ROM01"]
+    manifest = convert(InterHand26M(root), tmp_path / "o2", progress=False, skip_bad=True)
+    assert [s.sequence for s in manifest.splits["test"].skipped] == ["test/Capture1/ROM01"]
     data = root / "annotations/test/InterHand2.6M_test_data.json"
     data.write_text(data.read_text()[:5000])
     with pytest.raises(HandevalError,

@@ -10,6 +10,7 @@ from handeval.labels.objects import ObjectMeshes
 from handeval.labels.occlusion import PRESETS, Masks, OcclusionLabeler
 from handeval.mano import ManoConvention
 from handeval.mano.parts import PARTS
+from handeval.shards.manifest import Conventions
 from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import SequenceData
 
@@ -50,7 +51,8 @@ def _sequence(hands_trans, objects=None):
 
 @pytest.fixture(scope="module")
 def hands(standin_dir):
-    ds = types.SimpleNamespace(info={"conventions": {"mano": CONV.to_dict(), "mano_frame": "world"}})
+    ds = types.SimpleNamespace(manifest=types.SimpleNamespace(conventions=Conventions(mano=CONV.to_dict(),
+                                                                                      mano_frame="world")))
     return HandMeshes(ds)
 
 

@@ -82,8 +82,7 @@ def test_workers_label_shards_in_spawned_processes(standin_dir, tmp_path):
         convert(open_reader("interhand26m", tmp_path / "raw"), tmp_path / name, target_frames=8, progress=False)
     one = run_penetration(tmp_path / "one", progress=False)
     two = run_penetration(tmp_path / "two", progress=False, workers=2)
-    assert len(one["files"]) == 2
-    assert [f["sha256"] for f in one["files"].values()] == [f["sha256"] for f in two["files"].values()]
+    assert len(one.files) == 2 and one.files == two.files
 
 
 def test_labels_all_and_summary_cli(two_hands, capsys, tmp_path):

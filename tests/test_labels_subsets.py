@@ -38,13 +38,13 @@ def test_labels_are_aligned_idempotent_and_stale_aware(dataset):
     table = read_labels(ds, "subsets")
     frames = ds.read("frames", columns=["sequence", "frame"])
     assert table.column("frame").to_pylist() == frames.column("frame").to_pylist()
-    (rel, f), = entry["files"].items()
+    (rel, f), = entry.files.items()
     again = write_labels(ShardDataset(ds.root), SUBSETS, {"close_mm": 40.0}, lambda: compute_subsets, progress=False)
-    assert again["files"][rel]["sha256"] == f["sha256"]
+    assert again.files[rel].sha256 == f.sha256
     fine = [p for p in validate_dataset(ds.root)[0] if p["check"] != "sources"]  # the fixture writes no images
     assert stale_labels(ds) == [] and fine == []
     # The source shard changes: the labels are reported stale.
-    source = ds.root / f["source"]
+    source = ds.root / f.source
     source.write_bytes(source.read_bytes() + b"\0")
     problems, checked = validate_dataset(ds.root)
     assert "labels" in checked and any(p["check"] == "labels" and "stale" in p["message"] for p in problems)

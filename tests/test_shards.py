@@ -1,12 +1,13 @@
 """Shard format: records -> Parquet -> numpy round trip, row groups, nulls, determinism."""
 
-import json
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from handeval.shards import FORMAT_VERSION, ShardDataset, plan_shards, write_shard
+from handeval import __version__
+from handeval.shards import SHARD_FORMAT_VERSION, ShardDataset, plan_shards, write_manifest, write_shard
+from handeval.shards.manifest import Conventions, Converter, DatasetIdentity, Manifest, Options, SplitInfo
+from handeval.shards.schema import features_dict
 from handeval.synth.scene import make_scene, scene_records
 from handeval.util.errors import HandevalError
 
@@ -20,9 +21,14 @@ def _write(root, records, target=20, chunk=5):
     plan = plan_shards("train", [(r.sequence, r.num_frames) for r in records], target)
     by_name = {r.sequence: r for r in records}
     entries = [write_shard(root, sh, [by_name[n] for n in sh.sequences], chunk) for sh in plan]
-    (root / "meta").mkdir(exist_ok=True)
-    (root / "meta" / "info.json").write_text(json.dumps({"format_version": FORMAT_VERSION,
-                                                         "splits": {"train": {"shards": entries}}}))
+    split = SplitInfo.from_dict({"frames": sum(e["files"]["frames"]["rows"] for e in entries),
+                                 "views": sum(e["files"]["views"]["rows"] for e in entries), "sequences": len(records),
+                                 "skipped": [], "missing_files": [], "missing": {}, "left_out": [], "shards": entries})
+    write_manifest(root, Manifest(
+        format_version=SHARD_FORMAT_VERSION, dataset=DatasetIdentity(name="scene", version="1", variant="test"),
+        conventions=Conventions(), features=features_dict(), splits={"train": split}, sources={"train": []},
+        options=Options(dataset="scene", variant=None, splits=["train"], target_frames=target, chunk_frames=chunk),
+        synthetic=True, converter=Converter(handeval_version=__version__)))
     return entries
 
 

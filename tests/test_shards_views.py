@@ -50,8 +50,8 @@ def datasets(standin_dir, tmp_path_factory):
 def _per_view(ds: ShardDataset, split: str) -> dict:
     """Each view's ground truth, one view, hand and point at a time: the frame's joints, and its mesh
     (the source's own, else its MANO fit posed alone), moved into the view's camera."""
-    conventions = ds.info["conventions"]
-    layers = {s: load_mano(s, ManoConvention.from_dict(conventions["mano"])) for s in HAND_SIDES}
+    conventions = ds.manifest.conventions
+    layers = {s: load_mano(s, ManoConvention.from_dict(conventions.mano)) for s in HAND_SIDES}
     frames = {(seq.name, int(fr)): {k: v[i] for k, v in seq.frames.items()}
               for seq in ds.iter_sequences(split) for i, fr in enumerate(seq.frames["frame"])}
     views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "R", "t", "hand_present"]), "views")
@@ -69,7 +69,7 @@ def _per_view(ds: ShardDataset, split: str) -> dict:
                 with torch.no_grad():
                     mesh = layers[side](pose[None, :3], pose[None, 3:], f["mano_shape"][h][None],
                                         f["mano_trans"][h][None]).vertices[0].double().numpy()
-                if conventions["mano_frame"] == "opengl_camera":
+                if conventions.mano_frame == "opengl_camera":
                     mesh = np.array([CV_FROM_GL @ x for x in mesh])
             out["vertices"][i, h] = [R @ x + t for x in mesh]
             if views["hand_present"][i, h]:

@@ -14,9 +14,9 @@ def generated() -> dict[str, str]:
     """File name under data_specs/ -> the text the code generates for it."""
     from handeval.scoring.result import RESULT_JSON_SCHEMA
     from handeval.scoring.submissions import submission_schema
-    from handeval.shards.schema import FORMAT_VERSION, features_dict
+    from handeval.shards.schema import SHARD_FORMAT_VERSION, features_dict
 
-    specs = {"shards.schema.json": {"format_version": FORMAT_VERSION, "tables": features_dict()},
+    specs = {"shards.schema.json": {"format_version": SHARD_FORMAT_VERSION, "tables": features_dict()},
              "submission.schema.json": submission_schema(),
              "result.schema.json": RESULT_JSON_SCHEMA}
     return {name: json.dumps(spec, indent=1, ensure_ascii=False) + "\n" for name, spec in specs.items()}

@@ -89,8 +89,8 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     object_meshes = out_dir / "raw" / "DexYCB" / "models"  # the YCB-layout meshes of the demo's objects
     for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=progress).items():
         shards = out_dir / "shards" / name
-        info = convert(open_reader(name, raw_root, variant), shards, progress=progress, overwrite=True,
-                       synthetic=True)
+        manifest = convert(open_reader(name, raw_root, variant), shards, progress=progress, overwrite=True,
+                           synthetic=True)
         run_subsets(shards, progress=False)
         run_penetration(shards, mano_dir, object_meshes, progress=False)
         run_occlusion(shards, mano_dir, object_meshes, source_root=raw_root, progress=False)
@@ -99,8 +99,8 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
         outputs.datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
                                   "labels_plot": str(summary),
-                                  "frames": sum(s["frames"] for s in info["splits"].values()),
-                                  "views": sum(s["views"] for s in info["splits"].values())}
+                                  "frames": sum(s.frames for s in manifest.splits.values()),
+                                  "views": sum(s.views for s in manifest.splits.values())}
         step("dataset", {"name": name, **outputs.datasets[name]})
     for name, protocols in DEMO_PROTOCOLS.items():
         ds = ShardDataset(out_dir / "shards" / name)

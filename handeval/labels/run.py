@@ -15,6 +15,7 @@ from handeval.labels.occlusion import DELTA, OCCLUSION, PRESETS, Masks, Occlusio
 from handeval.labels.penetration import DEFAULTS, PENETRATION, PenetrationLabeler
 from handeval.labels.store import write_labels
 from handeval.labels.subsets import CLOSE_MM, SUBSETS, VALID_JOINTS_MIN, compute_subsets
+from handeval.shards.manifest import LabelSetEntry
 from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import ShardDataset
 from handeval.util.checksums import sha256_file
@@ -31,12 +32,12 @@ def _penetration(directory, mano_dir, objects, params):
 
 def _occlusion(directory, mano_dir, objects, preset, delta, source_root):
     ds = ShardDataset(directory)
-    masks = Masks(source_root, ds.info["conventions"].get("segmentation"))
+    masks = Masks(source_root, ds.manifest.conventions.segmentation)
     return OcclusionLabeler(HandMeshes(ds, mano_dir), ObjectMeshes(objects), masks, preset, delta)
 
 
 def run_images(directory, source_root: str | None, resume: bool = False, progress: bool = True,
-               workers: int = 1) -> dict:
+               workers: int = 1) -> LabelSetEntry:
     """Image statistics from the images under ``source_root``, the folder the dataset was converted from."""
     ds = ShardDataset(directory)
     stats = ImageStats(source_root)
@@ -48,7 +49,7 @@ def run_images(directory, source_root: str | None, resume: bool = False, progres
                         workers=workers)
 
 
-def run_subsets(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> dict:
+def run_subsets(directory, resume: bool = False, progress: bool = True, workers: int = 1) -> LabelSetEntry:
     params = {"valid_joints_min": VALID_JOINTS_MIN, "close_mm": CLOSE_MM}
     return write_labels(ShardDataset(directory), SUBSETS, params, _subsets, resume=resume, progress=progress,
                         workers=workers)
@@ -64,7 +65,7 @@ def _mesh_sources(ds: ShardDataset, mano_dir, objects) -> dict:
 
 
 def run_penetration(directory, mano_dir=None, objects=None, params: dict | None = None, resume: bool = False,
-                    progress: bool = True, workers: int = 1) -> dict:
+                    progress: bool = True, workers: int = 1) -> LabelSetEntry:
     ds = ShardDataset(directory)
     params = {**DEFAULTS, **(params or {})}
     recorded = {**params, **_mesh_sources(ds, mano_dir, objects)}
@@ -74,7 +75,7 @@ def run_penetration(directory, mano_dir=None, objects=None, params: dict | None 
 
 def run_occlusion(directory, mano_dir=None, objects=None, preset: str = "h2onet-code", delta: float = DELTA,
                   source_root: str | None = None, resume: bool = False, progress: bool = True,
-                  workers: int = 1) -> dict:
+                  workers: int = 1) -> LabelSetEntry:
     """Occlusion labels; the hand masks of a dataset that has them are read under ``source_root``."""
     ds = ShardDataset(directory)
     if source_root is not None and not Path(source_root).is_dir():

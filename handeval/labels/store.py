@@ -9,21 +9,21 @@ when a label file is stale because its source shard changed.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from handeval.shards.reader import INFO_PATH, SequenceData, ShardDataset, to_numpy
+from handeval.shards.manifest import LabelFile, LabelSetEntry, Manifest, ShardEntry, write_manifest
+from handeval.shards.reader import SequenceData, ShardDataset, to_numpy
 from handeval.shards.schema import FEATURES, Feature, arrow_schema
-from handeval.util.atomic import atomic_path, write_text_atomic
+from handeval.util.atomic import atomic_path
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
 from handeval.util.workers import init_worker
@@ -52,9 +52,9 @@ def label_path(root: Path, name: str, split: str, table: str, index: int) -> Pat
     return root / "labels" / name / split / f"{table}-{index:05d}.parquet"
 
 
-def labels_written(info: dict) -> set[str]:
+def labels_written(manifest: Manifest) -> set[str]:
     """The files (relative to the dataset folder) that `handeval labels` may have written there."""
-    return {rel for entry in info.get("labels", {}).values() for rel in entry["files"]} | {SUMMARY_PLOT.as_posix()}
+    return {rel for entry in manifest.labels.values() for rel in entry.files} | {SUMMARY_PLOT.as_posix()}
 
 
 _COMPUTE: Callable[[SequenceData], dict] | None = None  # this process's labeler
@@ -66,13 +66,13 @@ def _init_worker(parent: int, make_compute: Callable[[], Callable[[SequenceData]
     _COMPUTE = make_compute()
 
 
-def _label_shard(root: str, label: LabelSet, split: str, shard: dict) -> tuple[str, dict]:
+def _label_shard(root: str, label: LabelSet, split: str, shard: ShardEntry) -> tuple[str, LabelFile]:
     ds = ShardDataset(root)
     keys = key_features(label.table)
     schema = arrow_schema(keys + label.features)
     tables = []
-    for entry in shard["sequences"]:
-        seq = ds.sequence(entry["sequence"])
+    for entry in shard.sequences:
+        seq = ds.sequence(entry.sequence)
         values = _COMPUTE(seq)
         table = seq.frames if label.table == "frames" else seq.views
         rows = len(table["frame"])
@@ -82,17 +82,17 @@ def _label_shard(root: str, label: LabelSet, split: str, shard: dict) -> tuple[s
         cols = [pa.array([seq.name] * rows, type=pa.string())]
         cols += [f.encode(data[f.name], rows) for f in keys[1:] + label.features]
         tables.append(pa.Table.from_arrays(cols, schema=schema))
-    out = label_path(ds.root, label.name, split, label.table, shard["index"])
+    out = label_path(ds.root, label.name, split, label.table, shard.index)
     with atomic_path(out) as tmp:
         pq.write_table(pa.concat_tables(tables), tmp, **_OPTIONS)
-    return str(out.relative_to(ds.root)), {
-        "source": shard["files"][label.table]["path"], "source_sha256": shard["files"][label.table]["sha256"],
-        "sha256": sha256_file(out), "rows": sum(t.num_rows for t in tables)}
+    source = shard.files[label.table]
+    return str(out.relative_to(ds.root)), LabelFile(source=source.path, source_sha256=source.sha256,
+                                                    sha256=sha256_file(out), rows=sum(t.num_rows for t in tables))
 
 
 def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
                  make_compute: Callable[[], Callable[[SequenceData], dict]], resume: bool = False,
-                 progress: bool = True, workers: int = 1) -> dict:
+                 progress: bool = True, workers: int = 1) -> LabelSetEntry:
     """Compute ``label`` for every sequence, write one file per source shard, update the manifest.
 
     ``make_compute`` builds the labeler; it must be picklable (a module-level function or
@@ -101,16 +101,16 @@ def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
     deadlocks the children.
     """
     global _COMPUTE
-    previous = ds.info.get("labels", {}).get(label.name, {})
-    same = previous.get("version") == label.version and previous.get("parameters") == params
+    previous = ds.manifest.labels.get(label.name)
+    same = previous is not None and previous.version == label.version and previous.parameters == params
     files, todo = {}, []
-    for split, meta in ds.info["splits"].items():
-        for shard in meta["shards"]:
-            out = label_path(ds.root, label.name, split, label.table, shard["index"])
+    for split, meta in ds.manifest.splits.items():
+        for shard in meta.shards:
+            out = label_path(ds.root, label.name, split, label.table, shard.index)
             rel = str(out.relative_to(ds.root))
-            done = previous.get("files", {}).get(rel)
-            if resume and same and done and done["source_sha256"] == shard["files"][label.table]["sha256"] \
-                    and out.is_file() and sha256_file(out) == done["sha256"]:
+            done = previous.files.get(rel) if same else None
+            if resume and done and done.source_sha256 == shard.files[label.table].sha256 \
+                    and out.is_file() and sha256_file(out) == done.sha256:
                 files[rel] = done
             else:
                 todo.append((split, shard))
@@ -133,12 +133,10 @@ def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
     finally:
         bar.close()
         _COMPUTE = None
-    entry = {"version": label.version, "table": label.table, "parameters": params,
-             "features": [f.to_dict() for f in label.features], "files": dict(sorted(files.items()))}
-    info = dict(ds.info)
-    info["labels"] = {**info.get("labels", {}), label.name: entry}
-    write_text_atomic(ds.root / INFO_PATH, json.dumps(info, indent=1, sort_keys=True) + "\n")
-    ds.info = info
+    entry = LabelSetEntry(version=label.version, table=label.table, parameters=params,
+                          features=[f.to_dict() for f in label.features], files=dict(sorted(files.items())))
+    ds.manifest = replace(ds.manifest, labels={**ds.manifest.labels, label.name: entry})
+    write_manifest(ds.root, ds.manifest)
     return entry
 
 
@@ -148,28 +146,28 @@ def read_label_arrays(ds: ShardDataset, label: LabelSet, columns: list[str]) -> 
 
 
 def read_labels(ds: ShardDataset, name: str, columns: list[str] | None = None) -> pa.Table:
-    if name not in ds.info.get("labels", {}):
+    if name not in ds.manifest.labels:
         raise HandevalError(f"{ds.root} has no {name!r} labels; run `handeval labels {name} {ds.root}`")
-    files = ds.info["labels"][name]["files"]
+    files = ds.manifest.labels[name].files
     return pa.concat_tables([pq.read_table(label_file(ds, name, rel), columns=columns) for rel in sorted(files)])
 
 
 def label_file(ds: ShardDataset, name: str, rel: str) -> Path:
     """A label file's verified path (``rel`` as the manifest lists it)."""
-    entry = ds.info.get("labels", {}).get(name, {}).get("files", {}).get(rel)
+    entry = ds.manifest.labels[name].files.get(rel) if name in ds.manifest.labels else None
     if entry is None:
         raise HandevalError(f"{ds.root / rel} is not in {ds.root}'s {name!r} labels; run "
                             f"`handeval labels {name} {ds.root}`")
-    return ds.verified(rel, entry["sha256"], f"recompute it: `handeval labels {name} {ds.root}`")
+    return ds.verified(rel, entry.sha256, f"recompute it: `handeval labels {name} {ds.root}`")
 
 
 def stale_labels(ds: ShardDataset) -> list[tuple[str, str]]:
     """(label set, file) pairs whose source shard changed since they were computed, or are missing."""
     out = []
-    for name, entry in ds.info.get("labels", {}).items():
-        for rel, f in entry["files"].items():
-            source = ds.root / f["source"]
-            if not (ds.root / rel).is_file() or not source.is_file() or sha256_file(source) != f["source_sha256"]:
+    for name, entry in ds.manifest.labels.items():
+        for rel, f in entry.files.items():
+            source = ds.root / f.source
+            if not (ds.root / rel).is_file() or not source.is_file() or sha256_file(source) != f.source_sha256:
                 out.append((name, rel))
     return out
 

@@ -18,8 +18,8 @@ from handeval.util.plots import plt, save_png
 
 def summarise_labels(directory) -> dict:
     ds = ShardDataset(directory)
-    have = ds.info.get("labels", {})
-    report: dict = {"dataset": ds.info["dataset"]["name"], "labels": sorted(have)}
+    have = ds.manifest.labels
+    report: dict = {"dataset": ds.manifest.dataset.name, "labels": sorted(have)}
     if "penetration" in have:
         t = read_label_arrays(ds, PENETRATION, ["hh_max_depth", "hh_volume", "ho_max_depth"])
         hh, ho = t["hh_max_depth"], t["ho_max_depth"]

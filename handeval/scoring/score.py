@@ -32,7 +32,8 @@ from handeval.scoring.result import RESULT_KEYS, RESULT_SCHEMA, Result
 from handeval.scoring.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, refusal
 from handeval.scoring.table import TABLE_LABELS, TableWriter, cached_key, read_table, table_verdict
 from handeval.scoring.truth import TruthBuilder
-from handeval.shards.reader import INFO_PATH, ShardDataset, rows_of
+from handeval.shards.manifest import INFO_PATH
+from handeval.shards.reader import ShardDataset, rows_of
 from handeval.shards.views import ViewTruth, read_view_truth
 from handeval.util.atomic import check_destination, write_text_atomic
 from handeval.util.checksums import sha256_file
@@ -43,7 +44,7 @@ CHUNK_VIEWS = 2048
 
 def same_dataset(ds: ShardDataset, protocol: Protocol) -> None:
     """Refuse a protocol of another dataset, before anything else is said about the data."""
-    want, have = protocol.spec["dataset"]["name"], ds.info.get("dataset", {}).get("name")
+    want, have = protocol.spec["dataset"]["name"], ds.manifest.dataset.name
     if want != have:
         raise HandevalError(f"protocol {protocol.name} scores {want}, but {ds.root} holds {have!r}; choose a "
                             f"{have} protocol (`handeval protocols`)")
@@ -51,12 +52,12 @@ def same_dataset(ds: ShardDataset, protocol: Protocol) -> None:
 
 def deviations(ds: ShardDataset, protocol: Protocol, split: str) -> list[str]:
     """How the data differ from what the protocol pins (same dataset: ``same_dataset`` checked it)."""
-    want, have = protocol.spec["dataset"], ds.info.get("dataset", {})
+    want, have = protocol.spec["dataset"], ds.manifest.dataset
     out = []
-    if want.get("version") and want["version"] != have.get("version"):
-        out.append(f"dataset version {have.get('version')!r}, protocol pins {want['version']!r}")
-    if want.get("fps") and not str(have.get("variant", "")).startswith(f"{want['fps']} fps"):
-        out.append(f"dataset variant {have.get('variant')!r}, protocol pins {want['fps']} fps")
+    if want.get("version") and want["version"] != have.version:
+        out.append(f"dataset version {have.version!r}, protocol pins {want['version']!r}")
+    if want.get("fps") and not have.variant.startswith(f"{want['fps']} fps"):
+        out.append(f"dataset variant {have.variant!r}, protocol pins {want['fps']} fps")
     if split != want["split"]:
         out.append(f"split {split!r}, protocol pins {want['split']!r}")
     return out
@@ -142,7 +143,7 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
     job = partial(_score_chunk, protocol, builder, source, penetration)
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for shard in tqdm(shards, desc=f"score {protocol.name}", unit="shard", disable=not progress):
-            if writer.done(shard["index"]):
+            if writer.done(shard.index):
                 continue
             pending: deque = deque()
             chunks: list[tuple[ViewTruth, dict, np.ndarray]] = []
@@ -151,13 +152,13 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
                 if len(pending) > threads:
                     chunks.append(pending.popleft().result())
             chunks.extend(f.result() for f in pending)
-            writer.write_part(shard["index"], _shard_table(protocol, chunks))
+            writer.write_part(shard.index, _shard_table(protocol, chunks))
     source.verify_unread()  # before the table exists: a refused file must never leave a cached table
     # A quantity is absent (None) when the submission cannot give it, e.g. vertices not submitted.
-    written = set().union(*(pq.read_schema(writer.part_path(s["index"])).names for s in shards))
+    written = set().union(*(pq.read_schema(writer.part_path(s.index)).names for s in shards))
     # Joints regressed from meshes use MANO's regressor even when the meshes are the source's own.
     mano = builder.meshes is not None and (builder.meshes.built_with_mano or builder.from_vertices)
-    writer.finish([s["index"] for s in shards], {q: _shape_of(spec) if q in written else None
+    writer.finish([s.index for s in shards], {q: _shape_of(spec) if q in written else None
                                                  for q, spec in protocol.quantities.items()}, verdict(mano))
 
 
@@ -234,7 +235,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
         # Ground truth that MANO built with the stand-in is scored, but never comparable with MANO's numbers.
         marks = devs + ([STAND_IN_DEVIATION] if mano and stand_in else [])
         return {"deviations": marks, "comparable": not marks, "warnings": warnings,
-                "synthetic": bool(ds.info.get("synthetic", False)) or (mano and stand_in)}
+                "synthetic": ds.manifest.synthetic or (mano and stand_in)}
 
     if not cached:  # a cached table was computed from this very file, which passed then
         compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, verdict, threads)
@@ -247,7 +248,8 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
         "name": name or pred.stem,
         "protocol": protocol.summary(),
         # No local paths: a result is shared, and its identity is the content it was scored on.
-        "dataset": {**ds.info.get("dataset", {}), "split": split, "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
+        "dataset": {**ds.manifest.dataset.to_dict(), "split": split,
+                    "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
         "submission": {"file": pred.name, "format": source.all.format, "sha256": pred_sha256,
                        "rows": int(len(source.all.frame)), "vertices": source.has_vertices},
         **table_verdict(table_path),

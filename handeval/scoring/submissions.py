@@ -303,8 +303,8 @@ def _ho3d_order(ds: ShardDataset, split: str) -> list[tuple[str, int]]:
     sequence's frames sit in the list (``meta.list_rows``, [first row, count] runs)."""
     frames = ds.read("frames", split, columns=["sequence", "frame"])
     keys = list(zip(frames.column("sequence").to_pylist(), frames.column("frame").to_pylist()))
-    runs = [run for shard in ds.info["splits"][split]["shards"] for s in shard["sequences"]
-            for run in s.get("meta", {}).get("list_rows", [])]
+    runs = [run for shard in ds.manifest.splits[split].shards for s in shard.sequences
+            for run in s.meta.get("list_rows", [])]
     if not runs:  # converted before the rows were recorded: the shards' order
         return keys
     rows = np.concatenate([np.arange(start, start + n) for start, n in runs])

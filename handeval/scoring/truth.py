@@ -15,6 +15,7 @@ from handeval.conventions import HAND_SIDES
 from handeval.labels.store import key_features, label_file, label_path
 from handeval.mano.parts import JOINT_PART
 from handeval.scoring.protocols import Protocol
+from handeval.shards.manifest import ShardEntry
 from handeval.shards.reader import ShardDataset, rows_of, to_numpy
 from handeval.shards.views import FRAME_COLUMNS, VIEW_COLUMNS, ViewTruth, view_truth
 from handeval.util.errors import HandevalError
@@ -43,7 +44,7 @@ class TruthBuilder:
             # InterWild regresses both hands with the right model's J_regressor ("same for both hands").
             sides = [self.gt_spec["regressor"]] * 2 if "regressor" in self.gt_spec else HAND_SIDES
             self.regressors = np.stack([self.meshes.layers[s].joint_regressor(tips) for s in sides])
-        labels = ds.info.get("labels", {})
+        labels = ds.manifest.labels
         needed = set(protocol.spec.get("requires_labels", []))
         if self.select.get("subset"):
             needed.add("subsets")
@@ -59,8 +60,8 @@ class TruthBuilder:
         self.with_occlusion = "occlusion" in labels
 
     @property
-    def shards(self) -> list[dict]:
-        return self.ds.info["splits"][self.split]["shards"]
+    def shards(self) -> list[ShardEntry]:
+        return self.ds.manifest.splits[self.split].shards
 
     def regress(self, vertices: np.ndarray) -> np.ndarray:
         """(..., 2, 778, 3) -> (..., 2, 21, 3) with each side's regressor."""
@@ -73,7 +74,7 @@ class TruthBuilder:
         rel = self.regressors.astype(np.float32) @ (vertices - anchor)
         return rel.astype(np.float64) + anchor.astype(np.float64)
 
-    def chunks(self, shard: dict, size: int = 2048):
+    def chunks(self, shard: ShardEntry, size: int = 2048):
         """The shard's selected views as :class:`ViewTruth`, ``size`` views at a time (in shard order),
         so that vertex arrays stay bounded whatever the shard's size."""
         meshes = self.meshes.COLUMNS if self.need_vertices else ()
@@ -133,14 +134,14 @@ class TruthBuilder:
         truth.labels = labels
         return truth
 
-    def _labels(self, shard: dict, name: str, table: str, columns: list[str], rows: int) -> dict[str, np.ndarray]:
+    def _labels(self, shard: ShardEntry, name: str, table: str, columns: list[str], rows: int) -> dict[str, np.ndarray]:
         """A label file mirrors its source shard row for row (``handeval.labels.store``)."""
         from handeval.labels.images import IMAGES
         from handeval.labels.occlusion import OCCLUSION
         from handeval.labels.subsets import SUBSETS
 
         label = {"subsets": SUBSETS, "occlusion": OCCLUSION, "images": IMAGES}[name]
-        rel = str(label_path(self.ds.root, name, self.split, table, shard["index"]).relative_to(self.ds.root))
+        rel = str(label_path(self.ds.root, name, self.split, table, shard.index).relative_to(self.ds.root))
         path = label_file(self.ds, name, rel)
         arrays = to_numpy(pq.read_table(path, columns=columns), key_features(table) + label.features)
         if len(arrays[columns[0]]) != rows:

@@ -26,13 +26,24 @@ from pathlib import Path
 from tqdm import tqdm
 
 from handeval import __version__
-from handeval.conventions import HAND_SIDES
 from handeval.readers.base import DatasetReader
 from handeval.readers.sources import SourceError, missing_entries, missing_files
-from handeval.shards.reader import INFO_PATH
-from handeval.shards.schema import FORMAT_VERSION, features_dict
+from handeval.shards.manifest import (
+    INFO_PATH,
+    Conventions,
+    Converter,
+    DatasetIdentity,
+    Manifest,
+    Options,
+    ShardFile,
+    SourceFile,
+    SplitInfo,
+    read_manifest,
+    write_manifest,
+)
+from handeval.shards.schema import SHARD_FORMAT_VERSION, features_dict
 from handeval.shards.writer import PlannedShard, plan_shards, write_shard
-from handeval.util.atomic import check_destination, temporaries, write_text_atomic
+from handeval.util.atomic import check_destination, temporaries
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
 from handeval.util.workers import init_worker
@@ -99,12 +110,16 @@ def _write_one(root: Path, shard: PlannedShard, chunk_frames: int, skip_bad: boo
     return write_shard(root, shard, records(), chunk_frames, on_written=journal)
 
 
-def _changed(root: Path, entry: dict) -> str | None:
+def _changed(root: Path, files: list[ShardFile]) -> str | None:
     """The first of a shard's files that is missing or differs from its checksum, else None."""
-    for f in (entry.get("files") or {}).values():
-        if not (root / f["path"]).is_file() or sha256_file(root / f["path"]) != f["sha256"]:
-            return f["path"]
+    for f in files:
+        if not (root / f.path).is_file() or sha256_file(root / f.path) != f.sha256:
+            return f.path
     return None
+
+
+def _journaled_files(entry: dict) -> list[ShardFile]:
+    return [ShardFile.from_dict(f, JOURNAL) for f in (entry.get("files") or {}).values()]
 
 
 def _read_journal(root: Path, verify: bool = True) -> dict:
@@ -120,7 +135,7 @@ def _read_journal(root: Path, verify: bool = True) -> dict:
             out["options"] = entry["options"]
         elif "plan" in entry:
             out["plans"][entry["plan"]] = entry
-        elif not verify or _changed(root, entry) is None:
+        elif not verify or _changed(root, _journaled_files(entry)) is None:
             out["done"][(entry["split"], entry["index"])] = entry
     return out
 
@@ -130,8 +145,8 @@ def _recorded_options(root: Path, state: str, journal: dict | None) -> dict | No
         return journal["options"]
     if state == "dataset":
         try:
-            return json.loads((root / INFO_PATH).read_text()).get("options")
-        except (OSError, ValueError, AttributeError):
+            return read_manifest(root).options.to_dict()
+        except (OSError, HandevalError):
             return None
     return None
 
@@ -146,11 +161,11 @@ def _describe(root: Path, state: str) -> str:
         what = f" of {options['dataset']} (splits {', '.join(options['splits'])})" if options else ""
         return f"an interrupted conversion{what}"
     try:
-        info = json.loads((root / INFO_PATH).read_text())
-        d, splits = info["dataset"], ", ".join(info["splits"])
-        return f"a converted {d['name']} {d['version']} ({d['variant']}; splits {splits})"
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = read_manifest(root)
+    except (OSError, HandevalError):
         return f"a converted dataset ({INFO_PATH} is unreadable)"
+    d, splits = manifest.dataset, ", ".join(manifest.splits)
+    return f"a converted {d.name} {d.version} ({d.variant}; splits {splits})"
 
 
 def _output_state(root: Path) -> str:
@@ -192,18 +207,18 @@ def _differences(recorded: dict, options: dict) -> str:
                      for k, v in options.items() if recorded.get(k) != v)
 
 
-def _nothing_to_do(root: Path) -> dict:
+def _nothing_to_do(root: Path) -> Manifest:
     """--resume on a finished conversion: every file must still match the manifest."""
-    info = json.loads((root / INFO_PATH).read_text())
-    for split in info["splits"].values():
-        for shard in split["shards"]:
-            changed = _changed(root, shard)
+    manifest = read_manifest(root)
+    for split in manifest.splits.values():
+        for shard in split.shards:
+            changed = _changed(root, list(shard.files.values()))
             if changed is not None:
                 raise HandevalError(f"{root / changed} is missing or no longer matches {INFO_PATH}: pass --overwrite "
                                     "instead of --resume to convert again")
     (root / JOURNAL).unlink(missing_ok=True)
     _note(f"{root} already holds this conversion, complete: nothing left to do")
-    return info
+    return manifest
 
 
 def _plan(reader: DatasetReader, split: str, target_frames: int, skip_bad: bool) -> dict:
@@ -252,7 +267,7 @@ def _run(root: Path, todo: list[PlannedShard], chunk_frames: int, skip_bad: bool
 
 def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = None, target_frames: int = 100_000,
             chunk_frames: int = 10_000, workers: int = 1, resume: bool = False, overwrite: bool = False,
-            skip_bad: bool = False, progress: bool = True, synthetic: bool = False) -> dict:
+            skip_bad: bool = False, progress: bool = True, synthetic: bool = False) -> Manifest:
     """Convert ``splits`` (default: the reader's default splits) into ``out``; returns the manifest.
 
     An ``out`` that holds a conversion is refused unless ``overwrite`` (replace it) or
@@ -269,11 +284,11 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
     for split in splits:
         if split not in available:
             raise HandevalError(f"split {split!r} is not in the source; found: {', '.join(available) or 'none'}")
-    options = {"dataset": reader.key, "variant": reader.variant_option, "splits": splits,
-               "target_frames": target_frames, "chunk_frames": chunk_frames}
+    options = Options(dataset=reader.key, variant=reader.variant_option, splits=splits,
+                      target_frames=target_frames, chunk_frames=chunk_frames)
     state = _output_state(root)
     journal = _read_journal(root) if resume and state == "interrupted" else None
-    _refuse_existing(root, state, resume, overwrite, options, _recorded_options(root, state, journal))
+    _refuse_existing(root, state, resume, overwrite, options.to_dict(), _recorded_options(root, state, journal))
     if resume and state == "dataset":
         return _nothing_to_do(root)
 
@@ -292,7 +307,7 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
         except OSError as exc:
             raise HandevalError(f"--out {root}: cannot create it ({exc.strerror}); choose a folder you can write "
                                 "to") from None
-        _append(root / JOURNAL, {"options": options})
+        _append(root / JOURNAL, {"options": options.to_dict()})
         started = True
 
     _READER = reader
@@ -304,7 +319,8 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
         for split in splits:
             plan, done = _split_plan(reader, root, split, journal, start, target_frames, skip_bad)
             entries = _write_split(reader.name, root, plan, done, chunk_frames, skip_bad, workers, progress)
-            info_splits[split], sources[split] = _split_info(plan, entries), plan["sources"]
+            info_splits[split] = _split_info(plan, entries)
+            sources[split] = [SourceFile.from_dict(f, JOURNAL) for f in plan["sources"]]
     except BaseException as exc:
         if started:  # the files killed workers were writing (the journal keeps what finished)
             for leftover in temporaries(root / "data"):
@@ -316,23 +332,20 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
         raise
     finally:
         _READER = None
-    info = {
-        "format_version": FORMAT_VERSION,
-        "dataset": {"name": reader.name, "version": reader.version, "variant": reader.variant},
-        "conventions": {"units": "metres", "camera_frame": "OpenCV (x right, y down, z forward)",
-                        "world_frame": "per sequence; views map it to their camera with X_cam = R X + t",
-                        "joint_order": "canonical (data_specs/conventions.md)", "hands": list(HAND_SIDES),
-                        **reader.conventions},
-        "features": features_dict(),
-        "splits": info_splits,
-        "sources": sources,
-        "options": options,
-        "synthetic": synthetic,
-        "converter": {"handeval_version": __version__},
-    }
-    write_text_atomic(root / INFO_PATH, json.dumps(info, indent=1, sort_keys=True) + "\n")
+    manifest = Manifest(
+        format_version=SHARD_FORMAT_VERSION,
+        dataset=DatasetIdentity(name=reader.name, version=reader.version, variant=reader.variant),
+        conventions=Conventions(**reader.conventions),
+        features=features_dict(),
+        splits=info_splits,
+        sources=sources,
+        options=options,
+        synthetic=synthetic,
+        converter=Converter(handeval_version=__version__),
+    )
+    write_manifest(root, manifest)
     (root / JOURNAL).unlink(missing_ok=True)
-    return info
+    return manifest
 
 
 def _split_plan(reader: DatasetReader, root: Path, split: str, journal: dict | None, start, target_frames: int,
@@ -376,12 +389,12 @@ def _write_split(name: str, root: Path, plan: dict, done: dict[int, dict], chunk
     return [entries[i] for i in sorted(entries)]
 
 
-def _split_info(plan: dict, entries: list[dict]) -> dict:
+def _split_info(plan: dict, entries: list[dict]) -> SplitInfo:
     missing = Counter({m["path"]: m["files"] for m in plan["missing_files"]})
     for e in entries:
         missing.update({m["path"]: m["files"] for m in e["missing_files"]})
     written = [e for e in entries if e["files"]]
-    return {
+    return SplitInfo.from_dict({
         "frames": sum(e["files"]["frames"]["rows"] for e in written),
         "views": sum(e["files"]["views"]["rows"] for e in written),
         "sequences": sum(len(e["sequences"]) for e in entries),
@@ -390,4 +403,4 @@ def _split_info(plan: dict, entries: list[dict]) -> dict:
         "missing": plan["missing"],
         "left_out": plan["left_out"],
         "shards": [{k: v for k, v in e.items() if k not in ("skipped", "missing_files")} for e in written],
-    }
+    }, JOURNAL)

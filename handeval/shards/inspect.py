@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from handeval.shards.reader import ShardDataset, convert_command
+from handeval.shards.reader import ShardDataset
 from handeval.shards.schema import FEATURES
 
 
@@ -34,20 +34,22 @@ def footer_nulls(path, columns: list[str]) -> dict[str, int]:
 
 def summarise_dataset(directory) -> dict:
     ds = ShardDataset(directory)
-    report = {"format_version": ds.info["format_version"], "dataset": ds.info["dataset"],
-              "command": convert_command(ds.info.get("options")), "splits": {}}
-    for split, meta in ds.info["splits"].items():
+    manifest = ds.manifest
+    report = {"format_version": manifest.format_version, "dataset": manifest.dataset.to_dict(),
+              "command": manifest.options.command(), "splits": {}}
+    for split, meta in manifest.splits.items():
         annotated = {}
         for kind in ("frames", "views"):
-            rows = meta[kind]
+            rows = getattr(meta, kind)
             nullable = [f.name for f in FEATURES[kind] if f.nullable]
             nulls = dict.fromkeys(nullable, 0)
-            for shard in meta["shards"]:
-                for name, count in footer_nulls(ds.root / shard["files"][kind]["path"], nullable).items():
+            for shard in meta.shards:
+                for name, count in footer_nulls(ds.root / shard.files[kind].path, nullable).items():
                     nulls[name] += count
             annotated.update({name: (1 - nulls[name] / rows) if rows else 0.0 for name in nullable})
-        report["splits"][split] = {"sequences": meta["sequences"], "frames": meta["frames"], "views": meta["views"],
-                                   "annotated": annotated, "missing": meta.get("missing", {}),
+        report["splits"][split] = {"sequences": meta.sequences, "frames": meta.frames, "views": meta.views,
+                                   "annotated": annotated, "missing": dict(meta.missing),
                                    # source files missing or unreadable at conversion
-                                   "skipped": meta.get("skipped", []), "missing_files": meta.get("missing_files", [])}
+                                   "skipped": [k.to_dict() for k in meta.skipped],
+                                   "missing_files": [m.to_dict() for m in meta.missing_files]}
     return report

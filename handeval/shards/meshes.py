@@ -23,12 +23,12 @@ class HandMeshes:
     COLUMNS = ("mano_pose", "mano_shape", "mano_trans", "mano_valid", "vertices")
 
     def __init__(self, ds: ShardDataset, mano_dir: str | None = None):
-        conv = ds.info["conventions"].get("mano")
+        conv = ds.manifest.conventions.mano
         if conv is None:
             raise HandevalError(f"{ds.root}: the manifest has no MANO convention, so hand meshes cannot be built")
         convention = ManoConvention.from_dict(conv)
         self.layers: dict[str, ManoLayer] = {side: load_mano(side, convention, mano_dir) for side in HAND_SIDES}
-        self.opengl = ds.info["conventions"].get("mano_frame") == "opengl_camera"
+        self.opengl = ds.manifest.conventions.mano_frame == "opengl_camera"
         self.synthetic = any(layer.synthetic for layer in self.layers.values())
         self.built_with_mano = False  # whether any vertices returned so far came from the MANO layers
 

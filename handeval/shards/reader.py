@@ -8,8 +8,6 @@ columns into numpy arrays of the documented shapes.
 
 from __future__ import annotations
 
-import json
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from handeval.shards.schema import FEATURES, FORMAT_VERSION, Feature
+from handeval.shards.manifest import SequenceEntry, ShardEntry, read_manifest
+from handeval.shards.schema import FEATURES, Feature
 from handeval.util.checksums import verify_file
 from handeval.util.errors import HandevalError
-
-INFO_PATH = Path("meta") / "info.json"
 
 
 def to_numpy(table: pa.Table, features: str | tuple[Feature, ...]) -> dict[str, np.ndarray]:
@@ -70,20 +67,6 @@ def read_rgb(path: Path) -> np.ndarray:
                             "folder the dataset was converted from, and that its images were extracted") from None
 
 
-def convert_command(options: dict | None) -> str:
-    """The ``handeval convert`` line that re-creates a conversion from its recorded ``options``,
-    with placeholders for the two paths (the manifest records neither)."""
-    if not options:  # written before handeval recorded the options
-        return "handeval convert DATASET --root SOURCE_ROOT --out OUT_DIR"
-    words = ["handeval", "convert", options["dataset"], "--root", "SOURCE_ROOT", "--out", "OUT_DIR"]
-    if options.get("variant"):
-        words += ["--variant", options["variant"]]
-    for split in options["splits"]:
-        words += ["--split", split]
-    words += ["--target-frames", str(options["target_frames"]), "--chunk-frames", str(options["chunk_frames"])]
-    return shlex.join(words)
-
-
 @dataclass
 class SequenceData:
     """One sequence: numpy frame and view columns."""
@@ -95,29 +78,15 @@ class SequenceData:
 
 
 class ShardDataset:
-    """A converted dataset folder (``meta/info.json`` + ``data/{split}/*.parquet``)."""
+    """A converted dataset folder (``meta/info.json`` + ``data/{split}/*.parquet``); ``manifest`` is its
+    checked :class:`~handeval.shards.manifest.Manifest`."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        path = self.root / INFO_PATH
-        if not path.is_file():
-            raise HandevalError(f"{self.root} is not a converted dataset: {INFO_PATH} is missing "
-                                "(create one with `handeval convert`)")
-        try:
-            self.info = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise HandevalError(f"{path} is not valid JSON ({exc})") from None
-        major = str(self.info.get("format_version", "")).split(".")[0]
-        if major != FORMAT_VERSION.split(".")[0]:
-            raise HandevalError(f"{path}: format version {self.info.get('format_version')!r}; this handeval reads "
-                                f"{FORMAT_VERSION} (2.0 added per-view hand presence, hand type and joint deviation). "
-                                f"Re-convert from the source files with this version: "
-                                f"{convert_command(self.info.get('options'))}")
-        if not isinstance(self.info.get("splits"), dict):
-            raise HandevalError(f"{path}: no splits section, so it is not a manifest `handeval convert` wrote (or it "
-                                "was edited); convert the dataset again into a fresh folder")
-        self._index = {s["sequence"]: (split, shard, s) for split, meta in self.info["splits"].items()
-                       for shard in meta["shards"] for s in shard["sequences"]}
+        self.manifest = read_manifest(self.root)
+        self._index: dict[str, tuple[str, ShardEntry, SequenceEntry]] = {
+            s.sequence: (split, shard, s) for split, meta in self.manifest.splits.items()
+            for shard in meta.shards for s in shard.sequences}
         self._verified: set[Path] = set()
 
     def verified(self, rel: str, sha256: str, fix: str) -> Path:
@@ -128,15 +97,15 @@ class ShardDataset:
             self._verified.add(path)
         return path
 
-    def shard_file(self, shard: dict, kind: str) -> Path:
+    def shard_file(self, shard: ShardEntry, kind: str) -> Path:
         """The verified path of a shard's ``frames`` or ``views`` file."""
-        entry = shard["files"][kind]
-        return self.verified(entry["path"], entry["sha256"], f"convert the dataset again (`handeval convert ... --out "
+        entry = shard.files[kind]
+        return self.verified(entry.path, entry.sha256, f"convert the dataset again (`handeval convert ... --out "
                              f"{self.root} --overwrite`), then recompute its labels")
 
     @property
     def splits(self) -> list[str]:
-        return list(self.info["splits"])
+        return list(self.manifest.splits)
 
     def sequences(self, split: str | None = None) -> list[str]:
         return [name for name, (sp, _, _) in self._index.items() if split is None or sp == split]
@@ -144,9 +113,9 @@ class ShardDataset:
     def _files(self, kind: str, split: str | None) -> list[Path]:
         splits = [split] if split else self.splits
         for sp in splits:
-            if sp not in self.info["splits"]:
+            if sp not in self.manifest.splits:
                 raise HandevalError(f"split {sp!r} is not in {self.root}; it has {', '.join(self.splits)}")
-        return [self.shard_file(shard, kind) for sp in splits for shard in self.info["splits"][sp]["shards"]]
+        return [self.shard_file(shard, kind) for sp in splits for shard in self.manifest.splits[sp].shards]
 
     def read(self, kind: str, split: str | None = None, columns: list[str] | None = None,
              sequences: list[str] | None = None, hand_types: list[str] | None = None) -> pa.Table:
@@ -177,7 +146,7 @@ class ShardDataset:
         if name not in self._index:
             raise HandevalError(f"sequence {name!r} is not in {self.root}")
         split, shard, entry = self._index[name]
-        lo, hi = entry["row_groups"]
+        lo, hi = entry.row_groups
         data = {}
         for kind in ("frames", "views"):
             cols = (columns or {}).get(kind)

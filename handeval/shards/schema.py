@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from handeval.util.errors import HandevalError
 
-FORMAT_VERSION = "2.0"
+SHARD_FORMAT_VERSION = "2.0"
 _ARROW = {"float32": pa.float32(), "float64": pa.float64(), "int32": pa.int32(), "int64": pa.int64(),
           "bool": pa.bool_(), "string": pa.string(), "uint8": pa.uint8()}
 

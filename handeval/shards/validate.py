@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 
 from handeval.conventions import HAND_SIDES, HAND_TYPE_PRESENCE, MM_PER_M, hand_types
 from handeval.readers.sources import missing_files
-from handeval.shards.reader import INFO_PATH, ShardDataset
+from handeval.shards.manifest import INFO_PATH, ShardEntry
+from handeval.shards.reader import ShardDataset
 from handeval.shards.schema import SCHEMAS
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
@@ -39,32 +40,32 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
     except HandevalError as exc:
         return [{"check": "manifest", "where": str(directory), "message": str(exc)}], ["manifest"]
     checked = ["manifest", "schema", "checksums", "files", "sources", "frames", "values", "validity", "views"]
-    for meta in ds.info["splits"].values():
-        for shard in meta["shards"]:
-            for kind, f in shard["files"].items():
-                path = ds.root / f["path"]
+    for meta in ds.manifest.splits.values():
+        for shard in meta.shards:
+            for kind, f in shard.files.items():
+                path = ds.root / f.path
                 if not path.is_file():
-                    problem("checksums", f["path"], "file is missing")
+                    problem("checksums", f.path, "file is missing")
                     continue
-                if sha256_file(path) != f["sha256"]:
-                    problem("checksums", f["path"], "sha256 differs from meta/info.json: the file changed "
+                if sha256_file(path) != f.sha256:
+                    problem("checksums", f.path, "sha256 differs from meta/info.json: the file changed "
                             "after conversion; re-run `handeval convert`")
                 try:
                     schema = pq.read_schema(path)
                     rows = pq.ParquetFile(path).metadata.num_rows
                 except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-                    problem("schema", f["path"], f"not a readable Parquet file ({exc})")
+                    problem("schema", f.path, f"not a readable Parquet file ({exc})")
                     continue
                 if not schema.equals(SCHEMAS[kind], check_metadata=False):
-                    problem("schema", f["path"], f"columns differ from the {kind} schema of format "
-                            f"{ds.info['format_version']}")
-                if rows != f["rows"]:
-                    problem("checksums", f["path"], f"{rows} rows, the manifest says {f['rows']}")
+                    problem("schema", f.path, f"columns differ from the {kind} schema of format "
+                            f"{ds.manifest.format_version}")
+                if rows != f.rows:
+                    problem("checksums", f.path, f"{rows} rows, the manifest says {f.rows}")
     _check_files(ds, problem)
     _check_sources(ds, source_root, problem)
     if source_root is not None:
         checked.append("images")
-    if ds.info.get("labels"):
+    if ds.manifest.labels:
         from handeval.labels.store import stale_labels
 
         checked.append("labels")
@@ -73,7 +74,7 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
                     f"run `handeval labels {name} {ds.root}` again")
     mano_dir = resolve_mano_dir(mano_dir)
     meshes = None
-    if mano_dir and ds.info["conventions"].get("mano") is not None:
+    if mano_dir and ds.manifest.conventions.mano is not None:
         from handeval.shards.meshes import HandMeshes
 
         meshes = HandMeshes(ds, mano_dir)
@@ -94,9 +95,8 @@ def _check_files(ds: ShardDataset, problem) -> None:
     """Files in the folder that neither `convert` nor `labels` wrote."""
     from handeval.labels.store import labels_written
 
-    expected = {INFO_PATH.as_posix()} | labels_written(ds.info)
-    expected |= {f["path"] for meta in ds.info["splits"].values() for shard in meta["shards"]
-                 for f in shard["files"].values()}
+    expected = {INFO_PATH.as_posix()} | labels_written(ds.manifest)
+    expected |= {f.path for meta in ds.manifest.splits.values() for shard in meta.shards for f in shard.files.values()}
     found = sorted((Path(folder) / name).relative_to(ds.root).as_posix()
                    for folder, _, names in os.walk(ds.root) for name in names)
     for rel in found:
@@ -107,18 +107,18 @@ def _check_files(ds: ShardDataset, problem) -> None:
 
 def _check_sources(ds: ShardDataset, source_root, problem) -> None:
     """Source files missing or unreadable at conversion; with ``source_root``, as the source is now."""
-    for split, meta in ds.info["splits"].items():
-        for k in meta.get("skipped", []):
-            problem("sources", k["sequence"], "skipped at conversion (--skip-bad): " +
-                    (f"{k['file']}: " if k.get("file") else "") + k["reason"])
-        recorded = {m["path"]: m["files"] for m in meta.get("missing_files", [])}
+    for split, meta in ds.manifest.splits.items():
+        for k in meta.skipped:
+            problem("sources", k.sequence, "skipped at conversion (--skip-bad): " +
+                    (f"{k.file}: " if k.file else "") + k.reason)
+        recorded = {m.path: m.files for m in meta.missing_files}
         if source_root is None:
             for path, n in recorded.items():
                 problem("sources", f"{split}: {path}", f"{n} source file(s) missing at conversion; extract them and "
                         "convert again (pass --root to check the source as it is now)")
             continue
         root = Path(source_root)
-        now = missing_files(root, [p for shard in meta["shards"] for p in _image_paths(ds, shard)])
+        now = missing_files(root, [p for shard in meta.shards for p in _image_paths(ds, shard)])
         for path, n in recorded.items():
             if path in now:
                 continue
@@ -131,9 +131,9 @@ def _check_sources(ds: ShardDataset, source_root, problem) -> None:
             problem("sources", f"{split}: {path}", f"{n} source file(s) missing from {root}")
 
 
-def _image_paths(ds: ShardDataset, shard: dict) -> list[str]:
+def _image_paths(ds: ShardDataset, shard: ShardEntry) -> list[str]:
     try:
-        return pq.read_table(ds.root / shard["files"]["views"]["path"], columns=["image_path"]) \
+        return pq.read_table(ds.root / shard.files["views"].path, columns=["image_path"]) \
             .column("image_path").to_pylist()
     except (OSError, ValueError):  # an unreadable shard: the schema check reports it
         return []

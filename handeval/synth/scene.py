@@ -46,7 +46,7 @@ EPISODE_KINDS = ("apart", "contact", "penetrate")
 _APART_GAP = 0.04
 _SHIFT_SMOOTHING_S = 0.1  # s.d. of the Gaussian that smooths the left side's shift
 OBJECT_KINDS = ("box", "sphere", "cylinder")
-FORMAT_VERSION = 1
+SCENE_FILE_VERSION = 1
 
 # Base orientations (rotation matrices; columns are the images of the model's x, y, z):
 # fingers up (+z), palms facing each other across x, thumbs towards -y.
@@ -118,7 +118,7 @@ class SyntheticScene:
         with atomic_path(paths["arrays"], suffix=".npz") as tmp:
             np.savez_compressed(tmp, **arrays)
         meta = {
-            "format_version": FORMAT_VERSION, "handeval_version": __version__,
+            "format_version": SCENE_FILE_VERSION, "handeval_version": __version__,
             "synthetic": True, "synthetic_mano": self.synthetic_mano,
             "seed": self.seed, "fps": self.fps, "num_frames": self.num_frames,
             "units": "metres", "frame": "world; cameras are OpenCV (x right, y down, z forward)",
