@@ -6,7 +6,8 @@ import json
 import pytest
 from commandline import user_error
 
-from handeval.shards import SHARD_FORMAT_VERSION, Manifest, ShardDataset, read_manifest, write_manifest
+from handeval.records import SHARD_FORMAT_VERSION
+from handeval.shards import Manifest, ShardDataset, read_manifest, write_manifest
 from handeval.shards.manifest import ANY_CONVERSION, INFO_PATH
 from handeval.util.errors import HandevalError
 

@@ -5,9 +5,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from handeval import __version__
-from handeval.shards import SHARD_FORMAT_VERSION, ShardDataset, plan_shards, write_manifest, write_shard
+from handeval.records import SHARD_FORMAT_VERSION
+from handeval.records.schema import features_dict
+from handeval.shards import ShardDataset, plan_shards, write_manifest, write_shard
 from handeval.shards.manifest import Conventions, Converter, DatasetIdentity, Manifest, Options, SplitInfo
-from handeval.shards.schema import features_dict
 from handeval.synth.scene import make_scene, scene_records
 from handeval.util.errors import HandevalError
 
@@ -120,7 +121,7 @@ def test_feature_encode_decode_round_trip():
     """The one Arrow encoding: nulls where documented, shapes back, chunked and sliced columns alike."""
     import pyarrow as pa
 
-    from handeval.shards.schema import Feature
+    from handeval.records.schema import Feature
 
     boxes = Feature("bbox", "float32", (2, 4), "px", "", nullable=True)
     values = np.arange(24, dtype=np.float32).reshape(3, 2, 4)

@@ -12,9 +12,9 @@ SPECS = Path(__file__).parents[1] / "data_specs"
 
 def generated() -> dict[str, str]:
     """File name under data_specs/ -> the text the code generates for it."""
+    from handeval.records.schema import SHARD_FORMAT_VERSION, features_dict
     from handeval.scoring.result import RESULT_JSON_SCHEMA
     from handeval.scoring.submissions import submission_schema
-    from handeval.shards.schema import SHARD_FORMAT_VERSION, features_dict
 
     specs = {"shards.schema.json": {"format_version": SHARD_FORMAT_VERSION, "tables": features_dict()},
              "submission.schema.json": submission_schema(),

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from handeval.labels.store import LabelSet
+from handeval.records.schema import Feature
 from handeval.shards.reader import SequenceData, read_rgb
-from handeval.shards.schema import Feature
 from handeval.util.errors import HandevalError
 
 IMAGES = LabelSet("images", "1", "views", (

@@ -29,9 +29,9 @@ from handeval.geometry import import_open3d, raycasting_scene
 from handeval.labels.objects import ObjectMeshes
 from handeval.labels.store import LabelSet
 from handeval.mano.parts import JOINT_PART
+from handeval.records.schema import Feature
 from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import SequenceData
-from handeval.shards.schema import Feature
 
 #: Thresholds of the two published readings of H2ONet's labels (data_specs/geometry.md §4.2).
 PRESETS = {

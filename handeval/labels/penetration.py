@@ -14,9 +14,9 @@ import numpy as np
 from handeval.geometry import intersection_volume, mutual_penetration, penetration, raycasting_scene
 from handeval.labels.objects import ObjectMeshes
 from handeval.labels.store import LabelSet
+from handeval.records.schema import Feature
 from handeval.shards.meshes import HandMeshes
 from handeval.shards.reader import SequenceData
-from handeval.shards.schema import Feature
 
 DEFAULTS = {"tol": 1e-4, "tau": 2e-3, "pitch": 0.005, "method": "parity"}
 

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from handeval.records.schema import FEATURES, Feature, arrow_schema
 from handeval.shards.manifest import LabelFile, LabelSetEntry, Manifest, ShardEntry, write_manifest
 from handeval.shards.reader import SequenceData, ShardDataset, to_numpy
-from handeval.shards.schema import FEATURES, Feature, arrow_schema
 from handeval.util.atomic import atomic_path
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError

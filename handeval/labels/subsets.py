@@ -15,8 +15,8 @@ import numpy as np
 
 from handeval.conventions import MM_PER_M
 from handeval.labels.store import LabelSet
+from handeval.records.schema import Feature
 from handeval.shards.reader import SequenceData
-from handeval.shards.schema import Feature
 
 VALID_JOINTS_MIN = 30
 CLOSE_MM = 40.0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from handeval.readers.sources import SourceError
-from handeval.shards.records import SequenceRecords
+from handeval.records.sequence import SequenceRecords
 from handeval.util.errors import HandevalError
 
 

@@ -26,7 +26,7 @@ from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.readers.base import DatasetReader, variant_tokens
 from handeval.readers.sources import SourceError
-from handeval.shards.records import SequenceRecords
+from handeval.records.sequence import SequenceRecords
 from handeval.util.errors import HandevalError
 
 #: Camera serials in the toolkit's order (the index the S2 split uses), and subject folders.

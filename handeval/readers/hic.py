@@ -31,7 +31,7 @@ from handeval.conventions import MANO as MANO_ORDER
 from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.readers.base import DatasetReader
-from handeval.shards.records import SequenceRecords
+from handeval.records.sequence import SequenceRecords
 from handeval.util.errors import HandevalError
 
 HIC_CAMERA = {"focal": 525.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}

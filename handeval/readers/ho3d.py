@@ -24,7 +24,7 @@ from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.readers.base import DatasetReader, variant_tokens
 from handeval.readers.sources import SourceError
-from handeval.shards.records import SequenceRecords
+from handeval.records.sequence import SequenceRecords
 from handeval.util.errors import HandevalError
 
 MANO_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=True, fix_left_shapedirs=False, tips="ho3d")

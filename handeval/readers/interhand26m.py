@@ -30,7 +30,7 @@ from handeval.conventions import MM_PER_M, hand_presence, interhand42_to_canonic
 from handeval.mano import ManoConvention
 from handeval.readers import sources
 from handeval.readers.base import DatasetReader, variant_tokens
-from handeval.shards.records import SequenceRecords
+from handeval.records.sequence import SequenceRecords
 from handeval.util.errors import HandevalError
 
 SPLITS = ("train", "val", "test")

@@ -32,8 +32,8 @@ import pyarrow.parquet as pq
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MM_PER_M
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.metrics.errors import nanmean
+from handeval.records.schema import KEY_VIEWS, Feature
 from handeval.shards.reader import ShardDataset, to_numpy
-from handeval.shards.schema import KEY_VIEWS, Feature
 from handeval.shards.views import ViewTruth
 from handeval.util.atomic import atomic_path
 from handeval.util.errors import HandevalError

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from handeval.labels.subsets import SUBSETS
+from handeval.records.schema import KEY_VIEWS, VIEW_FEATURES, Feature
 from handeval.scoring.aggregate import ErrorTable
-from handeval.shards.schema import KEY_VIEWS, VIEW_FEATURES, Feature
 from handeval.util.atomic import atomic_path, write_text_atomic
 
 _META = b"handeval.util.errors"

@@ -1,4 +1,4 @@
-"""Canonical sequence shards: schema, records, writer, manifest, reader, validation, the torch Dataset.
+"""Canonical sequence shards: writer, manifest, reader, validation, the torch Dataset.
 
 The conversion driver is :func:`handeval.shards.convert.convert` (a module of that name, so not
 re-exported here); ``handeval.convert`` opens the reader and runs it.
@@ -10,9 +10,6 @@ from handeval.util.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "SequenceData": "reader", "ShardDataset": "reader", "to_numpy": "reader",
     "world_to_camera": "reader",
-    "SequenceRecords": "records",
-    "FEATURES": "schema", "SHARD_FORMAT_VERSION": "schema", "FRAME_FEATURES": "schema", "VIEW_FEATURES": "schema",
-    "Feature": "schema", "arrow_schema": "schema",
     "PlannedShard": "writer", "plan_shards": "writer", "write_shard": "writer",
     "HandFrames": "torch_dataset", "HandMeshes": "meshes",
     "ViewTruth": "views", "read_view_truth": "views", "view_truth": "views",

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from handeval import __version__
 from handeval.readers.base import DatasetReader
 from handeval.readers.sources import SourceError, missing_entries, missing_files
+from handeval.records.schema import SHARD_FORMAT_VERSION, features_dict
 from handeval.shards.manifest import (
     INFO_PATH,
     Conventions,
@@ -41,7 +42,6 @@ from handeval.shards.manifest import (
     read_manifest,
     write_manifest,
 )
-from handeval.shards.schema import SHARD_FORMAT_VERSION, features_dict
 from handeval.shards.writer import PlannedShard, plan_shards, write_shard
 from handeval.util.atomic import check_destination, temporaries
 from handeval.util.checksums import sha256_file

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
+from handeval.records.schema import FEATURES
 from handeval.shards.reader import ShardDataset
-from handeval.shards.schema import FEATURES
 
 
 def footer_nulls(path, columns: list[str]) -> dict[str, int]:

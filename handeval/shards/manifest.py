@@ -28,7 +28,7 @@ from typing import Any
 
 from handeval import __version__
 from handeval.conventions import HAND_SIDES
-from handeval.shards.schema import SHARD_FORMAT_VERSION
+from handeval.records.schema import SHARD_FORMAT_VERSION
 from handeval.util.atomic import write_text_atomic
 from handeval.util.errors import HandevalError
 

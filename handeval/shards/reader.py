@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from handeval.records.schema import FEATURES, Feature
 from handeval.shards.manifest import SequenceEntry, ShardEntry, read_manifest
-from handeval.shards.schema import FEATURES, Feature
 from handeval.util.checksums import verify_file
 from handeval.util.errors import HandevalError
 

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 
 from handeval.conventions import HAND_SIDES, HAND_TYPE_PRESENCE, MM_PER_M, hand_types
 from handeval.readers.sources import missing_files
+from handeval.records.schema import SCHEMAS
 from handeval.shards.manifest import INFO_PATH, ShardEntry
 from handeval.shards.reader import ShardDataset
-from handeval.shards.schema import SCHEMAS
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
 

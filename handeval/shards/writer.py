@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from handeval.shards.records import SequenceRecords
-from handeval.shards.schema import FRAME_SCHEMA, VIEW_SCHEMA
+from handeval.records.schema import FRAME_SCHEMA, VIEW_SCHEMA
+from handeval.records.sequence import SequenceRecords
 from handeval.util.atomic import atomic_path
 from handeval.util.checksums import sha256_file
 from handeval.util.workers import signals_deferred

@@ -36,7 +36,7 @@ from handeval.util.atomic import atomic_path, write_text_atomic
 from handeval.util.checksums import sha256_file
 
 if TYPE_CHECKING:
-    from handeval.shards.records import SequenceRecords
+    from handeval.records.sequence import SequenceRecords
 
 #: The MANO convention of synthetic scenes (InterHand2.6M's; make_scene can switch the left fix off).
 SCENE_CONVENTION = ManoConvention(pose_space="axis_angle", flat_hand_mean=False,
@@ -358,7 +358,7 @@ def scene_records(scene: SyntheticScene, sequence: str, image_pattern: str = "{s
     Views carry the exact projections of the joints (``joints_2d``) and tight boxes of the
     projected vertices; cameras are named ``0..C-1``.
     """
-    from handeval.shards.records import SequenceRecords
+    from handeval.records.sequence import SequenceRecords
 
     T, C = scene.num_frames, scene.cameras.num_cameras
     frames = {

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from handeval.conventions import hand_types
-from handeval.shards.schema import FRAME_FEATURES, VIEW_FEATURES, Feature, arrow_schema
+from handeval.records.schema import FRAME_FEATURES, VIEW_FEATURES, Feature, arrow_schema
 
 
 @dataclass
