@@ -115,8 +115,8 @@ def summary(directory, plot, as_json):
     """
     from pathlib import Path
 
-    from handeval.labels.store import SUMMARY_PLOT
     from handeval.labels.summary import plot_summary, summarise_labels
+    from handeval.shards.layout import SUMMARY_PLOT
 
     report = summarise_labels(directory)
     png = plot_summary(report, plot or Path(directory) / SUMMARY_PLOT)

@@ -6,10 +6,11 @@ from conftest import converted_interhand
 from handeval.cli import main
 
 from handeval.labels.run import run_penetration
-from handeval.labels.store import read_labels, stale_labels
+from handeval.labels.store import read_labels
 from handeval.readers import open_reader
 from handeval.shards import ShardDataset
 from handeval.shards.convert import convert
+from handeval.shards.layout import stale_labels
 from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
 from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
 from handeval.synth.scene import make_scene

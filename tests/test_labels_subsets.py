@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from conftest import converted_interhand
 
-from handeval.labels.store import read_labels, stale_labels, write_labels
+from handeval.labels.store import read_labels, write_labels
 from handeval.labels.subsets import SUBSETS, compute_subsets, subset_columns
 from handeval.shards import ShardDataset
+from handeval.shards.layout import stale_labels
 from handeval.shards.validate import validate_dataset
 from handeval.synth.scene import make_scene
 

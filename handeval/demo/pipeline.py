@@ -58,7 +58,6 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     ``scoring`` (a dataset's baselines about to be scored) and ``score`` (one result written)."""
     from handeval.demo.baselines import write_baselines
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
-    from handeval.labels.store import SUMMARY_PLOT
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.leaderboard import write_leaderboard
     from handeval.mano import mano_files
@@ -67,6 +66,7 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     from handeval.scoring.score import score
     from handeval.shards import ShardDataset
     from handeval.shards.convert import convert
+    from handeval.shards.layout import SUMMARY_PLOT
     from handeval.shards.validate import validate_dataset
     from handeval.synth.native import write_native
     from handeval.synth.picture import scene_picture

@@ -4,7 +4,7 @@ from handeval.util.lazy import lazy_exports
 
 # Imported on first use: penetration and occlusion need torch and Open3D, subsets and storage do not.
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "LabelSet": "store", "read_label_arrays": "store", "read_labels": "store", "stale_labels": "store",
+    "LabelSet": "store", "read_label_arrays": "store", "read_labels": "store",
     "write_labels": "store",
     "IMAGES": "images", "OCCLUSION": "occlusion", "PENETRATION": "penetration", "SUBSETS": "subsets",
     "ImageStats": "images", "OcclusionLabeler": "occlusion", "PenetrationLabeler": "penetration",

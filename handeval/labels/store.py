@@ -1,6 +1,6 @@
-"""Label files beside the shards: same keys and row order, one file per source shard.
+"""Writing and reading label files beside the shards: same keys and row order, one file per source shard.
 
-``labels/{set}/{split}/{frames|views}-NNNNN.parquet`` mirrors ``data/{split}/...``. The
+Where they lie is ``handeval.shards.layout``'s. The
 manifest's ``labels.{set}`` records the set's version and parameters and, per file, the
 sha256 of the source shard it was computed from, so a rerun with the same parameters
 skips finished files (``--resume``) or rewrites identical bytes, and ``validate`` can tell
@@ -14,14 +14,14 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from handeval.records.schema import FEATURES, Feature, arrow_schema
-from handeval.shards.manifest import LabelFile, LabelSetEntry, Manifest, ShardEntry, write_manifest
+from handeval.shards.layout import label_file, label_path
+from handeval.shards.manifest import LabelFile, LabelSetEntry, ShardEntry, write_manifest
 from handeval.shards.reader import SequenceData, ShardDataset, to_numpy
 from handeval.util.atomic import atomic_path
 from handeval.util.checksums import sha256_file
@@ -29,8 +29,6 @@ from handeval.util.errors import HandevalError
 from handeval.util.workers import init_worker
 
 _OPTIONS = dict(compression="zstd", compression_level=3, write_statistics=True)
-#: Where `handeval labels summary` puts its plots unless told otherwise.
-SUMMARY_PLOT = Path("labels") / "summary.png"
 
 
 @dataclass(frozen=True)
@@ -46,15 +44,6 @@ class LabelSet:
 def key_features(table: str) -> tuple[Feature, ...]:
     keys = ("sequence", "frame") + (("camera",) if table == "views" else ())
     return tuple(f for f in FEATURES[table] if f.name in keys)
-
-
-def label_path(root: Path, name: str, split: str, table: str, index: int) -> Path:
-    return root / "labels" / name / split / f"{table}-{index:05d}.parquet"
-
-
-def labels_written(manifest: Manifest) -> set[str]:
-    """The files (relative to the dataset folder) that `handeval labels` may have written there."""
-    return {rel for entry in manifest.labels.values() for rel in entry.files} | {SUMMARY_PLOT.as_posix()}
 
 
 _COMPUTE: Callable[[SequenceData], dict] | None = None  # this process's labeler
@@ -150,24 +139,3 @@ def read_labels(ds: ShardDataset, name: str, columns: list[str] | None = None) -
         raise HandevalError(f"{ds.root} has no {name!r} labels; run `handeval labels {name} {ds.root}`")
     files = ds.manifest.labels[name].files
     return pa.concat_tables([pq.read_table(label_file(ds, name, rel), columns=columns) for rel in sorted(files)])
-
-
-def label_file(ds: ShardDataset, name: str, rel: str) -> Path:
-    """A label file's verified path (``rel`` as the manifest lists it)."""
-    entry = ds.manifest.labels[name].files.get(rel) if name in ds.manifest.labels else None
-    if entry is None:
-        raise HandevalError(f"{ds.root / rel} is not in {ds.root}'s {name!r} labels; run "
-                            f"`handeval labels {name} {ds.root}`")
-    return ds.verified(rel, entry.sha256, f"recompute it: `handeval labels {name} {ds.root}`")
-
-
-def stale_labels(ds: ShardDataset) -> list[tuple[str, str]]:
-    """(label set, file) pairs whose source shard changed since they were computed, or are missing."""
-    out = []
-    for name, entry in ds.manifest.labels.items():
-        for rel, f in entry.files.items():
-            source = ds.root / f.source
-            if not (ds.root / rel).is_file() or not source.is_file() or sha256_file(source) != f.source_sha256:
-                out.append((name, rel))
-    return out
-

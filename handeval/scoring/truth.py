@@ -12,9 +12,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from handeval.conventions import HAND_SIDES
-from handeval.labels.store import key_features, label_file, label_path
+from handeval.labels.store import key_features
 from handeval.mano.parts import JOINT_PART
 from handeval.scoring.protocols import Protocol
+from handeval.shards.layout import label_file, label_path
 from handeval.shards.manifest import ShardEntry
 from handeval.shards.reader import ShardDataset, rows_of, to_numpy
 from handeval.shards.views import FRAME_COLUMNS, VIEW_COLUMNS, ViewTruth, view_truth

@@ -14,5 +14,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "HandFrames": "torch_dataset", "HandMeshes": "meshes",
     "ViewTruth": "views", "read_view_truth": "views", "view_truth": "views",
     "validate_dataset": "validate",
+    "label_file": "layout", "label_path": "layout", "stale_labels": "layout",
     "INFO_PATH": "manifest", "Manifest": "manifest", "read_manifest": "manifest", "write_manifest": "manifest",
 })

@@ -66,7 +66,7 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
     if source_root is not None:
         checked.append("images")
     if ds.manifest.labels:
-        from handeval.labels.store import stale_labels
+        from handeval.shards.layout import stale_labels
 
         checked.append("labels")
         for name, rel in stale_labels(ds):
@@ -93,7 +93,7 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
 
 def _check_files(ds: ShardDataset, problem) -> None:
     """Files in the folder that neither `convert` nor `labels` wrote."""
-    from handeval.labels.store import labels_written
+    from handeval.shards.layout import labels_written
 
     expected = {INFO_PATH.as_posix()} | labels_written(ds.manifest)
     expected |= {f.path for meta in ds.manifest.splits.values() for shard in meta.shards for f in shard.files.values()}
