@@ -80,7 +80,7 @@ def test_batch_equals_single(flat_layers, rng):
 
 
 def test_global_rotation_pivots_about_rest_wrist(flat_layers, rng):
-    """V(R, t) = R (V0 - J0) + J0 + t, with J0 the rest wrist (formats_dexycb_ho3d.md §1.10)."""
+    """V(R, t) = R (V0 - J0) + J0 + t, with J0 the rest wrist (data_specs/geometry.md §1.5)."""
     layer = flat_layers["right"]
     aa, t = rng.normal(0, 0.7, 3), np.array([0.1, -0.2, 0.5])
     with torch.no_grad():

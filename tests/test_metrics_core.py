@@ -42,7 +42,7 @@ def test_procrustes_recovers_a_similarity_and_handles_reflection(hands, rng):
 
 
 def _ho3d_align_w_scale(G, P):
-    """One frame, as formats_dexycb_ho3d.md section 1.12 defines align_w_scale."""
+    """One frame, as the Dex-YCB toolkit's hpe_eval.py defines align_w_scale."""
     mu_g, mu_p = G.mean(0), P.mean(0)
     G0, P0 = G - mu_g, P - mu_p
     sG, sP = np.linalg.norm(G0) + 1e-8, np.linalg.norm(P0) + 1e-8

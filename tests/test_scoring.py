@@ -53,6 +53,9 @@ def test_every_shipped_protocol_loads_and_hashes_canonically():
     for n in names:
         p = load_protocol(n)
         assert p.sha256 == canonical_hash(json.loads(json.dumps(p.spec, sort_keys=True)))
+        # The prose is not the definition: a corrected citation keeps the hash, a changed threshold does not.
+        assert canonical_hash({**p.spec, "source": "corrected", "title": "renamed"}) == p.sha256
+        assert canonical_hash({**p.spec, "version": p.version + 1}) != p.sha256
     ho3d = load_protocol("ho3d-v3/official")
     assert [m["name"] for m in ho3d.metrics][:2] == ["xyz_mean3d", "xyz_auc3d"]
     assert {m["unit"] for m in ho3d.metrics if m["name"].endswith("mean3d")} == {"cm"}

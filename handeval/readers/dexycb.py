@@ -1,6 +1,6 @@
 """Dex-YCB: the official layout -> canonical sequence records.
 
-Layout and conventions: ``formats_dexycb_ho3d.md`` §1. The world frame is the master
+Layout and conventions: ``data_specs/datasets.md``, Dex-YCB. The world frame is the master
 camera's; extrinsics give camera -> world, so a view's ``R, t`` are their inverse.
 Hand presence is per label file, that is per camera view, because the official HPE
 evaluator decides it per label file (a view whose ``joint_3d`` is all -1 is not scored,

@@ -1,6 +1,6 @@
 """HO3D v2 / v3: the official layout -> canonical sequence records.
 
-Layout and conventions: ``formats_dexycb_ho3d.md`` §2. Each sequence is one camera, so
+Layout and conventions: ``data_specs/datasets.md``, HO3D. Each sequence is one camera, so
 the canonical world frame is that camera's OpenCV frame (``R = I``, ``t = 0``). HO3D
 stores everything in the OpenGL frame: joints and object poses are flipped to OpenCV
 here (``X_cv = F X_gl``, ``F = diag(1, -1, -1)``); MANO parameters are kept as stored,
@@ -34,7 +34,7 @@ SPLITS = ("train", "evaluation")
 DEFAULT_SIZE = (640, 480)
 
 
-#: What each split's meta pickles must hold (formats_dexycb_ho3d.md §2.3).
+#: What each split's meta pickles must hold (the dataset's README.txt; data_specs/datasets.md, HO3D).
 META_KEYS = {"train": ("handJoints3D", "handPose", "handBeta", "handTrans", "objRot", "objTrans", "objName", "camMat"),
              "evaluation": ("handJoints3D", "handBoundingBox", "objRot", "objTrans", "objName", "camMat")}
 
@@ -52,7 +52,7 @@ V3_META_KEYS = ("handVertContact", "handVertDist", "handVertIntersec", "handVert
 
 
 def detect_release(root: Path) -> tuple[str | None, list[str]]:
-    """HO3D v2 or v3, from the tree itself, and the evidence (formats_dexycb_ho3d.md §2.1, §2.9).
+    """HO3D v2 or v3, from the tree itself, and the evidence (data_specs/datasets.md, HO3D: the repository's README).
 
     v2 stores RGB as .png, v3 as .jpg; only v3 ships ``calibration/`` and
     ``manual_annotations/``, and only v3's training meta files hold the contact fields.

@@ -135,9 +135,16 @@ def evaluation_split(dataset: str, available: list[str]) -> str | None:
     return next(iter(pinned)) if len(pinned) == 1 and next(iter(pinned)) in available else None
 
 
+#: A protocol's prose: where its definition comes from and what to call it. Left out of its hash, so that
+#: correcting a citation never makes the results scored under it incomparable.
+PROSE_FIELDS = ("title", "source")
+
+
 def canonical_hash(spec: dict) -> str:
-    """sha256 of the spec's canonical JSON: key order and whitespace do not change it."""
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """sha256 of the definition's canonical JSON (the spec less its prose): key order and whitespace
+    do not change it."""
+    definition = {k: v for k, v in spec.items() if k not in PROSE_FIELDS}
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def load_protocol(name_or_path: str) -> Protocol:

@@ -8,7 +8,7 @@ optionally 778 vertices per hand. The canonical format is :data:`SUBMISSION_FEAT
 (``data_specs/submission.schema.json`` is generated from it). Submissions are untrusted:
 nothing in them is ever unpickled (``np.load(allow_pickle=False)``, pyarrow, json, plain text).
 
-Native formats read unchanged (``formats_dexycb_ho3d.md``):
+Native formats read unchanged (``data_specs/submissions.md``):
 * HO3D ``pred.json``: ``[xyz_list, verts_list]`` in ``evaluation.txt`` order, metres,
   OpenGL camera frame, MANO joint order, right hand;
 * Dex-YCB result txt: ``image_id, x1, y1, z1, ..., z21`` per line (64 fields), millimetres,

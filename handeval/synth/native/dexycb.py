@@ -1,6 +1,6 @@
 """Write synthetic scenes in Dex-YCB's official layout.
 
-Quirks reproduced (``formats_dexycb_ho3d.md`` §1): one hand per sequence; the world is
+Quirks reproduced (``data_specs/datasets.md``, Dex-YCB): one hand per sequence; the world is
 the master camera's frame and extrinsics map camera -> world as ``!!python/tuple`` 3x4
 rows; per-view ``labels_%06d.npz`` in that camera's OpenCV frame, metres, with ``pose_m``
 as 3 global axis-angle + 45 PCA coefficients + a translation that is *not* the wrist,

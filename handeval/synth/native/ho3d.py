@@ -1,6 +1,6 @@
 """Write synthetic scenes in HO3D's official layout (v2 or v3).
 
-Quirks reproduced (``formats_dexycb_ho3d.md`` §2): everything in the **OpenGL** camera
+Quirks reproduced (``data_specs/datasets.md``, HO3D): everything in the **OpenGL** camera
 frame (y and z negated), joints in MANO order, ``handPose`` absolute (no mean pose to
 add), one right hand and one object per frame, the evaluation split's meta holding only
 the root joint and a corner-format box, the released evaluation ground truth as
