@@ -51,6 +51,13 @@ def test_round_trip_and_row_groups(scene, tmp_path):
                                scene.objects[0].rotation[3], atol=1e-6)
 
 
+def test_records_refuse_columns_the_schema_does_not_know(scene):
+    rec = scene_records(scene, "s")
+    rec.frames["joints_mm"] = rec.frames["joints"] * 1000  # would be dropped on the way to Parquet
+    with pytest.raises(KeyError, match="sequence s: unknown column.*joints_mm"):
+        rec.frame_table()
+
+
 def test_nulls_for_missing_annotations(scene, tmp_path):
     rec = scene_records(scene, "s")
     rec.views["joints_2d"] = rec.views["joints_2d"].copy()

@@ -50,6 +50,12 @@ class SequenceRecords:
 
 
 def _table(features: tuple[Feature, ...], data: dict, sequence: str) -> pa.Table:
+    # A column the schema does not know would be dropped on the way to Parquet: a reader's mistake to
+    # stop at, not data to lose quietly.
+    unknown = sorted(set(data) - {f.name for f in features})
+    if unknown:
+        raise KeyError(f"sequence {sequence}: unknown column(s) {', '.join(unknown)}; the canonical columns are "
+                       "listed in data_specs/shards.md (handeval.records.schema)")
     n = len(data["frame"])
     columns = []
     for f in features:
