@@ -7,15 +7,19 @@ both import their stages when called, so that importing this module starts neith
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handeval.util.errors import HandevalError
+
+if TYPE_CHECKING:
+    from handeval.shards.manifest import Manifest
 
 #: The label sets :func:`label` runs, each by its runner in ``handeval.labels.run``.
 LABEL_SETS = ("subsets", "penetration", "occlusion", "images")
 
 
 def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None = None, progress: bool = True,
-            **options) -> dict:
+            **options) -> Manifest:
     """Convert ``dataset`` (``interhand26m``, ``hic``, ``dexycb`` or ``ho3d``) from its official layout
     under ``root`` into shards in ``out``, as ``handeval convert`` does; returns the manifest.
 

@@ -56,16 +56,15 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     """Run the whole pipeline into ``out``. ``on_step(step, facts)`` is called as each step ends:
     ``scene`` (the scene written), ``dataset`` (one dataset converted, labelled and validated),
     ``scoring`` (a dataset's baselines about to be scored) and ``score`` (one result written)."""
+    from handeval.api import convert
     from handeval.demo.baselines import write_baselines
     from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.leaderboard import write_leaderboard
     from handeval.mano import mano_files
-    from handeval.readers import open_reader
     from handeval.scoring.protocols import load_protocol
     from handeval.scoring.score import score
     from handeval.shards import ShardDataset
-    from handeval.shards.convert import convert
     from handeval.shards.layout import SUMMARY_PLOT
     from handeval.shards.validate import validate_dataset
     from handeval.synth.native import write_native
@@ -89,8 +88,7 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     object_meshes = out_dir / "raw" / "DexYCB" / "models"  # the YCB-layout meshes of the demo's objects
     for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=progress).items():
         shards = out_dir / "shards" / name
-        manifest = convert(open_reader(name, raw_root, variant), shards, progress=progress, overwrite=True,
-                           synthetic=True)
+        manifest = convert(name, raw_root, shards, variant, progress=progress, overwrite=True, synthetic=True)
         run_subsets(shards, progress=False)
         run_penetration(shards, mano_dir, object_meshes, progress=False)
         run_occlusion(shards, mano_dir, object_meshes, source_root=raw_root, progress=False)

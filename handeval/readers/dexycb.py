@@ -53,10 +53,12 @@ def _subjects(setup: str, split: str) -> list[int]:
     return list(range(10))
 
 
-def _cameras(setup: str, split: str) -> list[int]:
-    if setup == "s2":
-        return {"train": [0, 1, 2, 3, 4, 5], "val": [6], "test": [7]}[split]
-    return list(range(8))
+def camera_serials(split: str) -> list[str]:
+    """The serials of a split's cameras (e.g. ``s0_test``), in the toolkit's order, which its sample
+    index follows."""
+    setup, part = split.split("_")
+    cameras = {"train": [0, 1, 2, 3, 4, 5], "val": [6], "test": [7]}[part] if setup == "s2" else range(8)
+    return [SERIALS[c] for c in cameras]
 
 
 def _takes_sequence(setup: str, split: str, i: int) -> bool:
@@ -140,7 +142,7 @@ class DexYCB(DatasetReader):
         """(subject, sequence) pairs of a split that have at least one of the split's cameras
         (or an unreadable meta.yml, which :meth:`sequence_lengths` reports)."""
         setup, part = split.split("_")
-        cameras = {SERIALS[c] for c in _cameras(setup, part)}
+        cameras = set(camera_serials(split))
         out = []
         for s in _subjects(setup, part):
             subject = SUBJECTS[s]
@@ -234,9 +236,7 @@ class DexYCB(DatasetReader):
         _, subject, name = sequence.split("/")
         seq_dir = self.root / subject / name
         meta = self._meta(subject, name)
-        setup, part = split.split("_")
-        serial_order = [SERIALS[c] for c in _cameras(setup, part)]
-        serials = [s for s in serial_order if s in meta["serials"]]
+        serials = [s for s in camera_serials(split) if s in meta["serials"]]
         side = meta["side"]
         h = HAND_SIDES.index(side)
         T = meta["num_frames"]

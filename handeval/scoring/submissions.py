@@ -314,11 +314,10 @@ def _ho3d_order(ds: ShardDataset, split: str) -> list[tuple[str, int]]:
 def _dexycb_txt(path: Path, ds: ShardDataset, split: str) -> Submission:
     """The toolkit's result file, keyed by its sample index. As in ``hpe_eval``, a line for a
     view without a hand (its label file all -1) is ignored, whatever it holds (zeros, say)."""
-    from handeval.readers.dexycb import SERIALS, _cameras
+    from handeval.readers.dexycb import camera_serials
 
     # The toolkit's sample index: sequences in split order, then cameras in split order, then frames.
-    setup, part = split.split("_")
-    cam_order = [SERIALS[c] for c in _cameras(setup, part)]
+    cam_order = camera_serials(split)
     views = to_numpy(ds.read("views", split, columns=["sequence", "frame", "camera", "hand_present"]), "views")
     seq_pos = {name: i for i, name in enumerate(ds.sequences(split))}
     cam_pos = {serial: i for i, serial in enumerate(cam_order)}
