@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from handeval.labels.registry import LABEL_SETS
+from handeval.labels.subsets import SUBSET_NAMES
 from handeval.metrics.reductions import REDUCTIONS, Auc, Pck, Reduction
 from handeval.scoring.quantities import ALIGNMENTS, QUANTITY_KINDS, kind_of
 from handeval.util.errors import HandevalError
@@ -28,7 +30,6 @@ SCHEMA = "handeval-protocol/1"
 #: Per-view selections (data_specs/protocols/README.md).
 SELECT_KEYS = ("hand_types", "hand_type_valid", "both_hands", "mano", "subset", "min_image_mean")
 HAND_TYPES = ("right", "left", "interacting", "none")
-SUBSETS = ("interacting", "close", "single_hand")
 
 
 @dataclass(frozen=True)
@@ -173,11 +174,14 @@ def validate_spec(spec: dict, where) -> None:
     for t in select.get("hand_types") or []:
         if t not in HAND_TYPES:
             fail("select.hand_types", f"{t!r} is not one of {HAND_TYPES}")
-    if select.get("subset") not in (None,) + SUBSETS:
-        fail("select.subset", f"must be one of {SUBSETS} or null")
+    if select.get("subset") not in (None,) + SUBSET_NAMES:
+        fail("select.subset", f"must be one of {SUBSET_NAMES} or null")
     for key in select:
         if key not in SELECT_KEYS:
             fail(f"select.{key}", f"unknown; selections are {SELECT_KEYS}")
+    for name in spec.get("requires_labels", []):
+        if name not in LABEL_SETS:
+            fail("requires_labels", f"{name!r} is not a label set; label sets are {tuple(LABEL_SETS)}")
     if "min_image_mean" in select and "images" not in spec.get("requires_labels", []):
         fail("requires_labels", "select.min_image_mean reads the 'images' labels: list them")
     for qname, q in spec["quantities"].items():
@@ -208,3 +212,6 @@ def validate_spec(spec: dict, where) -> None:
         for key in m.get("where", {}):
             if key not in ("hand_type", "subset", "hand", "fingers"):
                 fail(f"{where_m}.where.{key}", "filters are hand_type, subset, hand, fingers")
+        subset = m.get("where", {}).get("subset")
+        if subset is not None and subset not in SUBSET_NAMES:
+            fail(f"{where_m}.where.subset", f"{subset!r} is not one of {SUBSET_NAMES}")
