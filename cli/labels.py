@@ -59,9 +59,9 @@ def penetration(directory, resume, workers, mano_dir, objects, tol, tau, pitch, 
     """
     from handeval.labels.registry import label_set
 
-    entry = label_set("penetration").run(directory, mano_dir, objects, params=dict(tol=tol, tau=tau, pitch=pitch,
-                                                                                   method=method),
-                                         resume=resume, progress=not as_json, workers=workers)
+    params = dict(tol=tol, tau=tau, pitch=pitch, method=method)
+    entry = label_set("penetration").run(directory, mano_dir, objects, params=params, resume=resume,
+                                         progress=not as_json, workers=workers)
     _report("penetration", entry, as_json)
 
 
