@@ -68,7 +68,7 @@ def _print_step(step: str, facts: dict) -> None:
         status = "valid" if facts["problems"] == 0 else f"{facts['problems']} PROBLEMS (run handeval validate)"
         click.echo(f"{facts['name']}: native files {facts['raw']}")
         click.echo(f"  shards       : {facts['shards']} ({facts['frames']} frames, {facts['views']} views; {status})")
-        click.echo(f"  labels       : penetration, occlusion, subsets, image statistics; plots {facts['labels_plot']}")
+        click.echo(f"  labels       : {', '.join(facts['labels'])}; plots {facts['labels_plot']}")
     elif step == "scoring":
         click.echo(f"{facts['name']}: scores -> {facts['results']}")
     elif step == "score":

@@ -1,4 +1,8 @@
-"""`handeval labels`: penetration, occlusion and interaction-subset labels over converted shards."""
+"""`handeval labels`: a command per label set of the registry (``handeval.labels.registry``), all of them
+at once, and their summary.
+
+Penetration and occlusion have commands of their own for their parameters; every other set gets the
+common one, with the options its runner's inputs need."""
 
 from __future__ import annotations
 
@@ -12,7 +16,22 @@ if TYPE_CHECKING:
     from handeval.shards.manifest import LabelSetEntry
 
 
-@click.group()
+class _LabelSets(click.Group):
+    """Finds a label set's command in the registry when it has none of its own."""
+
+    def list_commands(self, ctx) -> list[str]:
+        from handeval.labels.registry import LABEL_SETS
+
+        return sorted(set(super().list_commands(ctx)) | set(LABEL_SETS))
+
+    def get_command(self, ctx, name):
+        from handeval.labels.registry import LABEL_SETS
+
+        command = super().get_command(ctx, name)
+        return _set_command(LABEL_SETS[name]) if command is None and name in LABEL_SETS else command
+
+
+@click.group(cls=_LabelSets)
 def labels() -> None:
     """Generate labels the datasets lack, beside a converted dataset's shards."""
 
@@ -43,10 +62,11 @@ def penetration(directory, resume, workers, mano_dir, objects, tol, tau, pitch, 
       handeval labels penetration ih5 --mano-dir ~/mano
       handeval labels penetration dex --objects $DEX_YCB_DIR/models
     """
-    from handeval.labels.run import run_penetration
+    from handeval.labels.registry import label_set
 
-    entry = run_penetration(directory, mano_dir, objects, dict(tol=tol, tau=tau, pitch=pitch, method=method),
-                            resume=resume, progress=not as_json, workers=workers)
+    params = dict(tol=tol, tau=tau, pitch=pitch, method=method)
+    entry = label_set("penetration").run(directory, mano_dir, objects, params=params, resume=resume,
+                                         progress=not as_json, workers=workers)
     _report("penetration", entry, as_json)
 
 
@@ -66,10 +86,10 @@ def occlusion(directory, resume, workers, mano_dir, objects, preset, root, as_js
     Example:
       handeval labels occlusion dex --objects $DEX_YCB_DIR/models --preset h2onet-paper --root $DEX_YCB_DIR
     """
-    from handeval.labels.run import run_occlusion
+    from handeval.labels.registry import label_set
 
-    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, source_root=root, resume=resume,
-                                       progress=not as_json, workers=workers), as_json)
+    _report("occlusion", label_set("occlusion").run(directory, mano_dir, objects, root, preset=preset, resume=resume,
+                                                    progress=not as_json, workers=workers), as_json)
 
 
 @labels.command(name="all")
@@ -81,25 +101,27 @@ def occlusion(directory, resume, workers, mano_dir, objects, preset, root, as_js
               help="The source root the dataset was converted from: image statistics and hand masks need it.")
 @json_option
 def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
-    """Penetration, occlusion, subsets and image statistics, with default parameters.
+    """Every label set (each command here but summary), with default parameters.
 
     \b
     Example:
       handeval labels all ih5 --mano-dir ~/mano --root /data/InterHand2.6M_5fps
     """
     from handeval.labels.objects import ObjectMeshes
-    from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
+    from handeval.labels.registry import LABEL_SETS
     from handeval.util.errors import HandevalError
 
     ObjectMeshes(objects)  # a wrong --objects folder stops the run before any label is written
     kw = dict(resume=resume, progress=not as_json, workers=workers)
-    _report("subsets", run_subsets(directory, **kw), as_json)
-    _report("penetration", run_penetration(directory, mano_dir, objects, **kw), as_json)
-    _report("occlusion", run_occlusion(directory, mano_dir, objects, preset, source_root=root, **kw), as_json)
-    try:
-        _report("images", run_images(directory, root, **kw), as_json)
-    except HandevalError as exc:  # a dataset without its images (or its --root) still gets the other labels
-        click.echo(f"images: skipped ({exc})", err=True)
+    for entry in LABEL_SETS.values():
+        parameters = {"preset": preset} if entry.name == "occlusion" else {}
+        try:
+            _report(entry.name, entry.run(directory, mano_dir, objects, root, **parameters, **kw), as_json)
+        except HandevalError as exc:
+            if not entry.requires:
+                raise
+            # e.g. a dataset without its images (or its --root) still gets the other labels
+            click.echo(f"{entry.name}: skipped ({exc})", err=True)
 
 
 @labels.command()
@@ -115,6 +137,7 @@ def summary(directory, plot, as_json):
     """
     from pathlib import Path
 
+    from handeval.labels.subsets import SUBSET_NAMES
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.shards.layout import SUMMARY_PLOT
 
@@ -141,8 +164,8 @@ def summary(directory, plot, as_json):
         click.echo(f"  occlusion ({occ['views']} views): {rates}; hands {occ['hand_occlusion_rate']:.0%}")
     sub = report.get("subsets")
     if sub:
-        click.echo(f"  subsets ({sub['frames']} frames): interacting {sub['interacting']}, close {sub['close']}, "
-                   f"single-hand {sub['single_hand']}")
+        counts = ", ".join(f"{name.replace('_', '-')} {sub[name]}" for name in SUBSET_NAMES)
+        click.echo(f"  subsets ({sub['frames']} frames): {counts}")
     click.echo(f"  plot: {png}")
 
 
@@ -152,39 +175,29 @@ def _depths(stats: dict | None) -> str:
     return ", ".join(f"{k} {number(stats[k], digits=1)}" for k in ("mean", "median", "max"))
 
 
-@labels.command()
-@_common
-@json_option
-def subsets(directory, resume, workers, as_json):
-    """Interacting, closely interacting (< 40 mm) and single-hand frames.
-
-    \b
-    Example:
-      handeval labels subsets ih5
-    """
-    from handeval.labels.run import run_subsets
-
-    _report("subsets", run_subsets(directory, resume=resume, progress=not as_json, workers=workers), as_json)
+#: The option each runner input is given by, on a label set's common command.
+_INPUT_OPTIONS = {
+    "mano_dir": mano_dir_option,
+    "objects": click.option("--objects", type=str, default=None, help="Folder of object meshes."),
+    "source_root": click.option("--root", "source_root", type=str, default=None,
+                                help="The source root the dataset was converted from (`handeval convert --root`), "
+                                     "with its images."),
+}
 
 
-@labels.command()
-@_common
-@click.option("--root", type=str, default=None,
-              help="The source root the dataset was converted from (`handeval convert --root`), with its images.")
-@json_option
-def images(directory, resume, workers, root, as_json):
-    """Per-image statistics from the source images (mean intensity: IntagHand's dark-image filter).
+def _set_command(entry) -> click.Command:
+    """The common command of a label set: the dataset, the options of its runner's inputs, no parameters."""
 
-    Reads every image once (a progress bar per shard), under --root; protocols that select
-    by them then need no second pass.
+    def command(directory, resume, workers, as_json, **inputs):
+        _report(entry.name, entry.run(directory, **inputs, resume=resume, progress=not as_json, workers=workers),
+                as_json)
 
-    \b
-    Example:
-      handeval labels images ih5 --root /data/InterHand2.6M_5fps
-    """
-    from handeval.labels.run import run_images
-
-    _report("images", run_images(directory, root, resume=resume, progress=not as_json, workers=workers), as_json)
+    example = f"handeval labels {entry.name} ih5" + (" --root /data/InterHand2.6M_5fps"
+                                                      if "source_root" in entry.requires else "")
+    command.__doc__ = f"{entry.description}\n\n\b\nExample:\n  {example}\n"
+    for name in reversed(entry.inputs):
+        command = _INPUT_OPTIONS[name](command)
+    return click.command(name=entry.name)(_common(json_option(command)))
 
 
 def _report(name: str, entry: LabelSetEntry, as_json: bool) -> None:

@@ -9,13 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from handeval.util.errors import HandevalError
-
 if TYPE_CHECKING:
     from handeval.shards.manifest import Manifest
-
-#: The label sets :func:`label` runs, each by its runner in ``handeval.labels.run``.
-LABEL_SETS = ("subsets", "penetration", "occlusion", "images")
 
 
 def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None = None, progress: bool = True,
@@ -34,15 +29,13 @@ def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None
 
 
 def label(directory: str | Path, name: str, **options) -> dict:
-    """Compute the label set ``name`` (one of :data:`LABEL_SETS`) beside the shards in ``directory``,
-    as ``handeval labels NAME`` does; returns its entry in the manifest.
+    """Compute the label set ``name`` (one of :data:`handeval.labels.registry.LABEL_SETS`) beside the
+    shards in ``directory``, as ``handeval labels NAME`` does; returns its entry in the manifest.
 
-    ``options`` are those of the set's runner in :mod:`handeval.labels.run`, e.g. ``mano_dir``,
-    ``objects``, ``source_root`` (the folder converted from: needed by ``images``), ``resume``,
-    ``workers``, ``progress``.
+    ``options`` are :meth:`~handeval.labels.registry.LabelGenerator.run`'s: the inputs ``mano_dir``,
+    ``objects``, ``source_root`` (the folder converted from: needed by ``images``), each passed to
+    the sets that take it, and ``resume``, ``workers``, ``progress`` and the set's own parameters.
     """
-    if name not in LABEL_SETS:
-        raise HandevalError(f"unknown label set {name!r}; choose one of {', '.join(LABEL_SETS)}")
-    from handeval.labels import run
+    from handeval.labels.registry import label_set
 
-    return getattr(run, f"run_{name}")(directory, **options)
+    return label_set(name).run(directory, **options)

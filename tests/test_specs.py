@@ -1,6 +1,7 @@
-"""The machine-readable specifications in data_specs/ are generated from the code's schemas.
+"""The machine-readable specifications in data_specs/ are generated from the code's schemas, and so is the
+quantity table of data_specs/protocols/README.md, from the quantity registry.
 
-After changing a schema, regenerate them with ``python tests/test_specs.py``.
+After changing a schema or a quantity kind, regenerate them with ``python tests/test_specs.py``.
 """
 
 import json
@@ -19,7 +20,18 @@ def generated() -> dict[str, str]:
     specs = {"shards.schema.json": {"format_version": SHARD_FORMAT_VERSION, "tables": features_dict()},
              "submission.schema.json": submission_schema(),
              "result.schema.json": RESULT_JSON_SCHEMA}
-    return {name: json.dumps(spec, indent=1, ensure_ascii=False) + "\n" for name, spec in specs.items()}
+    out = {name: json.dumps(spec, indent=1, ensure_ascii=False) + "\n" for name, spec in specs.items()}
+    out["protocols/README.md"] = _with_quantity_table((SPECS / "protocols" / "README.md").read_text())
+    return out
+
+
+def _with_quantity_table(readme: str) -> str:
+    """The protocol README with its quantity table (from its header row to the blank line) regenerated."""
+    from handeval.scoring.quantities import quantity_table
+
+    start = readme.index("| `kind` |")
+    end = readme.index("\n\n", start) + 1
+    return readme[:start] + quantity_table() + readme[end:]
 
 
 def test_committed_specs_are_the_generated_ones():

@@ -54,11 +54,12 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
              objects: tuple[str, ...] = ("box",), mano_dir: str | None = None, progress: bool = True,
              on_step: Callable[[str, dict], None] | None = None) -> DemoOutputs:
     """Run the whole pipeline into ``out``. ``on_step(step, facts)`` is called as each step ends:
-    ``scene`` (the scene written), ``dataset`` (one dataset converted, labelled and validated),
-    ``scoring`` (a dataset's baselines about to be scored) and ``score`` (one result written)."""
+    ``scene`` (the scene written), ``dataset`` (one dataset converted, labelled with every label set of
+    ``handeval.labels.registry``, named under ``labels``, and validated), ``scoring`` (a dataset's
+    baselines about to be scored) and ``score`` (one result written)."""
     from handeval.api import convert
     from handeval.demo.baselines import write_baselines
-    from handeval.labels.run import run_images, run_occlusion, run_penetration, run_subsets
+    from handeval.labels.registry import LABEL_SETS
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.leaderboard import write_leaderboard
     from handeval.mano import mano_files
@@ -89,17 +90,15 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=progress).items():
         shards = out_dir / "shards" / name
         manifest = convert(name, raw_root, shards, variant, progress=progress, overwrite=True, synthetic=True)
-        run_subsets(shards, progress=False)
-        run_penetration(shards, mano_dir, object_meshes, progress=False)
-        run_occlusion(shards, mano_dir, object_meshes, source_root=raw_root, progress=False)
-        run_images(shards, raw_root, progress=False)
+        for label in LABEL_SETS.values():
+            label.run(shards, mano_dir, object_meshes, raw_root, progress=False)
         summary = plot_summary(summarise_labels(shards), shards / SUMMARY_PLOT)
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
         outputs.datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
                                   "labels_plot": str(summary),
                                   "frames": sum(s.frames for s in manifest.splits.values()),
                                   "views": sum(s.views for s in manifest.splits.values())}
-        step("dataset", {"name": name, **outputs.datasets[name]})
+        step("dataset", {"name": name, **outputs.datasets[name], "labels": list(LABEL_SETS)})
     for name, protocols in DEMO_PROTOCOLS.items():
         ds = ShardDataset(out_dir / "shards" / name)
         split = _DEMO_SPLIT.get(name)

@@ -11,5 +11,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "compute_subsets": "subsets",
     "ObjectMeshes": "objects",
     "run_images": "run", "run_occlusion": "run", "run_penetration": "run", "run_subsets": "run",
+    "LABEL_SETS": "registry", "LabelGenerator": "registry", "label_set": "registry", "SUBSET_NAMES": "subsets",
     "plot_summary": "summary", "summarise_labels": "summary",
 })

@@ -1,4 +1,4 @@
-"""Running label sets over a converted dataset (the CLI's entry points).
+"""The runners of the label sets (``handeval.labels.registry`` names each set's runner).
 
 Each label set has a module-level factory so that worker processes can build their own
 labeler (see ``store.write_labels``).

@@ -29,6 +29,9 @@ SUBSETS = LabelSet("subsets", "1", "frames", (
     Feature("nearest_other_mm", "float32", (), "mm", "mean over valid joints of the distance to the nearest valid "
             "joint of the other hand; NaN unless both hands have valid joints", nullable=True),
 ))
+#: The subsets themselves, the boolean columns: what protocols select and filter by (``subset``), the
+#: error table carries and breakdowns and summaries report, in this order.
+SUBSET_NAMES: tuple[str, ...] = tuple(f.name for f in SUBSETS.features if f.dtype == "bool")
 
 
 def subset_columns(joints: np.ndarray, valid: np.ndarray, close_mm: float = CLOSE_MM,

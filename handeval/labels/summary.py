@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from handeval.conventions import MM_PER_M
-from handeval.labels.occlusion import OCCLUSION
-from handeval.labels.penetration import PENETRATION
+from handeval.labels.registry import label_set
 from handeval.labels.store import read_label_arrays
-from handeval.labels.subsets import SUBSETS
+from handeval.labels.subsets import SUBSET_NAMES
 from handeval.mano.parts import PARTS
 from handeval.shards.reader import ShardDataset
 from handeval.util.plots import plt, save_png
@@ -21,7 +20,7 @@ def summarise_labels(directory) -> dict:
     have = ds.manifest.labels
     report: dict = {"dataset": ds.manifest.dataset.name, "labels": sorted(have)}
     if "penetration" in have:
-        t = read_label_arrays(ds, PENETRATION, ["hh_max_depth", "hh_volume", "ho_max_depth"])
+        t = read_label_arrays(ds, label_set("penetration").label, ["hh_max_depth", "hh_volume", "ho_max_depth"])
         hh, ho = t["hh_max_depth"], t["ho_max_depth"]
         two = np.isfinite(hh).all(axis=1)
         deepest = hh[two].max(axis=1)
@@ -37,15 +36,16 @@ def summarise_labels(directory) -> dict:
             "_depths_mm": deepest * MM_PER_M,
         }
     if "occlusion" in have:
-        t = read_label_arrays(ds, OCCLUSION, ["part_occluded", "hand_occluded", "hand_visible_ratio"])
+        t = read_label_arrays(ds, label_set("occlusion").label,
+                              ["part_occluded", "hand_occluded", "hand_visible_ratio"])
         shown = np.isfinite(t["hand_visible_ratio"])  # (V, 2): the hands that were labelled
         rates = t["part_occluded"][shown].mean(axis=0) if shown.any() else np.full(6, np.nan)
         report["occlusion"] = {"views": len(shown), "part_occlusion_rate": dict(zip(PARTS, rates.round(4).tolist())),
                                "hand_occlusion_rate": float(t["hand_occluded"][shown].mean()) if shown.any() else None}
     if "subsets" in have:
-        t = read_label_arrays(ds, SUBSETS, ["interacting", "close", "single_hand"])
-        report["subsets"] = {k: int(t[k].sum()) for k in ("interacting", "close", "single_hand")}
-        report["subsets"]["frames"] = len(t["interacting"])
+        t = read_label_arrays(ds, label_set("subsets").label, list(SUBSET_NAMES))
+        report["subsets"] = {k: int(t[k].sum()) for k in SUBSET_NAMES}
+        report["subsets"]["frames"] = len(t[SUBSET_NAMES[0]])
     return report
 
 
@@ -77,8 +77,7 @@ def plot_summary(report: dict, path: str | Path) -> Path:
             ax.set_ylim(0, 1)
             ax.set_title(f"occlusion rate per part ({r['views']} views)", fontsize=9)
         else:
-            names = ["interacting", "close", "single_hand"]
-            ax.bar(names, [r[n] for n in names], color="#15803d")
+            ax.bar(list(SUBSET_NAMES), [r[n] for n in SUBSET_NAMES], color="#15803d")
             ax.set_title(f"interaction subsets ({r['frames']} frames)", fontsize=9)
     fig.suptitle(f"{report['dataset']} labels", fontsize=10)
     return save_png(fig, path)

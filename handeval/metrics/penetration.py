@@ -12,10 +12,12 @@ NaN where a hand is missing. One mesh pair per view: each needs its own BVH.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from handeval.geometry import mutual_penetration
-from handeval.mano.watertight import WristSeal
+if TYPE_CHECKING:  # the geometry core needs torch and Open3D; the protocol checks read MEASURES without them
+    from handeval.mano.watertight import WristSeal
 
 MEASURES = ("mmpd", "ave_p", "max_p", "volume")
 
@@ -28,6 +30,8 @@ class HandPairPenetration:
         self.seals, self.tol, self.tau, self.pitch, self.method = seals, tol, tau, pitch, method
 
     def __call__(self, vertices: np.ndarray, present: np.ndarray) -> dict[str, np.ndarray]:
+        from handeval.geometry import mutual_penetration
+
         n = len(vertices)
         out = {m: np.full(n, np.nan) for m in MEASURES}
         both = present.all(axis=1) & np.isfinite(vertices).all(axis=(1, 2, 3))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handeval.conventions import FINGER_JOINTS, FINGERS, JOINT_NAMES
+from handeval.labels.subsets import SUBSET_NAMES
 from handeval.metrics.reductions import Pooled, Reduction, Statistics, slot_hands, slots
 from handeval.scoring.protocols import reduction
 from handeval.util.errors import HandevalError
@@ -177,7 +178,7 @@ def breakdowns(table: ErrorTable, metric: dict) -> dict:
         # Every per-hand metric by hand side, under the metric's own rule (e.g. the official
         # per-joint mean over one hand's 21 joints).
         out["hand"] = {side: metric_value(table, metric, {"hand": side})[0] for side in ("right", "left")}
-    for subset in ("interacting", "close", "single_hand"):
+    for subset in SUBSET_NAMES:
         if subset in table.labels:
             out.setdefault("subset", {})[subset] = metric_value(table, metric, {"subset": subset})[0]
     if values.ndim == 3 and values.shape[1:] == (2, 21):

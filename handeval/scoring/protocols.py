@@ -20,19 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from handeval.labels.registry import LABEL_SETS
+from handeval.labels.subsets import SUBSET_NAMES
 from handeval.metrics.reductions import REDUCTIONS, Auc, Pck, Reduction
+from handeval.scoring.quantities import ALIGNMENTS, QUANTITY_KINDS, kind_of
 from handeval.util.errors import HandevalError
 
 SCHEMA = "handeval-protocol/1"
-ALIGNMENTS = ("none", "root", "bone_scale", "scale_translation", "procrustes", "procrustes_proper",
-              "two_hand_scale_translation", "right_root")
-#: Per quantity kind, whether a larger per-view value is better (an F-score, a correct handedness) or
-#: worse (an error, a penetration).
-KIND_HIGHER_IS_BETTER = {"points": False, "f_score": True, "mrrpe": False, "acceleration": False,
-                         "miaa": False, "handedness": True, "penetration": False}
-QUANTITY_KINDS = tuple(KIND_HIGHER_IS_BETTER)
-PENETRATION_MEASURES = ("mmpd", "ave_p", "max_p", "volume")
-SUBSETS = ("interacting", "close", "single_hand")
 #: Per-view selections (data_specs/protocols/README.md).
 SELECT_KEYS = ("hand_types", "hand_type_valid", "both_hands", "mano", "subset", "min_image_mean")
 HAND_TYPES = ("right", "left", "interacting", "none")
@@ -72,8 +66,7 @@ class Protocol:
     @property
     def reads_vertices(self) -> bool:
         """A quantity is measured on the meshes."""
-        return any(q.get("points") == "vertices" or q["kind"] in ("f_score", "miaa", "penetration")
-                   for q in self.quantities.values())
+        return any(kind_of(q).reads_vertices(q) for q in self.quantities.values())
 
     def needs_vertices(self) -> bool:
         """Ground-truth meshes (hence MANO) are needed: a quantity reads vertices, or joints come from them."""
@@ -93,14 +86,14 @@ class Protocol:
         """Whether a larger value of ``metric`` is better: its reduction's say (a share of hits is), else
         its quantity's (the mean of F-scores is, the mean of errors is not)."""
         rule = REDUCTIONS[metric["reduce"]].higher_is_better
-        return KIND_HIGHER_IS_BETTER[self.quantities[metric["quantity"]]["kind"]] if rule is None else rule
+        return kind_of(self.quantities[metric["quantity"]]).higher_is_better if rule is None else rule
 
     def needs(self) -> dict[str, str]:
         """What a submission must hold: ``required``, ``optional`` or ``unused``, per field."""
         return {"joints": "optional" if self.joints_from_vertices else "required",
                 "vertices": "required" if self.joints_from_vertices else ("optional" if self.reads_vertices
                                                                           else "unused"),
-                "hand_scores": "optional" if any(q["kind"] == "handedness" for q in self.quantities.values())
+                "hand_scores": "optional" if any(kind_of(q).reads_hand_scores for q in self.quantities.values())
                 else "unused"}
 
     def summary(self) -> dict:
@@ -188,29 +181,27 @@ def validate_spec(spec: dict, where) -> None:
     for t in select.get("hand_types") or []:
         if t not in HAND_TYPES:
             fail("select.hand_types", f"{t!r} is not one of {HAND_TYPES}")
-    if select.get("subset") not in (None,) + SUBSETS:
-        fail("select.subset", f"must be one of {SUBSETS} or null")
+    if select.get("subset") not in (None,) + SUBSET_NAMES:
+        fail("select.subset", f"must be one of {SUBSET_NAMES} or null")
     for key in select:
         if key not in SELECT_KEYS:
             fail(f"select.{key}", f"unknown; selections are {SELECT_KEYS}")
+    for name in spec.get("requires_labels", []):
+        if name not in LABEL_SETS:
+            fail("requires_labels", f"{name!r} is not a label set; label sets are {tuple(LABEL_SETS)}")
     if "min_image_mean" in select and "images" not in spec.get("requires_labels", []):
         fail("requires_labels", "select.min_image_mean reads the 'images' labels: list them")
     for qname, q in spec["quantities"].items():
         kind = q.get("kind")
         if kind not in QUANTITY_KINDS:
-            fail(f"quantities.{qname}.kind", f"{kind!r} is not one of {QUANTITY_KINDS}")
+            fail(f"quantities.{qname}.kind", f"{kind!r} is not one of {tuple(QUANTITY_KINDS)}")
         align = q.get("align", "none")
         if align.split(":")[0] not in ALIGNMENTS:
             fail(f"quantities.{qname}.align", f"{align!r}: alignments are {ALIGNMENTS} (root and bone_scale take "
                  "':<joint>', e.g. root:9)")
-        if kind == "points" and q.get("points") not in ("joints", "vertices"):
-            fail(f"quantities.{qname}.points", "must be 'joints' or 'vertices'")
-        if kind == "acceleration" and q.get("points") != "joints":
-            fail(f"quantities.{qname}.points", "acceleration is measured on 'joints'")
-        if kind == "penetration" and q.get("measure") not in PENETRATION_MEASURES:
-            fail(f"quantities.{qname}.measure", f"must be one of {PENETRATION_MEASURES}")
-        if kind == "f_score" and not 0 < float(q.get("threshold", 0)) < 1:
-            fail(f"quantities.{qname}.threshold", "a distance in metres, e.g. 0.005")
+        problem = QUANTITY_KINDS[kind].check(q)
+        if problem is not None:
+            fail(f"quantities.{qname}.{problem[0]}", problem[1])
     names = set()
     for i, m in enumerate(spec["metrics"]):
         where_m = f"metrics[{i}]"
@@ -228,3 +219,6 @@ def validate_spec(spec: dict, where) -> None:
         for key in m.get("where", {}):
             if key not in ("hand_type", "subset", "hand", "fingers"):
                 fail(f"{where_m}.where.{key}", "filters are hand_type, subset, hand, fingers")
+        subset = m.get("where", {}).get("subset")
+        if subset is not None and subset not in SUBSET_NAMES:
+            fail(f"{where_m}.where.subset", f"{subset!r} is not one of {SUBSET_NAMES}")

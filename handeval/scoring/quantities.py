@@ -1,16 +1,22 @@
-"""Per-view quantities of a protocol: the columns of the per-view error table.
+"""Per-view quantities of a protocol (the columns of the per-view error table), and the registry of their kinds.
 
-Each quantity (``data_specs/protocols/README.md``) becomes one column: per-joint errors
-(V, 2, 21), per-hand vertex errors (V, 2) or per-vertex (V, 2, 778), F-scores (V, 2),
-MRRPE (V,), handedness (V,), MIAA (V, 2), acceleration errors (V, 2, 21) and penetration
-measures (V,). Everything is in metres (pixels for MIAA); NaN marks "does not count".
-Vectorised over views; only the penetration measures loop, one mesh pair per view.
+Each quantity of a protocol (``data_specs/protocols/README.md``) has a *kind*, and each kind is one
+entry of :data:`QUANTITY_KINDS`: how it is computed, its shape per view, the checks of its fields when
+a protocol loads, what it reads beyond the joints, and which way is better. Protocol validation
+(``handeval.scoring.protocols``), the engine (``handeval.scoring.score``) and the documentation table
+all read the registry; adding a kind is one entry here (``data_specs/extending.md``). Everything is
+in metres (pixels for MIAA); NaN marks "does not count". Vectorised over views; only the penetration
+measures loop, one mesh pair per view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from handeval.conventions import hand_presence
 from handeval.metrics import align as A
@@ -23,8 +29,16 @@ from handeval.metrics.errors import (
     point_errors,
     project,
 )
-from handeval.scoring.protocols import Protocol
-from handeval.shards.views import ViewTruth
+from handeval.metrics.penetration import MEASURES as PENETRATION_MEASURES
+
+if TYPE_CHECKING:  # protocols imports this registry; the builders import torch
+    from handeval.scoring.protocols import Protocol
+    from handeval.scoring.truth import TruthBuilder
+    from handeval.shards.views import ViewTruth
+
+#: An alignment's name, before its ``:<joint>`` argument (see :func:`aligned`).
+ALIGNMENTS = ("none", "root", "bone_scale", "scale_translation", "procrustes", "procrustes_proper",
+              "two_hand_scale_translation", "right_root")
 
 # Alignments whose transform (a scale and a translation per hand) comes from the joints and
 # is applied to the vertices too; the others are fitted on whichever points are scored.
@@ -76,76 +90,222 @@ def aligned(align: str, pred_j: np.ndarray, gt_j: np.ndarray, valid: np.ndarray,
     return np.where(np.isfinite(pred_pts), out, np.nan)
 
 
+@dataclass
+class Inputs:
+    """What a quantity is computed from: the views' ground truth and the predictions, row-aligned to it.
+
+    ``prepared`` holds, per kind, what its :attr:`QuantityKind.prepare` built once for the protocol;
+    ``memo`` what the quantities of one batch of views share (the penetration measures)."""
+
+    truth: ViewTruth
+    joints: np.ndarray
+    vertices: np.ndarray | None = None
+    hand_scores: np.ndarray | None = None
+    prepared: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)
+
+    @cached_property
+    def vertices_valid(self) -> np.ndarray:
+        """(V, 2, 778): a vertex counts where its hand is present."""
+        present = self.truth.present
+        return np.broadcast_to(present[:, :, None], present.shape + (778,))
+
+    def aligned_joints(self, q: dict) -> np.ndarray:
+        t = self.truth
+        return aligned(q.get("align", "none"), self.joints, t.joints, t.valid, self.joints, t.joints, t.valid)
+
+    def aligned_vertices(self, q: dict) -> np.ndarray:
+        t = self.truth
+        return aligned(q.get("align", "none"), self.joints, t.joints, t.valid, self.vertices, t.vertices,
+                       self.vertices_valid, whole_hands=True)
+
+
+def _points(q: dict, x: Inputs) -> np.ndarray | None:
+    t = x.truth
+    if q["points"] == "joints":
+        return point_errors(x.aligned_joints(q), t.joints, t.valid).astype(np.float32)
+    if x.vertices is None:
+        return None  # the submission has no vertices: the metric is reported as null
+    e = point_errors(x.aligned_vertices(q), t.vertices, x.vertices_valid)
+    return (e if q.get("per_point") else nanmean(e, axis=-1)).astype(np.float32)
+
+
+def _f_score(q: dict, x: Inputs) -> np.ndarray | None:
+    if x.vertices is None:
+        return None
+    return f_score(x.aligned_vertices(q), x.truth.vertices, float(q["threshold"])).astype(np.float32)
+
+
+def _miaa(q: dict, x: Inputs) -> np.ndarray | None:
+    if x.vertices is None:
+        return None
+    pts = x.aligned_vertices(q)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        K = x.truth.K[:, None].astype(pts.dtype)
+        d = project(pts, K) - project(x.truth.vertices, K)
+        px = np.sqrt(np.einsum("...i,...i->...", d, d))
+        return nanmean(np.where(x.vertices_valid, px, np.nan), axis=-1).astype(np.float32)
+
+
+def _mrrpe(q: dict, x: Inputs) -> np.ndarray:
+    r = int(q.get("root", 0))
+    pres, gt_j = x.truth.present, x.truth.joints
+    if q.get("absent_root") == "origin":
+        # InterWild's HIC evaluate: a hand without ground truth is a zero mesh, so its root is the
+        # origin, and every interacting annotation counts.
+        g = np.where(pres[:, :, None, None], gt_j, 0.0)
+        ok = np.isfinite(x.joints[:, :, r]).all(axis=(-1, -2)) & pres.any(axis=1)
+        return np.where(ok, mrrpe(x.joints, g, r), np.nan).astype(np.float32)
+    ok = x.truth.valid[:, 0, r] & x.truth.valid[:, 1, r]
+    return np.where(ok, mrrpe(x.joints, gt_j, r), np.nan).astype(np.float32)
+
+
+def _handedness(q: dict, x: Inputs) -> np.ndarray | None:
+    if x.hand_scores is None:
+        return None
+    t = x.truth
+    return np.where(t.hand_type_valid, handedness_correct(x.hand_scores, hand_presence(t.hand_type)),
+                    np.nan).astype(np.float32)
+
+
+def _penetration(q: dict, x: Inputs) -> np.ndarray | None:
+    measure = x.prepared.get("penetration")
+    if x.vertices is None or measure is None:
+        return None
+    if "penetration" not in x.memo:  # one pass over the mesh pairs gives every measure
+        x.memo["penetration"] = measure(x.vertices, x.truth.present)
+    return x.memo["penetration"][q["measure"]].astype(np.float32)
+
+
+def _penetration_measure(builder: TruthBuilder):
+    from handeval.metrics.penetration import HandPairPenetration
+
+    return HandPairPenetration((builder.meshes.seal(0), builder.meshes.seal(1)))
+
+
+def _acceleration_error(q: dict, x: Inputs) -> np.ndarray:
+    t = x.truth
+    return _acceleration(t, x.aligned_joints(q), t.joints, t.valid).astype(np.float32)
+
+
+def _one_of(name: str, choices: tuple, message: str) -> Callable[[dict], tuple[str, str] | None]:
+    return lambda q: None if q.get(name) in choices else (name, message)
+
+
+def _f_score_threshold(q: dict) -> tuple[str, str] | None:
+    return None if 0 < float(q.get("threshold", 0)) < 1 else ("threshold", "a distance in metres, e.g. 0.005")
+
+
+@dataclass(frozen=True)
+class QuantityKind:
+    """One kind of per-view quantity, all that handeval knows of it.
+
+    ``compute(q, inputs)`` gives the column for the quantity spec ``q`` (float32, ``shape(q)`` per
+    view), or None where the submission lacks what it reads (its metrics are then null). ``check(q)``
+    names the first bad field of a spec as ``(field, what is expected)``, or None. ``reads_vertices(q)``
+    and ``reads_hand_scores`` say which optional submission fields it reads (``Protocol.needs``);
+    ``whole_tracks``: it is computed over a shard's whole (sequence, camera) tracks at once, not per
+    batch of views; ``prepare(builder)``: what it needs built once per protocol from the ground truth,
+    handed to ``compute`` as ``inputs.prepared[name]``. ``fields``, ``per_view`` and ``meaning`` are
+    its row of the documentation table (:func:`quantity_table`)."""
+
+    name: str
+    compute: Callable[[dict, Inputs], np.ndarray | None]
+    shape: Callable[[dict], list[int]]
+    higher_is_better: bool
+    fields: str
+    per_view: str
+    meaning: str
+    check: Callable[[dict], tuple[str, str] | None] = lambda q: None
+    reads_vertices: Callable[[dict], bool] = lambda q: False
+    reads_hand_scores: bool = False
+    whole_tracks: bool = False
+    prepare: Callable[[TruthBuilder], object] | None = None
+
+
+def _always(q: dict) -> bool:
+    return True
+
+
+#: Every quantity kind, by name, in the order the documentation lists them.
+QUANTITY_KINDS: dict[str, QuantityKind] = {k.name: k for k in (
+    QuantityKind(
+        "points", _points, higher_is_better=False,
+        shape=lambda q: [2, 21] if q["points"] == "joints" else ([2, 778] if q.get("per_point") else [2]),
+        check=_one_of("points", ("joints", "vertices"), "must be 'joints' or 'vertices'"),
+        reads_vertices=lambda q: q.get("points") == "vertices",
+        fields="`points`: `joints` / `vertices`; `align`; `per_point`",
+        per_view="(2, 21) per joint, (2,) per hand, or (2, 778)", meaning="Euclidean error after the alignment"),
+    QuantityKind(
+        "f_score", _f_score, higher_is_better=True, shape=lambda q: [2], check=_f_score_threshold,
+        reads_vertices=_always, fields="`threshold` (m), `align`", per_view="(2,)",
+        meaning="HO3D's F-score of the vertex sets"),
+    QuantityKind(
+        "mrrpe", _mrrpe, higher_is_better=False, shape=lambda q: [], fields="`root`, `absent_root`", per_view="()",
+        meaning="relative root position error; both roots valid. `absent_root: \"origin\"`: InterWild's rule, a "
+                "hand without ground truth is a zero mesh whose root is the origin, so every view with a hand and "
+                "a predicted root in both hands counts"),
+    QuantityKind(
+        "acceleration", _acceleration_error, higher_is_better=False, shape=lambda q: [2, 21],
+        check=_one_of("points", ("joints",), "acceleration is measured on 'joints'"), whole_tracks=True,
+        fields="`align` (joints)", per_view="(2, 21)",
+        meaning="HMMR acceleration error along each (sequence, camera) track, m / frame²"),
+    QuantityKind(
+        "miaa", _miaa, higher_is_better=False, shape=lambda q: [2], reads_vertices=_always, fields="`align`",
+        per_view="(2,)", meaning="mean 2D distance (px) of the projected predicted and ground-truth vertices"),
+    QuantityKind(
+        "handedness", _handedness, higher_is_better=True, shape=lambda q: [], reads_hand_scores=True, fields="",
+        per_view="()", meaning="1 if both hands' presence scores (`hand_scores`) fall on the right side of 0.5"),
+    QuantityKind(
+        "penetration", _penetration, higher_is_better=False, shape=lambda q: [],
+        check=_one_of("measure", PENETRATION_MEASURES, f"must be one of {PENETRATION_MEASURES}"),
+        reads_vertices=_always, prepare=_penetration_measure,
+        fields="`measure`: " + ", ".join(f"`{m}`" for m in PENETRATION_MEASURES), per_view="()",
+        meaning="penetration of the predicted hands into each other"),
+)}
+
+
+def kind_of(q: dict) -> QuantityKind:
+    """The registry's entry for a quantity spec (a validated protocol's kinds are all registered)."""
+    return QUANTITY_KINDS[q["kind"]]
+
+
+def quantity_table() -> str:
+    """The quantity kinds as data_specs/protocols/README.md tabulates them (a test keeps the two equal)."""
+    rows = ["| `kind` | fields | per view | better | meaning |", "|---|---|---|---|---|"]
+    rows += [f"| `{k.name}` | {k.fields} | {k.per_view} | {'higher' if k.higher_is_better else 'lower'} | "
+             f"{k.meaning} |" for k in QUANTITY_KINDS.values()]
+    return "\n".join(rows) + "\n"
+
+
+def prepare_quantities(protocol: Protocol, builder: TruthBuilder) -> dict[str, object]:
+    """What the protocol's kinds need built once from the ground truth (``QuantityKind.prepare``)."""
+    kinds = {kind_of(q) for q in protocol.quantities.values()}
+    return {k.name: k.prepare(builder) for k in kinds if k.prepare is not None}
+
+
+def _finished(q: dict, value: np.ndarray | None, truth: ViewTruth) -> np.ndarray | None:
+    if q.get("both_hands") and value is not None:  # e.g. InterWild's RRVE: both meshes needed
+        value[~truth.present.all(axis=1)] = np.nan
+    return value
+
+
 def compute_quantities(protocol: Protocol, truth: ViewTruth, pred_joints: np.ndarray,
                        pred_vertices: np.ndarray | None, hand_scores: np.ndarray | None,
-                       penetration=None) -> dict[str, np.ndarray]:
-    """All of a protocol's quantities for the views of ``truth`` (predictions row-aligned)."""
-    gt_j, valid = truth.joints, truth.valid
-    pres = truth.present
-    vvalid = np.broadcast_to(pres[:, :, None], pres.shape + (778,))
-    out: dict[str, np.ndarray] = {}
-    pen_cache: dict | None = None
-    for name, q in protocol.quantities.items():
-        kind, align = q["kind"], q.get("align", "none")
-        if kind == "acceleration":
-            continue  # needs whole tracks: temporal_quantities
-        if q.get("points") == "vertices" or kind in ("miaa", "f_score"):
-            if pred_vertices is None:
-                out[name] = None  # the submission has no vertices: the metric is reported as null
-                continue
-            pts = aligned(align, pred_joints, gt_j, valid, pred_vertices, truth.vertices, vvalid, whole_hands=True)
-        elif kind == "points":
-            pts = aligned(align, pred_joints, gt_j, valid, pred_joints, gt_j, valid)
-        if kind == "points":
-            if q["points"] == "joints":
-                out[name] = point_errors(pts, gt_j, valid).astype(np.float32)
-            else:
-                e = point_errors(pts, truth.vertices, vvalid)
-                out[name] = (e if q.get("per_point") else nanmean(e, axis=-1)).astype(np.float32)
-        elif kind == "f_score":
-            out[name] = f_score(pts, truth.vertices, float(q["threshold"])).astype(np.float32)
-        elif kind == "miaa":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                K = truth.K[:, None].astype(pts.dtype)
-                d = project(pts, K) - project(truth.vertices, K)
-                px = np.sqrt(np.einsum("...i,...i->...", d, d))
-                out[name] = nanmean(np.where(vvalid, px, np.nan), axis=-1).astype(np.float32)
-        elif kind == "mrrpe":
-            r = int(q.get("root", 0))
-            if q.get("absent_root") == "origin":
-                # InterWild's HIC evaluate: a hand without ground truth is a zero mesh, so its root is the
-                # origin, and every interacting annotation counts.
-                g = np.where(pres[:, :, None, None], gt_j, 0.0)
-                ok = np.isfinite(pred_joints[:, :, r]).all(axis=(-1, -2)) & pres.any(axis=1)
-                out[name] = np.where(ok, mrrpe(pred_joints, g, r), np.nan).astype(np.float32)
-            else:
-                ok = valid[:, 0, r] & valid[:, 1, r]
-                out[name] = np.where(ok, mrrpe(pred_joints, gt_j, r), np.nan).astype(np.float32)
-        elif kind == "handedness":
-            out[name] = None if hand_scores is None else np.where(
-                truth.hand_type_valid, handedness_correct(hand_scores, hand_presence(truth.hand_type)),
-                np.nan).astype(np.float32)
-        elif kind == "penetration":
-            if pred_vertices is None or penetration is None:
-                out[name] = None
-                continue
-            if pen_cache is None:
-                pen_cache = penetration(pred_vertices, pres)
-            out[name] = pen_cache[q["measure"]].astype(np.float32)
-        if q.get("both_hands") and out.get(name) is not None:  # e.g. InterWild's RRVE: both meshes needed
-            out[name][~pres.all(axis=1)] = np.nan
-    return out
+                       prepared: dict | None = None) -> dict[str, np.ndarray | None]:
+    """The protocol's per-view quantities for the views of ``truth`` (predictions row-aligned); the
+    ``whole_tracks`` kinds are :func:`temporal_quantities`'."""
+    x = Inputs(truth, pred_joints, pred_vertices, hand_scores, prepared or {})
+    return {name: _finished(q, kind_of(q).compute(q, x), truth) for name, q in protocol.quantities.items()
+            if not kind_of(q).whole_tracks}
 
 
 def temporal_quantities(protocol: Protocol, truth: ViewTruth, pred_joints: np.ndarray) -> dict[str, np.ndarray]:
-    """The acceleration quantities, over every view of a shard at once (tracks never cross shards)."""
-    out = {}
-    for name, q in protocol.quantities.items():
-        if q["kind"] == "acceleration":
-            pts = aligned(q.get("align", "none"), pred_joints, truth.joints, truth.valid, pred_joints, truth.joints,
-                          truth.valid)
-            out[name] = _acceleration(truth, pts, truth.joints, truth.valid).astype(np.float32)
-    return out
+    """The ``whole_tracks`` quantities (acceleration), over every view of a shard at once (tracks never
+    cross shards)."""
+    x = Inputs(truth, pred_joints)
+    return {name: _finished(q, kind_of(q).compute(q, x), truth) for name, q in protocol.quantities.items()
+            if kind_of(q).whole_tracks}
 
 
 def _acceleration(truth: ViewTruth, pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -157,6 +317,8 @@ def _acceleration(truth: ViewTruth, pred: np.ndarray, gt: np.ndarray, valid: np.
     A row counts when its track's previous and next frames are present at the track's
     smallest frame step (the frame rate's spacing), all three valid.
     """
+    import pandas as pd
+
     order = np.lexsort((truth.frame, truth.camera, truth.sequence))
     seq, cam, fr = truth.sequence[order], truth.camera[order], truth.frame[order]
     same_prev = np.r_[False, (seq[1:] == seq[:-1]) & (cam[1:] == cam[:-1])]

@@ -27,7 +27,7 @@ from handeval.mano.model_file import resolve_mano_dir
 from handeval.metrics.errors import nanmean
 from handeval.scoring import aggregate as agg
 from handeval.scoring.protocols import Protocol, load_protocol
-from handeval.scoring.quantities import compute_quantities, temporal_quantities
+from handeval.scoring.quantities import compute_quantities, kind_of, prepare_quantities, temporal_quantities
 from handeval.scoring.result import RESULT_KEYS, RESULT_SCHEMA, Result
 from handeval.scoring.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, refusal
 from handeval.scoring.table import TABLE_LABELS, TableWriter, cached_key, read_table, table_verdict
@@ -89,14 +89,6 @@ def _engine_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _penetration_measure(builder: TruthBuilder, protocol: Protocol):
-    if not any(q["kind"] == "penetration" for q in protocol.quantities.values()):
-        return None
-    from handeval.metrics.penetration import HandPairPenetration
-
-    return HandPairPenetration((builder.meshes.seal(0), builder.meshes.seal(1)))
-
-
 def _gather(parts: list, truth: ViewTruth, name: str, dtype) -> np.ndarray | None:
     """The predictions of ``truth``'s views, gathered from the per-sequence parts (NaN where a part has none)."""
     first = getattr(parts[0][0], name)
@@ -109,7 +101,7 @@ def _gather(parts: list, truth: ViewTruth, name: str, dtype) -> np.ndarray | Non
     return out
 
 
-def _score_chunk(protocol: Protocol, builder: TruthBuilder, source: SubmissionSource, penetration,
+def _score_chunk(protocol: Protocol, builder: TruthBuilder, source: SubmissionSource, prepared: dict,
                  truth: ViewTruth) -> tuple[ViewTruth, dict, np.ndarray]:
     """One chunk of views: its predictions, row-aligned to the ground truth, and its quantities."""
     keys = {"sequence": truth.sequence, "frame": truth.frame, "camera": truth.camera}
@@ -125,7 +117,7 @@ def _score_chunk(protocol: Protocol, builder: TruthBuilder, source: SubmissionSo
     # IntagHand and InterWild score joints re-regressed from the meshes, the prediction's too.
     pj = builder.regress(pv) if builder.from_vertices and pv is not None else \
         _gather(parts, truth, "joints", np.float64)
-    cols = compute_quantities(protocol, truth, pj, pv, _gather(parts, truth, "hand_scores", np.float64), penetration)
+    cols = compute_quantities(protocol, truth, pj, pv, _gather(parts, truth, "hand_scores", np.float64), prepared)
     truth.vertices = None  # the rest of the shard's pass needs joints only
     return truth, cols, pj
 
@@ -137,10 +129,9 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
     array work), at most ``threads + 1`` chunks in memory; one part file per shard. ``verdict(mano)``
     gives the result's verdict once it is known whether the MANO layers built ground truth."""
     builder = TruthBuilder(ds, protocol, split, mano_dir)
-    penetration = _penetration_measure(builder, protocol)
     writer = TableWriter(path, key)
     shards = builder.shards
-    job = partial(_score_chunk, protocol, builder, source, penetration)
+    job = partial(_score_chunk, protocol, builder, source, prepare_quantities(protocol, builder))
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for shard in tqdm(shards, desc=f"score {protocol.name}", unit="shard", disable=not progress):
             if writer.done(shard.index):
@@ -158,7 +149,7 @@ def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source
     written = set().union(*(pq.read_schema(writer.part_path(s.index)).names for s in shards))
     # Joints regressed from meshes use MANO's regressor even when the meshes are the source's own.
     mano = builder.meshes is not None and (builder.meshes.built_with_mano or builder.from_vertices)
-    writer.finish([s.index for s in shards], {q: _shape_of(spec) if q in written else None
+    writer.finish([s.index for s in shards], {q: kind_of(spec).shape(spec) if q in written else None
                                                  for q, spec in protocol.quantities.items()}, verdict(mano))
 
 
@@ -179,15 +170,6 @@ def _shard_table(protocol: Protocol, chunks: list) -> agg.ErrorTable:
     columns.update(temporal_quantities(protocol, truth, np.concatenate([pj for _, _, pj in chunks])))
     return agg.ErrorTable(truth.sequence, truth.frame, truth.camera, truth.hand_type, truth.labels,
                           {q: columns.get(q) for q in protocol.quantities})
-
-
-def _shape_of(q: dict) -> list[int]:
-    """A quantity's per-view shape (Parquet keeps fixed-size lists flat)."""
-    if q["kind"] in ("points", "acceleration"):
-        if q["points"] == "joints":
-            return [2, 21]
-        return [2, 778] if q.get("per_point") else [2]
-    return [2] if q["kind"] in ("f_score", "miaa") else []
 
 
 def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | Path, name: str | None = None,
@@ -292,12 +274,13 @@ def summarise_errors(table: agg.ErrorTable, protocol: Protocol, replicates: int,
 
 
 def _acceleration_series(table: agg.ErrorTable, protocol: Protocol) -> dict:
-    """Per frame of the longest (sequence, camera) track, the acceleration error averaged over joints."""
+    """Per frame of the longest (sequence, camera) track, a track quantity's (the acceleration error's)
+    values averaged over joints."""
     out = {}
     for m in protocol.metrics:
-        q = protocol.quantities[m["quantity"]]
         values = table.columns.get(m["quantity"])
-        if q["kind"] != "acceleration" or values is None or m["quantity"] in {v["quantity"] for v in out.values()}:
+        if not kind_of(protocol.quantities[m["quantity"]]).whole_tracks or values is None \
+                or m["quantity"] in {v["quantity"] for v in out.values()}:
             continue
         track = np.char.add(np.char.add(table.sequence.astype(str), "|"), table.camera.astype(str))
         names, counts = np.unique(track, return_counts=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from handeval.labels.subsets import SUBSETS
+from handeval.labels.subsets import SUBSET_NAMES, SUBSETS
 from handeval.records.schema import KEY_VIEWS, VIEW_FEATURES, Feature
 from handeval.scoring.aggregate import ErrorTable
 from handeval.util.atomic import atomic_path, write_text_atomic
@@ -28,7 +28,7 @@ _META = b"handeval.util.errors"
 TABLE_KEYS: tuple[Feature, ...] = tuple(f for f in VIEW_FEATURES if f in KEY_VIEWS or f.name == "hand_type")
 #: The ground truth's labels a table carries where the dataset has them: the interaction subsets (one
 #: per view, from its frame) and, where occlusion was labelled, which fingers are occluded.
-TABLE_LABELS: tuple[Feature, ...] = tuple(f for f in SUBSETS.features if f.dtype == "bool") + (
+TABLE_LABELS: tuple[Feature, ...] = tuple(f for f in SUBSETS.features if f.name in SUBSET_NAMES) + (
     Feature("fingers_occluded", "bool", (2, 21), "", "the joint's finger is occluded (the occlusion labels' "
             "part_occluded of its part)"),)
 _LABELS = {f.name: f for f in TABLE_LABELS}

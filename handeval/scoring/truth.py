@@ -12,7 +12,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from handeval.conventions import HAND_SIDES
+from handeval.labels.registry import label_set
 from handeval.labels.store import key_features
+from handeval.labels.subsets import SUBSET_NAMES
 from handeval.mano.parts import JOINT_PART
 from handeval.scoring.protocols import Protocol
 from handeval.shards.layout import label_file, label_path
@@ -56,7 +58,7 @@ class TruthBuilder:
             raise HandevalError(f"protocol {protocol.name} needs the {', '.join(missing)} labels of {ds.root}; "
                                 f"run `handeval labels {' '.join(missing) if len(missing) == 1 else 'all'} {ds.root}"
                                 + (" --root SOURCE_ROOT` (the folder it was converted from, with its images)"
-                                   if "images" in missing else "`"))
+                                   if any("source_root" in label_set(n).requires for n in missing) else "`"))
         self.with_subsets = "subsets" in labels
         self.with_occlusion = "occlusion" in labels
 
@@ -82,10 +84,10 @@ class TruthBuilder:
         fcols = list(dict.fromkeys([*FRAME_COLUMNS, "mano_valid", *meshes]))
         frames = to_numpy(pq.read_table(self.ds.shard_file(shard, "frames"), columns=fcols), "frames")
         views = to_numpy(pq.read_table(self.ds.shard_file(shard, "views"), columns=_VIEW_COLUMNS), "views")
-        frame_labels = self._labels(shard, "subsets", "frames", ["interacting", "close", "single_hand"],
-                                    len(frames["frame"])) if self.with_subsets else {}
+        frame_labels = self._labels(shard, "subsets", list(SUBSET_NAMES), len(frames["frame"])) \
+            if self.with_subsets else {}
         if self.with_occlusion:
-            occ = self._labels(shard, "occlusion", "views", ["part_occluded"], len(views["frame"]))["part_occluded"]
+            occ = self._labels(shard, "occlusion", ["part_occluded"], len(views["frame"]))["part_occluded"]
             views["fingers_occluded"] = occ[:, :, JOINT_PART].astype(bool)
         frame_rows = rows_of(views, frames)
         # Selection is per view: presence, hand type and hand-type validity are the image's.
@@ -102,7 +104,7 @@ class TruthBuilder:
         if sel.get("subset"):
             keep &= frame_labels[sel["subset"]][frame_rows]
         if "min_image_mean" in sel:
-            stats = self._labels(shard, "images", "views", ["mean_intensity"], len(views["frame"]))
+            stats = self._labels(shard, "images", ["mean_intensity"], len(views["frame"]))
             keep &= stats["mean_intensity"] >= float(sel["min_image_mean"])
         chosen = np.flatnonzero(keep)
         for lo in range(0, len(chosen), size):
@@ -135,16 +137,12 @@ class TruthBuilder:
         truth.labels = labels
         return truth
 
-    def _labels(self, shard: ShardEntry, name: str, table: str, columns: list[str], rows: int) -> dict[str, np.ndarray]:
+    def _labels(self, shard: ShardEntry, name: str, columns: list[str], rows: int) -> dict[str, np.ndarray]:
         """A label file mirrors its source shard row for row (``handeval.labels.store``)."""
-        from handeval.labels.images import IMAGES
-        from handeval.labels.occlusion import OCCLUSION
-        from handeval.labels.subsets import SUBSETS
-
-        label = {"subsets": SUBSETS, "occlusion": OCCLUSION, "images": IMAGES}[name]
-        rel = str(label_path(self.ds.root, name, self.split, table, shard.index).relative_to(self.ds.root))
+        label = label_set(name).label
+        rel = str(label_path(self.ds.root, name, self.split, label.table, shard.index).relative_to(self.ds.root))
         path = label_file(self.ds, name, rel)
-        arrays = to_numpy(pq.read_table(path, columns=columns), key_features(table) + label.features)
+        arrays = to_numpy(pq.read_table(path, columns=columns), key_features(label.table) + label.features)
         if len(arrays[columns[0]]) != rows:
             raise HandevalError(f"{path} does not match its shard row for row; rerun `handeval labels {name}`")
         return arrays
