@@ -26,7 +26,7 @@ def _run(args, kernel, tmp_path):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_standin_fingerprint_under_another_blas_kernel(kernel, tmp_path):
     _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-          "tests/test_standin.py::test_fingerprint_is_pinned_to_the_version"], kernel, tmp_path)
+          "tests/mano/test_standin.py::test_fingerprint_is_pinned_to_the_version"], kernel, tmp_path)
 
 
 @pytest.mark.slow
