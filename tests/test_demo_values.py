@@ -14,6 +14,9 @@ Values, not file bytes, so that a new pyarrow or zstd release does not break the
 a tolerance, because the demo computes in float32 where the datasets store float32, and the last
 bits a machine's BLAS kernel picks then move the sixth digit. Refresh after a change that is meant to
 change numbers with ``python tests/test_demo_values.py DEMO_DIR``.
+
+The factory's data (``tests/factory.py``), on which the other tests run, is held to the same values:
+it is the demo's, built without the demo.
 """
 
 from __future__ import annotations
@@ -107,11 +110,21 @@ def differences(got, want, where: str = "") -> list[str]:
     return [] if got == want else [f"{where}: {got!r} != {want!r}"]
 
 
+def _changed(folder: Path, want: dict) -> list[str]:
+    got = json.loads(json.dumps(summaries(folder)))  # the same JSON round trip as the committed file
+    assert sorted(got) == sorted(want), f"{folder} holds other files than the pinned ones"
+    return [d for f in want for d in differences(got[f], want[f], f)]
+
+
 def test_the_demo_writes_the_pinned_values(demo):
-    want = json.loads(GOLDEN.read_text())
-    got = json.loads(json.dumps(summaries(demo)))  # the same JSON round trip as the committed file
-    assert sorted(got) == sorted(want), "the demo writes other files than the pinned ones"
-    changed = [d for f in want for d in differences(got[f], want[f], f)]
+    changed = _changed(demo, json.loads(GOLDEN.read_text()))
+    assert not changed, changed[:20]
+
+
+def test_the_factory_builds_the_demos_values(all_results):
+    """Every shard, label file, manifest, result and error table; the factory writes no leaderboard."""
+    want = {f: v for f, v in json.loads(GOLDEN.read_text()).items() if not f.startswith("leaderboard/")}
+    changed = _changed(all_results.parent, want)
     assert not changed, changed[:20]
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from factory import DEMO_OPTIONS
 
 KERNELS = ("Prescott", "Haswell")  # SSE3-only and AVX2/FMA kernels: different summation orders and FMA use
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ def _run(args, kernel, tmp_path):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_standin_fingerprint_under_another_blas_kernel(kernel, tmp_path):
     _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-          "tests/test_standin.py::test_fingerprint_is_pinned_to_the_version"], kernel, tmp_path)
+          "tests/mano/test_standin.py::test_fingerprint_is_pinned_to_the_version"], kernel, tmp_path)
 
 
 @pytest.mark.slow
@@ -47,7 +48,7 @@ def test_the_demo_into_another_folder_writes_the_same_bytes(demo, tmp_path, monk
     """Every output (scene, native files, shards, labels, submissions, results, leaderboard) depends on
     content only: a second run, into a relative folder typed with a trailing slash, is byte-identical."""
     monkeypatch.chdir(tmp_path)
-    code, _, err = handeval("demo", "--out", "again/", "--frames", "12", "--cameras", "3", "--json")
+    code, _, err = handeval("demo", "--out", "again/", *DEMO_OPTIONS, "--json")
     assert code == 0, err
     files = sorted(p.relative_to(demo) for p in demo.rglob("*") if p.is_file())
     assert sorted(p.relative_to(tmp_path / "again") for p in (tmp_path / "again").rglob("*") if p.is_file()) == files

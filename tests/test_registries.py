@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 from commandline import run, user_error
-from conftest import converted_interhand
+from factory import converted_interhand
 
 import handeval
 from handeval.labels.registry import LABEL_SETS, LabelGenerator, label_set

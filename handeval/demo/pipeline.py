@@ -20,7 +20,7 @@ DEMO_PROTOCOLS = {
 }
 #: The split each dataset's baselines are scored on when its protocols' own split is not in the demo:
 #: Dex-YCB's demo sequences all fall in S0's train split (scored there, marked not comparable).
-_DEMO_SPLIT = {"dexycb": "s0_train"}
+DEMO_SPLITS = {"dexycb": "s0_train"}
 
 
 @dataclass
@@ -101,7 +101,7 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
         step("dataset", {"name": name, **outputs.datasets[name], "labels": list(LABEL_SETS)})
     for name, protocols in DEMO_PROTOCOLS.items():
         ds = ShardDataset(out_dir / "shards" / name)
-        split = _DEMO_SPLIT.get(name)
+        split = DEMO_SPLITS.get(name)
         subs = write_baselines(ds, split or load_protocol(protocols[0]).split, out_dir / "submissions" / name,
                                mano_dir=mano_dir)
         step("scoring", {"name": name, "results": out_dir / "results"})

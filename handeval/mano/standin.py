@@ -43,7 +43,7 @@ from handeval.util.atomic import atomic_path, write_text_atomic
 from handeval.util.checksums import cache_root, sha256_file
 
 #: Bump whenever the generated arrays change: the cache folder is keyed on it, and
-#: tests/test_standin.py pins a fingerprint of the arrays to it.
+#: tests/mano/test_standin.py pins a fingerprint of the arrays to it.
 STANDIN_VERSION = 2
 _SEED = 20261121
 

@@ -1,4 +1,4 @@
-"""Leaderboards from the demo's results: inputs (folders, non-results, duplicates, hand edits),
+"""Leaderboards from the demo's results (built by the factory): inputs (folders, non-results, duplicates, hand edits),
 the three files (units, frames, paths, CSV formulas, reruns), the plots, and the HTML page
 opened in headless Chromium."""
 
@@ -27,9 +27,9 @@ OCCLUSION = "interhand26m-5fps-ih__intaghand-occlusion"
 
 
 @pytest.fixture
-def results(demo, tmp_path):
+def results(all_results, tmp_path):
     """A copy of the demo's results (one folder per protocol, each result with its error table)."""
-    return shutil.copytree(demo / "results", tmp_path / "results")
+    return shutil.copytree(all_results, tmp_path / "results")
 
 
 def _edit(path, change):
@@ -54,8 +54,8 @@ def test_reported_rows_name_shipped_protocols_and_their_metrics():
             assert board.column(name, unit).get("unit", "") == (unit or board.units[name])
 
 
-def test_reported_numbers_sit_in_the_column_of_their_unit(demo):
-    (board,), _ = build_boards([demo / "results" / TEMPORAL])
+def test_reported_numbers_sit_in_the_column_of_their_unit(baseline_results):
+    (board,), _ = build_boards([baseline_results("interhand26m-30fps/temporal")])
     reported = [r for r in board.rows if r.kind == "reported"]
     assert reported and board.units["Accel_E"] == "mm/s^2"
     for row in reported:  # the papers' per-frame^2 numbers, never beside scored mm/s^2 values
@@ -152,9 +152,9 @@ def test_a_result_without_its_own_table_is_refused_with_the_fix(results, tmp_pat
     assert "`errors_table` is missing" in line and "rescore" in line
 
 
-def test_frames_and_views_are_what_was_scored(demo, tmp_path):
-    folder = demo / "results" / TEMPORAL
-    files, _ = write_leaderboard([folder, demo / "results" / "ho3d-v3__official"], tmp_path, reported=False)
+def test_frames_and_views_are_what_was_scored(baseline_results, tmp_path):
+    folder = baseline_results("interhand26m-30fps/temporal")
+    files, _ = write_leaderboard([folder, baseline_results("ho3d-v3/official")], tmp_path, reported=False)
     rows = _csv(files["csv"])
     assert {r["source"] for r in rows} >= {"interhand26m-mean-pose.json", "ho3d-mean-pose.json"}
     for row in rows:
@@ -191,8 +191,8 @@ def test_csv_neutralises_formulas_but_keeps_numbers(results, tmp_path, capsys):
     assert csv_cell("\t=1") == "'\t=1"
 
 
-def test_markdown_in_titles_and_notes_is_rendered(demo, tmp_path):
-    files, _ = write_leaderboard([demo / "results" / OCCLUSION], tmp_path)
+def test_markdown_in_titles_and_notes_is_rendered(baseline_results, tmp_path):
+    files, _ = write_leaderboard([baseline_results("interhand26m-5fps-ih/intaghand-occlusion")], tmp_path)
     page = files["html"].read_text()
     body = page[:page.index("<script>")]
     assert "<code>handeval labels occlusion</code>" in body and "`" not in body
@@ -200,15 +200,15 @@ def test_markdown_in_titles_and_notes_is_rendered(demo, tmp_path):
         "a <code>&lt;b&gt;</code> <strong>c</strong> <em>d</em> &lt;i&gt;x&lt;/i&gt; IHMR-OPT* 2 * 3"
 
 
-def test_wide_tables_scroll_in_their_own_box(demo, tmp_path):
-    files, _ = write_leaderboard([demo / "results" / "ho3d-v3__official"], tmp_path)
+def test_wide_tables_scroll_in_their_own_box(baseline_results, tmp_path):
+    files, _ = write_leaderboard([baseline_results("ho3d-v3/official")], tmp_path)
     page = files["html"].read_text()
     assert ".scroll{overflow-x:auto" in page
     assert page.count("<table") == page.count("<div class='scroll'><table") == 1
 
 
-def test_pck_legends_show_the_auc_and_every_curve_has_its_own_colour(demo):
-    (board,), _ = build_boards([demo / "results" / "ho3d-v3__official"])
+def test_pck_legends_show_the_auc_and_every_curve_has_its_own_colour(baseline_results):
+    (board,), _ = build_boards([baseline_results("ho3d-v3/official")])
     title, fig = figures(board)[0]
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -221,8 +221,9 @@ def test_pck_legends_show_the_auc_and_every_curve_has_its_own_colour(demo):
     plt.close("all")
 
 
-def test_the_occlusion_breakdown_only_where_the_protocol_has_one(demo):
-    boards, _ = build_boards([demo / "results" / TEMPORAL, demo / "results" / OCCLUSION])
+def test_the_occlusion_breakdown_only_where_the_protocol_has_one(baseline_results):
+    boards, _ = build_boards([baseline_results("interhand26m-30fps/temporal"),
+                              baseline_results("interhand26m-5fps-ih/intaghand-occlusion")])
     plots = {b.protocol["name"]: [title for title, _ in figures(b)] for b in boards}
     plt.close("all")
     temporal = next(b for b in boards if b.protocol["name"] == "interhand26m-30fps/temporal")
@@ -231,8 +232,9 @@ def test_the_occlusion_breakdown_only_where_the_protocol_has_one(demo):
     assert plots["interhand26m-5fps-ih/intaghand-occlusion"] == ["PCK curves", "Breakdown by finger occlusion"]
 
 
-def test_a_rebuild_is_byte_identical(demo, tmp_path, capsys):
-    args = [str(demo / "results" / TEMPORAL), str(demo / "results" / OCCLUSION)]
+def test_a_rebuild_is_byte_identical(baseline_results, tmp_path, capsys):
+    args = [str(baseline_results("interhand26m-30fps/temporal")),
+            str(baseline_results("interhand26m-5fps-ih/intaghand-occlusion"))]
     code, _, err = run(["leaderboard", *args, "--out", str(tmp_path / "a")], capsys)
     assert code == 0, err
     exe = os.path.join(os.path.dirname(sys.executable), "handeval")  # another process: nothing shared in memory

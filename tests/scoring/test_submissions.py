@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import converted_interhand
+from factory import converted_interhand
 from handeval.cli import main
 
 from handeval.conventions import CV_FROM_GL, MM_PER_M

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import converted_interhand
+from factory import converted_interhand
 from handeval.cli import main
 
 from handeval.labels.run import run_penetration

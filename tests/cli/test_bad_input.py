@@ -1,4 +1,4 @@
-"""Broken copies of the demo's files, driven through the command line.
+"""Broken copies of the demo's data (from the factory), driven through the command line.
 
 Each case checks the exit code (README, "Exit codes"), that one message names the culprit,
 that no traceback is shown, and that nothing was lost or left half-written.
@@ -14,30 +14,28 @@ from commandline import user_error
 from handeval.util.errors import ExitCode
 
 
-def _copy(demo, tmp_path, name):
-    dst = tmp_path / name
-    shutil.copytree(demo / "shards" / name, dst)
-    return dst
+def _copy(shards, tmp_path):
+    return shutil.copytree(shards, tmp_path / shards.name)
 
 
 def _shard(root, kind="views"):
     return sorted((root / "data").glob(f"*/{kind}-*.parquet"))[0]
 
 
-def test_a_flipped_byte_in_a_shard_is_named_not_scored(demo, tmp_path, handeval):
-    gt = _copy(demo, tmp_path, "hic")
+def test_a_flipped_byte_in_a_shard_is_named_not_scored(labelled_shards, baseline_submissions, tmp_path, handeval):
+    gt = _copy(labelled_shards("hic"), tmp_path)
     shard = _shard(gt)
     data = bytearray(shard.read_bytes())
     data[len(data) // 2] ^= 0xFF
     shard.write_bytes(bytes(data))
-    code, _, err = handeval("score", "--gt", gt, "--pred", demo / "submissions/hic/oracle-noise.parquet",
+    code, _, err = handeval("score", "--gt", gt, "--pred", baseline_submissions("hic")["oracle-noise"],
                             "--protocol", "hic/interwild", "--out", tmp_path / "r.json")
     user_error(code, err, str(shard))
     assert "is corrupt" in err and not (tmp_path / "r.json").exists()
 
 
-def test_a_truncated_shard_is_named_by_labels(demo, tmp_path, handeval):
-    gt = _copy(demo, tmp_path, "ho3d")
+def test_a_truncated_shard_is_named_by_labels(labelled_shards, tmp_path, handeval):
+    gt = _copy(labelled_shards("ho3d"), tmp_path)
     shard = _shard(gt)
     shard.write_bytes(shard.read_bytes()[:1000])
     before = (gt / "meta" / "info.json").read_bytes()
@@ -46,8 +44,8 @@ def test_a_truncated_shard_is_named_by_labels(demo, tmp_path, handeval):
     assert (gt / "meta" / "info.json").read_bytes() == before  # the manifest is untouched
 
 
-def test_a_missing_label_file_is_named_by_labels_summary(demo, tmp_path, handeval):
-    gt = _copy(demo, tmp_path, "hic")
+def test_a_missing_label_file_is_named_by_labels_summary(labelled_shards, tmp_path, handeval):
+    gt = _copy(labelled_shards("hic"), tmp_path)
     label = sorted((gt / "labels" / "penetration").rglob("*.parquet"))[0]
     label.unlink()
     code, _, err = handeval("labels", "summary", gt)
@@ -56,35 +54,35 @@ def test_a_missing_label_file_is_named_by_labels_summary(demo, tmp_path, handeva
 
 
 @pytest.mark.parametrize("where", ["under-a-file", "in-proc"])
-def test_an_unusable_out_is_a_user_error(demo, tmp_path, handeval, where):
+def test_an_unusable_out_is_a_user_error(labelled_shards, baseline_submissions, tmp_path, handeval, where):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     out = blocker / "r.json" if where == "under-a-file" else "/proc/handeval-nope/r.json"
-    code, _, err = handeval("score", "--gt", demo / "shards/hic", "--pred",
-                            demo / "submissions/hic/oracle-noise.parquet", "--protocol", "hic/interwild", "--out", out)
+    code, _, err = handeval("score", "--gt", labelled_shards("hic"), "--pred",
+                            baseline_submissions("hic")["oracle-noise"], "--protocol", "hic/interwild", "--out", out)
     user_error(code, err, "--out")
     assert blocker.read_text() == "x"
 
 
-def test_a_non_npz_submission_is_never_unpickled(demo, tmp_path, handeval):
+def test_a_non_npz_submission_is_never_unpickled(labelled_shards, tmp_path, handeval):
     fake = tmp_path / "sub.npz"
     fake.write_text('{"joints": []}')
-    code, _, err = handeval("check-submission", "--gt", demo / "shards/hic", "--pred", fake)
+    code, _, err = handeval("check-submission", "--gt", labelled_shards("hic"), "--pred", fake)
     user_error(code, err, str(fake))
 
 
-def test_check_submission_picks_the_split_as_score_does(demo, handeval):
-    code, out, _ = handeval("check-submission", "--gt", demo / "shards/ho3d", "--pred",
-                            demo / "submissions/ho3d/oracle-noise.parquet")
+def test_check_submission_picks_the_split_as_score_does(labelled_shards, baseline_submissions, handeval):
+    code, out, _ = handeval("check-submission", "--gt", labelled_shards("ho3d"), "--pred",
+                            baseline_submissions("ho3d")["oracle-noise"])
     assert code == ExitCode.OK and "against evaluation" in out  # HO3D has train and evaluation
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
-def test_outputs_honour_the_umask(demo, tmp_path, handeval, umask, mode):
+def test_outputs_honour_the_umask(labelled_shards, baseline_submissions, tmp_path, handeval, umask, mode):
     old = os.umask(umask)
     try:
-        code, _, _ = handeval("score", "--gt", demo / "shards/hic", "--pred",
-                              demo / "submissions/hic/oracle-noise.parquet", "--protocol", "hic/interwild",
+        code, _, _ = handeval("score", "--gt", labelled_shards("hic"), "--pred",
+                              baseline_submissions("hic")["oracle-noise"], "--protocol", "hic/interwild",
                               "--out", tmp_path / "r.json", "--bootstrap", "0")
     finally:
         os.umask(old)
@@ -104,15 +102,16 @@ def test_a_damaged_cached_stand_in_is_rebuilt(tmp_path):
     assert read_model_file(right).synthetic
 
 
-def test_labels_and_results_are_byte_identical_on_rerun(demo, tmp_path, handeval):
-    gt = _copy(demo, tmp_path, "hic")
+def test_labels_and_results_are_byte_identical_on_rerun(labelled_shards, native_files, object_meshes,
+                                                        baseline_submissions, tmp_path, handeval):
+    gt = _copy(labelled_shards("hic"), tmp_path)
     files = sorted((gt / "labels").rglob("*.parquet"))
     before = {f: f.read_bytes() for f in files} | {gt / "meta/info.json": (gt / "meta/info.json").read_bytes()}
-    models = shutil.copytree(demo / "raw/DexYCB/models", tmp_path / "elsewhere" / "models")
-    raw = shutil.copytree(demo / "raw/HIC", tmp_path / "elsewhere" / "HIC")
+    models = shutil.copytree(object_meshes, tmp_path / "elsewhere" / "models")
+    raw = shutil.copytree(native_files("hic")[0], tmp_path / "elsewhere" / "HIC")
     assert handeval("labels", "all", gt, "--objects", models, "--root", raw)[0] == ExitCode.OK  # copies elsewhere
     assert {f: f.read_bytes() for f in before} == before
-    args = ("score", "--gt", gt, "--pred", demo / "submissions/hic/oracle-noise.parquet", "--protocol",
+    args = ("score", "--gt", gt, "--pred", baseline_submissions("hic")["oracle-noise"], "--protocol",
             "hic/interwild", "--bootstrap", "50")
     assert handeval(*args, "--out", tmp_path / "a" / "r.json")[0] == ExitCode.OK
     assert handeval(*args, "--out", tmp_path / "b" / "r.json")[0] == ExitCode.OK
@@ -129,10 +128,10 @@ def test_a_manifest_without_its_sections_is_named(tmp_path, handeval):
     assert code == ExitCode.PROBLEMS and "[manifest]" in out
 
 
-def test_a_result_of_an_older_schema_says_how_to_migrate(demo, tmp_path, handeval):
+def test_a_result_of_an_older_schema_says_how_to_migrate(baseline_results, tmp_path, handeval):
     import json
 
-    result = sorted((demo / "results").rglob("hic-oracle-noise.json"))[0]
+    result = baseline_results("hic/interwild") / "hic-oracle-noise.json"
     old = json.loads(result.read_text()) | {"schema": "handeval-result/1"}
     (tmp_path / "old.json").write_text(json.dumps(old))
     code, _, err = handeval("regroup", tmp_path / "old.json", "--by", "sequence")
@@ -141,20 +140,22 @@ def test_a_result_of_an_older_schema_says_how_to_migrate(demo, tmp_path, handeva
 
 
 @pytest.mark.parametrize("command", ["score", "check-submission"])
-def test_a_protocol_of_another_dataset_is_named_first(demo, tmp_path, handeval, command):
-    args = [command, "--gt", demo / "shards/ho3d", "--pred", demo / "submissions/ho3d/oracle-noise.parquet",
+def test_a_protocol_of_another_dataset_is_named_first(labelled_shards, baseline_submissions, tmp_path, handeval,
+                                                      command):
+    args = [command, "--gt", labelled_shards("ho3d"), "--pred", baseline_submissions("ho3d")["oracle-noise"],
             "--protocol", "interhand26m-5fps-ih/dir"] + (["--out", tmp_path / "r.json"] if command == "score" else [])
     code, _, err = handeval(*args)
     user_error(code, err, "protocol interhand26m-5fps-ih/dir scores InterHand2.6M")
 
 
-def test_a_missing_image_is_a_null_statistic_not_a_stop(demo, tmp_path, handeval):
-    gt = _copy(demo, tmp_path, "interhand26m")
-    raw = shutil.copytree(demo / "raw/InterHand2.6M", tmp_path / "raw")
+def test_a_missing_image_is_a_null_statistic_not_a_stop(interhand_shards, native_files, baseline_submissions, tmp_path,
+                                                         handeval):
+    gt = _copy(interhand_shards, tmp_path)
+    raw = shutil.copytree(native_files("interhand26m")[0], tmp_path / "raw")
     sorted(raw.rglob("*.jpg"))[0].unlink()
     code, _, err = handeval("labels", "images", gt, "--root", raw)
     assert code == ExitCode.OK, err
-    code, _, err = handeval("score", "--gt", gt, "--pred", demo / "submissions/interhand26m/oracle-noise.parquet",
+    code, _, err = handeval("score", "--gt", gt, "--pred", baseline_submissions("interhand26m")["oracle-noise"],
                             "--protocol", "interhand26m-5fps-ih/dir", "--out", tmp_path / "r.json", "--bootstrap", "0",
                             "--allow-deviation")
     assert code == ExitCode.OK, err

@@ -11,12 +11,13 @@ from handeval.shards import Manifest, ShardDataset, read_manifest, write_manifes
 from handeval.shards.manifest import ANY_CONVERSION, INFO_PATH
 from handeval.util.errors import HandevalError
 
+DATASETS = ("dexycb", "hic", "ho3d", "interhand26m")
+
 
 @pytest.fixture(scope="module")
-def manifests(demo):
+def manifests(labelled_shards):
     """Every demo dataset's manifest as written: {dataset: (text, dict)}; labels included."""
-    texts = {p.parents[1].name: p.read_text() for p in sorted(demo.glob("shards/*/meta/info.json"))}
-    assert sorted(texts) == ["dexycb", "hic", "ho3d", "interhand26m"]
+    texts = {name: (labelled_shards(name) / INFO_PATH).read_text() for name in DATASETS}
     return {name: (text, json.loads(text)) for name, text in texts.items()}
 
 
@@ -26,14 +27,14 @@ def _folder(tmp_path, data) -> str:
     return str(tmp_path / "ds")
 
 
-def test_round_trip_keeps_every_demo_manifest(manifests, demo, tmp_path):
+def test_round_trip_keeps_every_demo_manifest(manifests, labelled_shards, tmp_path):
     for name, (text, data) in manifests.items():
         manifest = Manifest.from_dict(data)
         assert manifest.to_dict() == data, name
         assert manifest.labels and all(s.shards for s in manifest.splits.values()), name
         write_manifest(tmp_path / name, manifest)
         assert (tmp_path / name / INFO_PATH).read_text() == text, name  # byte-identical
-        assert read_manifest(tmp_path / name) == manifest == ShardDataset(demo / "shards" / name).manifest
+        assert read_manifest(tmp_path / name) == manifest == ShardDataset(labelled_shards(name)).manifest
 
 
 def _place(data: dict, path: str):

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import converted_interhand
+from factory import converted_interhand
 
 from handeval.labels.store import read_labels, write_labels
 from handeval.labels.subsets import SUBSETS, compute_subsets, subset_columns

@@ -13,9 +13,9 @@ TEMPORAL = "interhand26m-30fps__temporal"
 
 
 @pytest.fixture
-def folder(demo, tmp_path):
+def folder(baseline_results, tmp_path):
     """A copy of one protocol's demo results, each with its error table."""
-    return shutil.copytree(demo / "results" / TEMPORAL, tmp_path / TEMPORAL)
+    return shutil.copytree(baseline_results("interhand26m-30fps/temporal"), tmp_path / TEMPORAL)
 
 
 def test_a_result_reads_as_written(folder):

@@ -5,7 +5,7 @@ the baselines) agree."""
 import numpy as np
 import pytest
 import torch
-from conftest import converted_interhand
+from factory import converted_interhand
 
 from handeval.conventions import CV_FROM_GL, FINGERS, HAND_SIDES, JOINT_INDEX, JOINT_NAMES, MANO
 from handeval.demo.baselines import ground_truth_submission

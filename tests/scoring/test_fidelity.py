@@ -27,7 +27,7 @@ from handeval.shards import ShardDataset
 from handeval.shards.convert import convert
 from handeval.shards.meshes import HandMeshes
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "official.json").read_text())
+GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "official.json").read_text())
 
 
 @pytest.fixture(scope="module")

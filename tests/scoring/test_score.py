@@ -70,8 +70,8 @@ def test_protocol_errors_name_the_field(tmp_path):
         load_protocol("dexycb-s0/nope")
 
 
-def test_ground_truth_scores_zero_and_noise_gives_the_closed_form(demo, tmp_path):
-    ds = ShardDataset(demo / "shards" / "dexycb")
+def test_ground_truth_scores_zero_and_noise_gives_the_closed_form(labelled_shards, tmp_path):
+    ds = ShardDataset(labelled_shards("dexycb"))
     gt = ground_truth_submission(ds, "s0_train", vertices=False)
     r0 = score(ds.root, _write(gt, tmp_path / "gt.parquet"), "dexycb-s0/toolkit", tmp_path / "gt.json",
                split="s0_train", allow_deviation=True, replicates=0, progress=False)
@@ -87,8 +87,8 @@ def test_ground_truth_scores_zero_and_noise_gives_the_closed_form(demo, tmp_path
     assert r["comparable"] is False and "s0_test" in r["deviations"][0]
 
 
-def test_dexycb_and_ho3d_agree_with_the_official_loops(demo, tmp_path):
-    ds = ShardDataset(demo / "shards" / "dexycb")
+def test_dexycb_and_ho3d_agree_with_the_official_loops(labelled_shards, tmp_path):
+    ds = ShardDataset(labelled_shards("dexycb"))
     gt = ground_truth_submission(ds, "s0_train", vertices=False)
     noisy = oracle_noise(gt, SIGMA, seed=4)
     noisy.joints[..., 2] += 0.01  # an offset so absolute and root-relative differ
@@ -99,7 +99,7 @@ def test_dexycb_and_ho3d_agree_with_the_official_loops(demo, tmp_path):
     want = oracles.dexycb_hpe_eval(_f32(gt.joints)[rows, hands] * 1000, _f32(noisy.joints)[rows, hands] * 1000)
     _assert_agrees(r, want)
 
-    ds = ShardDataset(demo / "shards" / "ho3d")
+    ds = ShardDataset(labelled_shards("ho3d"))
     gt = ground_truth_submission(ds, "evaluation")
     noisy = oracle_noise(gt, SIGMA, seed=5)
     r = score(ds.root, _write(noisy, tmp_path / "h.parquet"), "ho3d-v3/official", tmp_path / "h.json",
@@ -114,8 +114,8 @@ def test_dexycb_and_ho3d_agree_with_the_official_loops(demo, tmp_path):
         assert r["metrics"][k]["value"] == pytest.approx(v, rel=1e-6, abs=1e-9), k
 
 
-def test_interhand_official_and_intaghand_agree_with_the_loops(demo, tmp_path):
-    ds = ShardDataset(demo / "shards" / "interhand26m")
+def test_interhand_official_and_intaghand_agree_with_the_loops(labelled_shards, tmp_path):
+    ds = ShardDataset(labelled_shards("interhand26m"))
     gt = ground_truth_submission(ds, "test")
     noisy = oracle_noise(gt, SIGMA, seed=6)
     noisy.joints[:, 1] += 0.02  # the left hand moved by 2 cm on each axis: MRRPE is about 20 sqrt(3) mm
@@ -144,8 +144,8 @@ def test_interhand_official_and_intaghand_agree_with_the_loops(demo, tmp_path):
     _assert_agrees(r, oracles.intaghand_eval(_f32(gt.vertices[rows]), _f32(noisy.vertices[rows]), regs))
 
 
-def test_ihmr_agrees_with_the_loop(demo, tmp_path):
-    ds = ShardDataset(demo / "shards" / "interhand26m")
+def test_ihmr_agrees_with_the_loop(labelled_shards, tmp_path):
+    ds = ShardDataset(labelled_shards("interhand26m"))
     gt = ground_truth_submission(ds, "test")
     noisy = oracle_noise(gt, SIGMA, seed=7)
     noisy.joints[:, 1] *= 1.05  # the left hand scaled: a relative error I-MPJPE keeps
@@ -157,8 +157,8 @@ def test_ihmr_agrees_with_the_loop(demo, tmp_path):
     _assert_agrees(r, oracles.ihmr_eval(_f32(gt.joints[rows]), _f32(noisy.joints[rows]), valid))
 
 
-def test_error_table_is_cached_and_results_are_idempotent(demo, tmp_path):
-    ds = ShardDataset(demo / "shards" / "hic")
+def test_error_table_is_cached_and_results_are_idempotent(labelled_shards, tmp_path):
+    ds = ShardDataset(labelled_shards("hic"))
     gt = ground_truth_submission(ds, "test")
     path = _write(oracle_noise(gt, SIGMA), tmp_path / "p.parquet")
     reused = []
@@ -172,8 +172,8 @@ def test_error_table_is_cached_and_results_are_idempotent(demo, tmp_path):
     assert not (tmp_path / "r.errors.parquet.parts").exists()
 
 
-def test_compare_and_regroup(demo, tmp_path):
-    ds = ShardDataset(demo / "shards" / "interhand26m")
+def test_compare_and_regroup(labelled_shards, tmp_path):
+    ds = ShardDataset(labelled_shards("interhand26m"))
     gt = ground_truth_submission(ds, "test")
     good = _write(oracle_noise(gt, SIGMA), tmp_path / "good.parquet")
     bad = _write(mean_pose(gt), tmp_path / "bad.parquet")
@@ -216,8 +216,8 @@ def test_aggregation_rules_from_statistics_match_the_direct_definitions(rng):
     assert agg.confidence_interval(verts, {**vauc, "reduce": "pooled"}, "frame", 100, 0) is not None
 
 
-def test_score_refuses_bad_submissions_without_a_traceback(demo, tmp_path, capsys):
-    ds = ShardDataset(demo / "shards" / "interhand26m")
+def test_score_refuses_bad_submissions_without_a_traceback(labelled_shards, tmp_path, capsys):
+    ds = ShardDataset(labelled_shards("interhand26m"))
     gt = ground_truth_submission(ds, "test", vertices=False)
     gt.joints = gt.joints * 1000  # millimetres
     path = _write(gt, tmp_path / "mm.parquet")
@@ -228,21 +228,21 @@ def test_score_refuses_bad_submissions_without_a_traceback(demo, tmp_path, capsy
     err = capsys.readouterr().err
     assert "units" in err and "Traceback" not in err
     with pytest.raises(SystemExit) as exit_:
-        main(["score", "--gt", str(demo / "shards" / "hic"), "--pred", str(path), "--protocol",
+        main(["score", "--gt", str(labelled_shards("hic")), "--pred", str(path), "--protocol",
               "interhand26m/ihmr-all", "--out", str(tmp_path / "r.json")])
     assert "choose a HIC protocol" in capsys.readouterr().err
 
 
-def test_demo_results_follow_the_schema(demo, capsys):
+def test_demo_results_follow_the_schema(all_results, capsys):
     from handeval.scoring.result import Result
 
-    results = sorted((demo / "results").rglob("*.json"))
+    results = sorted(all_results.rglob("*.json"))
     assert len(results) == 30  # 8 protocols x 3 baselines, and swapped hands where there are two
     for path in results:
         assert Result.from_file(path).synthetic is True  # validated against the schema on load
-    temporal = json.loads((demo / "results" / "interhand26m-30fps__temporal" /
+    temporal = json.loads((all_results / "interhand26m-30fps__temporal" /
                            "interhand26m-smoothed-noise.json").read_text())
-    noisy = json.loads((demo / "results" / "interhand26m-30fps__temporal" /
+    noisy = json.loads((all_results / "interhand26m-30fps__temporal" /
                         "interhand26m-oracle-noise.json").read_text())
     # Smoothing over time lowers the acceleration error, as it is meant to.
     assert temporal["metrics"]["Accel_E"]["value"] < noisy["metrics"]["Accel_E"]["value"]
@@ -252,12 +252,12 @@ def test_demo_results_follow_the_schema(demo, capsys):
     assert "ho3d-v3/official" in capsys.readouterr().out
 
 
-def test_penetration_metrics_agree_with_the_labels_and_gt_scores_zero_pixels(demo, tmp_path):
+def test_penetration_metrics_agree_with_the_labels_and_gt_scores_zero_pixels(interhand_shards, tmp_path):
     from handeval.labels.penetration import PENETRATION
     from handeval.labels.store import read_label_arrays
     from handeval.metrics.penetration import HandPairPenetration
 
-    ds = ShardDataset(demo / "shards" / "interhand26m")
+    ds = ShardDataset(interhand_shards)
     gt = ground_truth_submission(ds, "test")
     first = gt.camera == gt.camera[0]
     meshes = HandMeshes(ds)
@@ -300,9 +300,9 @@ def test_acceleration_tracks_skip_gaps_and_cameras():
     np.testing.assert_allclose(e[np.isfinite(e)], 0.002)
 
 
-def test_warnings_are_scored_recorded_and_strict_refuses(demo, tmp_path, capsys):
-    sub = demo / "submissions" / "interhand26m" / "swapped-hands.parquet"
-    gt = demo / "shards" / "interhand26m"
+def test_warnings_are_scored_recorded_and_strict_refuses(interhand_shards, baseline_submissions, tmp_path, capsys):
+    sub = baseline_submissions("interhand26m")["swapped-hands"]
+    gt = interhand_shards
     args = ["score", "--gt", str(gt), "--pred", str(sub), "--protocol", "interhand26m-5fps/official", "--bootstrap",
             "0", "--out", str(tmp_path / "r.json")]
     with pytest.raises(SystemExit) as e:
@@ -318,26 +318,28 @@ def test_warnings_are_scored_recorded_and_strict_refuses(demo, tmp_path, capsys)
     assert e.value.code == 1 and "WARNING [hands]" in capsys.readouterr().out
 
 
-def test_ground_truth_from_the_stand_in_is_not_comparable(demo, tmp_path, capsys):
-    sub = demo / "submissions" / "interhand26m" / "oracle-noise.parquet"
+def test_ground_truth_from_the_stand_in_is_not_comparable(interhand_shards, baseline_submissions, tmp_path, capsys):
+    sub = baseline_submissions("interhand26m")["oracle-noise"]
     with pytest.raises(SystemExit) as e:
-        main(["score", "--gt", str(demo / "shards" / "interhand26m"), "--pred", str(sub), "--protocol",
+        main(["score", "--gt", str(interhand_shards), "--pred", str(sub), "--protocol",
               "interhand26m-5fps-ih/dir", "--bootstrap", "0", "--out", str(tmp_path / "r.json")])
     assert e.value.code == 0 and "synthetic MANO stand-in" in capsys.readouterr().err
     result = json.loads((tmp_path / "r.json").read_text())
     assert not result["comparable"] and any("stand-in" in d for d in result["deviations"])
 
 
-def test_nan_in_streamed_vertices_is_refused_as_check_submission_does(demo, tmp_path, capsys):
+def test_nan_in_streamed_vertices_is_refused_as_check_submission_does(interhand_shards, baseline_submissions, tmp_path,
+                                                                     capsys):
     """Scoring checks a large file's vertices as it reads them, and the sequences it did not need
     afterwards, so score and check-submission refuse the same files and no table is left behind."""
     from handeval.scoring.submissions import SubmissionSource, read_submission
 
-    gt = demo / "shards" / "interhand26m"
-    sub = read_submission(demo / "submissions" / "interhand26m" / "oracle-noise.parquet")
+    gt = interhand_shards
+    noisy = baseline_submissions("interhand26m")["oracle-noise"]
+    sub = read_submission(noisy)
     frames = np.unique(sub.frame)
     for name, frame in (("scored", frames[0]), ("unscored", frames[2])):  # frame 2's left hand has no MANO fit
-        bad = read_submission(demo / "submissions" / "interhand26m" / "oracle-noise.parquet")
+        bad = read_submission(noisy)
         bad.vertices = bad.vertices.copy()  # arrays read from Parquet are read-only views
         bad.vertices[np.flatnonzero(bad.frame == frame)[0], 0, 7] = np.nan  # the right hand: fitted in both
         path = write_submission(tmp_path / f"{name}.parquet", bad)
@@ -354,10 +356,10 @@ def test_nan_in_streamed_vertices_is_refused_as_check_submission_does(demo, tmp_
             SubmissionSource(path).verify_unread()
 
 
-def test_source_meshes_are_not_marked_as_stand_in_meshes(demo, tmp_path):
+def test_source_meshes_are_not_marked_as_stand_in_meshes(baseline_results):
     """HO3D's evaluation vertices come from evaluation_verts.json: no MANO builds them, so no stand-in
     deviation; InterWild's joints are regressed with MANO's regressor, so the stand-in marks them."""
-    ho3d = json.loads(next((demo / "results").rglob("ho3d-oracle-noise.json")).read_text())
+    ho3d = json.loads((baseline_results("ho3d-v3/official") / "ho3d-oracle-noise.json").read_text())
     assert STAND_IN_DEVIATION not in ho3d["deviations"]
-    hic = json.loads(next((demo / "results").rglob("hic-oracle-noise.json")).read_text())
+    hic = json.loads((baseline_results("hic/interwild") / "hic-oracle-noise.json").read_text())
     assert STAND_IN_DEVIATION in hic["deviations"] and not hic["comparable"]
