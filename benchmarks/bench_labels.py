@@ -57,7 +57,7 @@ def _run(root: str, which: str, workers: int, queue) -> None:
         if which == "penetration":
             label, labeler = run.PENETRATION, run._penetration(root, None, None, run.DEFAULTS)
         else:
-            label, labeler = run.OCCLUSION, run._occlusion(root, None, None, params["preset"], params["delta"])
+            label, labeler = run.OCCLUSION, run._occlusion(root, None, None, params["preset"], params["delta"], None)
         start = time.perf_counter()
         write_labels(ds, label, params, lambda: labeler, progress=False)
         steady = rows / (time.perf_counter() - start)
