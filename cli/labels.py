@@ -113,15 +113,22 @@ def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
 
     ObjectMeshes(objects)  # a wrong --objects folder stops the run before any label is written
     kw = dict(resume=resume, progress=not as_json, workers=workers)
+    report = []
     for entry in LABEL_SETS.values():
         parameters = {"preset": preset} if entry.name == "occlusion" else {}
         try:
-            _report(entry.name, entry.run(directory, mano_dir, objects, root, **parameters, **kw), as_json)
+            done = _summary(entry.name, entry.run(directory, mano_dir, objects, root, **parameters, **kw))
         except HandevalError as exc:
             if not entry.requires:
                 raise
             # e.g. a dataset without its images (or its --root) still gets the other labels
+            done = {"labels": entry.name, "skipped": str(exc)}
             click.echo(f"{entry.name}: skipped ({exc})", err=True)
+        report.append(done)
+        if not as_json and "skipped" not in done:
+            click.echo(_line(done))
+    if as_json:
+        emit_json(report)
 
 
 @labels.command()
@@ -200,9 +207,18 @@ def _set_command(entry) -> click.Command:
     return click.command(name=entry.name)(_common(json_option(command)))
 
 
+def _summary(name: str, entry: LabelSetEntry) -> dict:
+    return {"labels": name, "files": len(entry.files), "rows": sum(f.rows for f in entry.files.values()),
+            "parameters": entry.parameters}
+
+
+def _line(summary: dict) -> str:
+    return f"{summary['labels']}: {summary['rows']} rows in {summary['files']} file(s)"
+
+
 def _report(name: str, entry: LabelSetEntry, as_json: bool) -> None:
-    rows = sum(f.rows for f in entry.files.values())
+    summary = _summary(name, entry)
     if as_json:
-        emit_json({"labels": name, "files": len(entry.files), "rows": rows, "parameters": entry.parameters})
+        emit_json(summary)
     else:
-        click.echo(f"{name}: {rows} rows in {len(entry.files)} file(s)")
+        click.echo(_line(summary))
