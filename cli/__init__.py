@@ -86,6 +86,7 @@ _HINTS = {
     errno.EROFS: "that file system is read-only: write somewhere else",
     errno.ENOTDIR: "part of that path is a regular file, not a folder: choose a path under a folder",
     errno.EISDIR: "that is a folder: give a file path",
+    errno.EEXIST: "a file is in the way of a folder on that path: choose a path under a folder",
     errno.ENOENT: "it does not exist: check the path",
     errno.ENOSPC: "the disk is full: free space or write somewhere else",
     errno.EDQUOT: "your disk quota is used up: free space or write somewhere else",

@@ -147,8 +147,11 @@ def summary(directory, plot, as_json):
     from handeval.labels.subsets import SUBSET_NAMES
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.shards.layout import SUMMARY_PLOT
+    from handeval.util.atomic import check_destination
 
     report = summarise_labels(directory)
+    if plot is not None:
+        check_destination(plot, "--plot", is_folder=False)
     png = plot_summary(report, plot or Path(directory) / SUMMARY_PLOT)
     if "penetration" in report:
         report["penetration"].pop("_depths_mm")

@@ -164,3 +164,10 @@ def test_a_missing_image_is_a_null_statistic_not_a_stop(interhand_shards, native
 def test_validate_on_a_folder_that_is_no_dataset_is_a_user_error(tmp_path, handeval):
     code, _, err = handeval("validate", tmp_path / "nope")
     user_error(code, err, "does not exist")
+
+
+def test_a_plot_path_under_a_file_is_refused_before_plotting(labelled_shards, tmp_path, handeval):
+    (tmp_path / "afile").write_text("")
+    code, _, err = handeval("labels", "summary", labelled_shards("hic"), "--plot", tmp_path / "afile" / "x.png")
+    user_error(code, err, "--plot")
+    assert "is a file, not a folder" in err
