@@ -136,8 +136,9 @@ def _decode_record(cls, value: dict, where: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(value) - set(fields))
     if unknown:
+        them = "them" if len(unknown) > 1 else "it"
         raise _Invalid(where, f"unknown key{'s' * (len(unknown) > 1)} {', '.join(unknown)} (known: "
-                              f"{', '.join(fields)})")
+                              f"{', '.join(fields)}; if you added {them} by hand, remove {them})")
     missing = [name for name, f in fields.items() if name not in value and not f.metadata.get("omitted")]
     if missing:
         raise _Invalid(where, f"missing {', '.join(missing)}")
@@ -342,6 +343,11 @@ def _version(value) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if match else None
 
 
+def _release(version: str) -> tuple[int, ...]:
+    """A version's leading numbers, for comparing releases (``0.1.0`` < ``0.2.0.dev1``)."""
+    return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+
+
 def check_format_version(data: dict, source: str | Path = INFO_PATH) -> None:
     """Refuse a manifest of another format, saying what to do: upgrade handeval for a newer one
     (a newer minor version may add fields this one does not know), convert again for an older one."""
@@ -354,9 +360,14 @@ def check_format_version(data: dict, source: str | Path = INFO_PATH) -> None:
     if have > ours:
         converter = data.get("converter")
         writer = converter.get("handeval_version") if isinstance(converter, dict) else None
+        if isinstance(writer, str) and _release(writer) <= _release(__version__):
+            # This handeval, or an older one, never wrote that format: the file was edited.
+            raise HandevalError(f"{source}: format version {value!r} is newer than any handeval {writer} writes "
+                                f"({SHARD_FORMAT_VERSION}); {_REDO}: {_recreate(data)}")
         by = f" (written by handeval {writer})" if isinstance(writer, str) else ""
         raise HandevalError(f"{source}: format version {value!r}{by} is newer than the {SHARD_FORMAT_VERSION} this "
-                            f"handeval ({__version__}) reads: upgrade handeval (pip install -U handeval)")
+                            f"handeval ({__version__}) reads: upgrade handeval (pip install -U handeval, or pull "
+                            "and reinstall your clone)")
     if have[0] < ours[0]:
         raise HandevalError(f"{source}: format version {value!r} is older than the {SHARD_FORMAT_VERSION} this "
                             f"handeval reads ({FORMAT_CHANGES}). Re-convert from the source files with this version: "

@@ -93,7 +93,15 @@ def test_data_of_a_newer_format_asks_for_a_newer_handeval(manifests, tmp_path, h
     code, _, err = handeval("info", _folder(tmp_path, data))
     message = user_error(code, err, str(tmp_path / "ds" / INFO_PATH))
     assert f"format version {version!r} (written by handeval 9.0.0) is newer than the {SHARD_FORMAT_VERSION}" in message
-    assert message.endswith("upgrade handeval (pip install -U handeval)")
+    assert message.endswith("upgrade handeval (pip install -U handeval, or pull and reinstall your clone)")
+
+
+def test_a_newer_format_that_this_handeval_wrote_is_an_edited_file(manifests, tmp_path, handeval):
+    data = {**manifests["ho3d"][1], "format_version": "9.0"}  # converter: this very handeval
+    code, _, err = handeval("info", _folder(tmp_path, data))
+    message = user_error(code, err, str(tmp_path / "ds" / INFO_PATH))
+    assert "is newer than any handeval" in message and "convert the dataset again" in message
+    assert "pip install" not in message
 
 
 def test_data_of_an_older_format_says_how_to_migrate(manifests, tmp_path, handeval):
