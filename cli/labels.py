@@ -96,7 +96,8 @@ def occlusion(directory, resume, workers, mano_dir, objects, preset, root, as_js
 @_common
 @mano_dir_option
 @click.option("--objects", type=str, default=None, help="Folder of object meshes.")
-@click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True)
+@click.option("--preset", type=click.Choice(["h2onet-code", "h2onet-paper"]), default="h2onet-code", show_default=True,
+              help="Finger and hand thresholds: the released code's (< 30 visible, ratio < 0.40) or the paper's.")
 @click.option("--root", type=str, default=None,
               help="The source root the dataset was converted from: image statistics and hand masks need it.")
 @json_option

@@ -23,7 +23,8 @@ from handeval.cli.output import emit_json, number
               help="Bootstrap replicates for the 95% intervals (0: none).")
 @click.option("--bootstrap-unit", type=click.Choice(["auto", "sequence", "frame"]), default="auto", show_default=True,
               help="What is resampled; auto: whole sequences with at least 20 sequences, else frames.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the bootstrap's resampling: the same seed gives the same intervals.")
 @click.option("--strict", is_flag=True, help="Refuse a submission with warnings too (a likely hand swap or camera-"
               "frame flip); by default they are printed, recorded in the result and flagged on leaderboards.")
 @mano_dir_option
@@ -71,8 +72,10 @@ def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, r
 @click.command()
 @click.argument("result_a", type=click.Path(exists=True, dir_okay=False))
 @click.argument("result_b", type=click.Path(exists=True, dir_okay=False))
-@click.option("--bootstrap", "replicates", type=click.IntRange(100, 100_000), default=1000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--bootstrap", "replicates", type=click.IntRange(100, 100_000), default=1000, show_default=True,
+              help="Paired bootstrap replicates for the difference's 95% interval and p-value.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the bootstrap's resampling: the same seed gives the same intervals.")
 @json_option
 def compare(result_a, result_b, replicates, seed, as_json) -> None:
     """Paired bootstrap comparison of two results under the same protocol: B minus A.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from handeval.shards.manifest import Manifest
+    from handeval.shards.manifest import LabelSetEntry, Manifest
 
 
 def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None = None, progress: bool = True,
@@ -20,7 +20,8 @@ def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None
 
     ``variant`` is ``--variant``'s value; ``options`` are those of
     :func:`handeval.shards.convert.convert` (``splits``, ``workers``, ``resume``, ``overwrite``,
-    ``skip_bad``, ``target_frames``, ``chunk_frames``).
+    ``skip_bad``, ``target_frames``, ``chunk_frames``, and ``synthetic``, which marks data that handeval
+    generated so that no score on it passes for one on the real dataset).
     """
     from handeval.readers import open_reader
     from handeval.shards.convert import convert as run
@@ -28,7 +29,7 @@ def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None
     return run(open_reader(dataset, root, variant, progress), out, progress=progress, **options)
 
 
-def label(directory: str | Path, name: str, **options) -> dict:
+def label(directory: str | Path, name: str, **options) -> LabelSetEntry:
     """Compute the label set ``name`` (one of :data:`handeval.labels.registry.LABEL_SETS`) beside the
     shards in ``directory``, as ``handeval labels NAME`` does; returns its entry in the manifest.
 

@@ -48,6 +48,12 @@ class LabelGenerator:
     inputs: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        unknown = [name for name in (*self.inputs, *self.requires) if name not in INPUTS]
+        if unknown or not set(self.requires) <= set(self.inputs):
+            raise ValueError(f"label set {self.name}: inputs and requires must be among {', '.join(INPUTS)}, and "
+                             f"requires among inputs (got inputs {self.inputs}, requires {self.requires})")
+
     @property
     def label(self) -> LabelSet:
         return _resolve(self.declared)

@@ -20,7 +20,8 @@ def variant_tokens(variant: str | None) -> list[str]:
 class DatasetReader(ABC):
     """A reader of one dataset's official layout under ``root``, opened by the name ``key``.
 
-    A subclass declares its ``key``, ``name`` and ``default_splits_help``, parses its
+    A subclass declares its ``key``, ``name`` and ``default_splits_help``, sets ``version`` (the
+    release it reads) and says its :attr:`variant`, parses its
     ``--variant`` tokens in :meth:`variant_options` (none by default) and reads splits and
     sequences; what it has nothing to report (missing annotations, left-out items,
     missing split-level files) defaults to nothing.
@@ -29,7 +30,7 @@ class DatasetReader(ABC):
     key: ClassVar[str]                  # the CLI's name, e.g. interhand26m
     name: ClassVar[str]                 # the dataset's own name, e.g. InterHand2.6M
     default_splits_help: ClassVar[str]  # what default_splits converts, for `convert --help`
-    version: str
+    version: str                        # the release read (HO3D's is found in the tree), set per reader
     variant_option: str | None = None   # the --variant value that reproduces this reader
 
     def __init__(self, root: str | Path, progress: bool = False):

@@ -36,7 +36,8 @@ def summarise_dataset(directory) -> dict:
     ds = ShardDataset(directory)
     manifest = ds.manifest
     report = {"format_version": manifest.format_version, "dataset": manifest.dataset.to_dict(),
-              "command": manifest.options.command(), "splits": {}}
+              "command": manifest.options.command(), "synthetic": manifest.synthetic,
+              "labels": sorted(manifest.labels), "splits": {}}
     for split, meta in manifest.splits.items():
         annotated = {}
         for kind in ("frames", "views"):

@@ -33,6 +33,7 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable, Calla
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(vars(sys.modules[package])) | set(where))
+        # The public names and the dunders, not what the package's own imports leave behind.
+        return sorted(set(where) | {n for n in vars(sys.modules[package]) if n.startswith("__")})
 
     return __getattr__, __dir__, sorted(where)
