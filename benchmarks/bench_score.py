@@ -35,20 +35,26 @@ PROTOCOL = "interhand26m-5fps-ih/intaghand"
 
 def _prepare(work: Path, frames: int, cameras: int) -> Path:
     from handeval.readers.interhand26m import InterHand26M
+    from handeval.shards import ShardDataset
     from handeval.shards.convert import convert
     from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
     from handeval.synth.scene import make_scene
+    from handeval.util.errors import HandevalError
 
     out = work / f"shards-{frames}x{cameras}"
     if (out / "meta" / "info.json").is_file():
-        return out
+        try:
+            ShardDataset(out)
+            return out
+        except HandevalError as exc:  # a cache another handeval wrote: built again
+            print(f"rebuilding {out}: {exc}", file=sys.stderr)
     per = 150
     seqs = [InterHandSequence(make_scene(seed=i, num_frames=min(per, frames - i * per), num_cameras=cameras,
                                          render=False, image_size=(64, 48)), "test", 0, f"seq{i:04d}")
             for i in range(-(-frames // per))]
     raw = work / f"raw-{frames}x{cameras}"
     write_interhand26m(raw, seqs, images=False)
-    convert(InterHand26M(raw), out, progress=True, target_frames=1500)
+    convert(InterHand26M(raw), out, progress=True, target_frames=1500, overwrite=True)
     _image_labels(out)
     return out
 
