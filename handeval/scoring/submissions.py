@@ -454,8 +454,9 @@ def _spread(points: np.ndarray) -> np.ndarray:
 def check_submission(sub: Submission, gt: ViewTruth, protocol=None, vertex_batches=None) -> list[dict]:
     """Every problem found, each ``{check, severity, message, fix}``.
 
-    Severity ``error``: a fact that makes the scores wrong (keys, shapes, a hand missing or in the
-    wrong slot, NaN or inf inside a predicted hand, units off by 10x or more); ``score`` refuses.
+    Severity ``error``: a fact that makes the scores wrong (keys, shapes, a field ``protocol.needs()``
+    requires missing, a hand missing or in the wrong slot, NaN or inf inside a predicted hand, units
+    off by 10x or more); ``score`` refuses.
     Severity ``warning``: a heuristic a poor model can trip (a likely left/right swap, a likely
     OpenGL/OpenCV flip); ``score`` records it and scores anyway (``--strict`` refuses).
     ``vertex_batches``: an iterator of (first row, vertices), for submissions too large to hold.
