@@ -114,9 +114,9 @@ def _score_chunk(protocol: Protocol, builder: TruthBuilder, source: SubmissionSo
         raise HandevalError(f"{source.path}: no prediction for {int(lacking.sum())} views of the protocol, "
                             f"e.g. {truth.sequence[lacking][0]} frame {truth.frame[lacking][0]}")
     pv = _gather(parts, truth, "vertices", builder.vertex_dtype)  # the ground truth's precision
-    # IntagHand and InterWild score joints re-regressed from the meshes, the prediction's too.
-    pj = builder.regress(pv) if builder.from_vertices and pv is not None else \
-        _gather(parts, truth, "joints", np.float64)
+    # IntagHand and InterWild score joints re-regressed from the meshes, the prediction's too (their
+    # protocols require vertices: check_submission refused a submission without them).
+    pj = builder.regress(pv) if builder.from_vertices else _gather(parts, truth, "joints", np.float64)
     cols = compute_quantities(protocol, truth, pj, pv, _gather(parts, truth, "hand_scores", np.float64), prepared)
     truth.vertices = None  # the rest of the shard's pass needs joints only
     return truth, cols, pj

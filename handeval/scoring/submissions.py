@@ -17,6 +17,7 @@ Native formats read unchanged (``data_specs/submissions.md``):
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 from collections import Counter, deque
@@ -76,28 +77,56 @@ def submission_schema() -> dict:
             "columns": [f.to_dict() for f in SUBMISSION_FEATURES]}
 
 
-def _check_fields(path: Path, names, kind: str) -> None:
-    """Refuse a file without the keys, or with neither joints nor vertices."""
+def _check_fields(path: Path, names, kind: str, ignore=()) -> None:
+    """Refuse a file without the keys, with neither joints nor vertices, or with a field the format does not
+    have (a misspelt one would otherwise be dropped unnoticed, and the metrics that need it come out n/a)."""
     missing = [f.name for f in SUBMISSION_KEYS if f.name not in names]
     if not set(SUBMISSION_ANY_OF) & set(names):
         missing.append(" or ".join(SUBMISSION_ANY_OF))
-    if missing:
-        raise HandevalError(f"{path}: missing {kind}(s) {', '.join(missing)}; {_HELP}")
+    unknown = [n for n in names if n not in SUBMISSION_COLUMNS and n not in ignore]
+    if not (missing or unknown):
+        return
+    said = [f"missing {kind}(s) {', '.join(missing)}"] if missing else []
+    for name in unknown:
+        close = difflib.get_close_matches(name, SUBMISSION_COLUMNS, n=1)
+        said.append(f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if unknown:
+        said.append(f"the known {kind}s are {', '.join(SUBMISSION_COLUMNS)}")
+    raise HandevalError(f"{path}: {'; '.join(said)}; {_HELP}")
 
 
 @dataclass
 class Submission:
-    path: Path
+    """A submission read into memory (or built there: ``write_submission`` writes it), one row per view.
+
+    ``path``: the file it was read from, None for one built in memory. ``format``: the format it came
+    in (``parquet``, ``npz``, ``ho3d-pred-json``, ``dexycb-txt``, or a name of the builder's). ``sequence``,
+    ``frame``, ``camera``: each row's view, as in the converted ground truth's views. ``joints``: (N, 2,
+    21, 3) in the view's OpenCV camera frame, metres, canonical order, hands [right, left], NaN for a
+    hand not predicted; all NaN when not submitted (then ``has_joints`` is False: a vertex-only
+    submission, its joints derived from the meshes). ``vertices``: (N, 2, 778, 3), same frame and hand
+    order, or None; ``vertices_unread``: the file has them but they were left unread (a large Parquet
+    file's keys and joints, as ``SubmissionSource`` reads them; ``has_vertices`` says either).
+    ``hand_scores``: (N, 2) presence probabilities [right, left], or None. ``problems``: structural
+    facts the reader found (duplicate ids, a wrong vertex count), which ``check_submission`` reports
+    as errors.
+    """
+
+    path: Path | None
     format: str
     sequence: np.ndarray   # (N,) str
     frame: np.ndarray      # (N,) int64
     camera: np.ndarray     # (N,) str
-    joints: np.ndarray     # (N, 2, 21, 3) float64, camera frame, metres; all NaN when not submitted
-    vertices: np.ndarray | None = None  # (N, 2, 778, 3)
-    hand_scores: np.ndarray | None = None  # (N, 2) presence probabilities [right, left]
-    has_joints: bool = True  # False: a vertex-only submission (joints derived from the meshes)
-    #: Structural facts the reader found (duplicate ids, a wrong vertex count): refusals.
+    joints: np.ndarray     # (N, 2, 21, 3) float64
+    vertices: np.ndarray | None = None
+    hand_scores: np.ndarray | None = None
+    has_joints: bool = True
     problems: list = field(default_factory=list)
+    vertices_unread: bool = False
+
+    @property
+    def has_vertices(self) -> bool:
+        return self.vertices is not None or self.vertices_unread
 
     def keys(self) -> list[tuple[str, int, str]]:
         return list(zip(self.sequence.tolist(), self.frame.tolist(), self.camera.tolist()))
@@ -107,7 +136,8 @@ class Submission:
             return None if a is None else a[rows]
 
         return Submission(self.path, self.format, self.sequence[rows], self.frame[rows], self.camera[rows],
-                          self.joints[rows], pick(self.vertices), pick(self.hand_scores), self.has_joints)
+                          self.joints[rows], pick(self.vertices), pick(self.hand_scores), self.has_joints,
+                          vertices_unread=self.vertices_unread)
 
 
 class SubmissionSource:
@@ -129,8 +159,7 @@ class SubmissionSource:
         self.streaming = self.path.suffix == ".parquet"
         self.all = (_canonical_parquet(self.path, vertices=False) if self.streaming
                     else read_submission(self.path, ds, split))
-        self.has_vertices = (self.streaming and "vertices" in pq.read_schema(self.path).names) or \
-            self.all.vertices is not None
+        self.has_vertices = self.all.has_vertices
         # The last ``keep`` sequences read: scoring asks for a sequence in several chunks in a row.
         self._recent: dict[str, Submission] = {}
         self._verified: set[str] = set()  # sequences whose vertices have been checked for NaN and inf
@@ -206,26 +235,31 @@ class SubmissionSource:
 
 def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] | None = None) -> Submission:
     try:
-        names = pq.read_schema(path).names
+        schema = pq.read_schema(path)
+        names = schema.names
         columns = [f.name for f in SUBMISSION_FEATURES if f.name in names and (vertices or f.name != "vertices")]
         filters = None if sequences is None else pc.field("sequence").isin(list(sequences))
         table = pq.read_table(path, columns=columns, filters=filters)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise HandevalError(f"{path}: not a readable Parquet file ({exc})") from None
-    _check_fields(path, names, "column")
+    # pandas keeps a non-default index as columns of its own, which are the file's row labels, not its data.
+    index = [c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
+    _check_fields(path, names, "column", ignore=index)
     arrays = {f.name: f.decode(table.column(f.name), str(path)).astype(_PARQUET_DTYPES.get(f.name, np.float64),
                                                                        copy=False)
               for f in SUBMISSION_VALUES if f.name in table.column_names}
     return _submission(path, "parquet", table.column("sequence").to_pylist(), table.column("frame").to_pylist(),
-                       table.column("camera").to_pylist(), arrays)
+                       table.column("camera").to_pylist(), arrays, vertices_unread="vertices" in names and not vertices)
 
 
-def _submission(path: Path, fmt: str, sequence, frame, camera, arrays: dict) -> Submission:
+def _submission(path: Path, fmt: str, sequence, frame, camera, arrays: dict, vertices_unread: bool = False
+                ) -> Submission:
     n = len(sequence)
     joints = arrays.get("joints")
     return Submission(path, fmt, np.asarray(sequence, dtype=str), np.asarray(frame, dtype=np.int64),
                       np.asarray(camera, dtype=str), np.full((n, 2, 21, 3), np.nan) if joints is None else joints,
-                      arrays.get("vertices"), arrays.get("hand_scores"), has_joints=joints is not None)
+                      arrays.get("vertices"), arrays.get("hand_scores"), has_joints=joints is not None,
+                      vertices_unread=vertices_unread)
 
 
 def _canonical_npz(path: Path) -> Submission:
@@ -420,8 +454,9 @@ def _spread(points: np.ndarray) -> np.ndarray:
 def check_submission(sub: Submission, gt: ViewTruth, protocol=None, vertex_batches=None) -> list[dict]:
     """Every problem found, each ``{check, severity, message, fix}``.
 
-    Severity ``error``: a fact that makes the scores wrong (keys, shapes, a hand missing or in the
-    wrong slot, NaN or inf inside a predicted hand, units off by 10x or more); ``score`` refuses.
+    Severity ``error``: a fact that makes the scores wrong (keys, shapes, a field ``protocol.needs()``
+    requires missing, a hand missing or in the wrong slot, NaN or inf inside a predicted hand, units
+    off by 10x or more); ``score`` refuses.
     Severity ``warning``: a heuristic a poor model can trip (a likely left/right swap, a likely
     OpenGL/OpenCV flip); ``score`` records it and scores anyway (``--strict`` refuses).
     ``vertex_batches``: an iterator of (first row, vertices), for submissions too large to hold.
@@ -447,11 +482,13 @@ def check_submission(sub: Submission, gt: ViewTruth, protocol=None, vertex_batch
     if extra:
         problem("extra", f"{len(extra)} keys are not in the ground truth, e.g. {sorted(extra)[0]}",
                 "key rows by the converted dataset's sequence, frame and camera, and leave out other splits")
-    if protocol is not None and not sub.has_joints and not protocol.joints_from_vertices:
-        problem("fields", f"no joints: protocol {protocol.name} scores the annotated joints",
-                "submit joints; vertex-only submissions suit protocols that derive joints from the meshes "
-                "(`handeval protocols` lists what each needs)")
-    if not sub.has_joints and sub.vertices is None and vertex_batches is None:
+    given = {"joints": sub.has_joints, "vertices": sub.has_vertices, "hand_scores": sub.hand_scores is not None}
+    for name, need in (protocol.needs() if protocol is not None else {}).items():
+        if need == "required" and not given[name]:
+            problem("fields", f"no {name}: protocol {protocol.name} requires them",
+                    f"submit {name} ({_shape_text(SUBMISSION_COLUMNS[name])}); `handeval protocols` lists what "
+                    "each protocol requires")
+    if not any(given[name] for name in SUBMISSION_ANY_OF):
         problem("fields", "neither joints nor vertices", _HELP)
     rows = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
 

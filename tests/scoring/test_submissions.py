@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from commandline import user_error
 from factory import converted_interhand
 from handeval.cli import main
 
@@ -315,3 +316,82 @@ def test_native_formats_units_duplicates_and_vertex_counts(standin_dir, tmp_path
     (tmp_path / "r.json").write_text(json.dumps([ragged, verts.tolist()]))
     with pytest.raises(HandevalError, match="joint entry 2"):
         read_submission(tmp_path / "r.json", hds, "evaluation")
+
+
+KNOWN = "the known {kind}s are sequence, frame, camera, joints, vertices, hand_scores"
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "npz"])
+@pytest.mark.parametrize("rename, extra, said", [
+    ({}, {"confidence": 1.0}, ["unknown {kind} 'confidence';", KNOWN]),
+    ({}, {"hand_score": 1.0}, ["unknown {kind} 'hand_score' (did you mean 'hand_scores'?)", KNOWN]),
+    ({"camera": "cam"}, {}, ["missing {kind}(s) camera; unknown {kind} 'cam' (did you mean 'camera'?)", KNOWN]),
+], ids=["extra", "misspelt", "renamed-key"])
+def test_unknown_fields_are_refused_with_the_likely_one(ih, tmp_path, suffix, rename, extra, said):
+    """A field the format lacks would be dropped unnoticed (a misspelt hand_scores makes handedness n/a)."""
+    _, gt = ih
+    n = len(gt.frame)
+    fields = {"sequence": gt.sequence.astype(str), "frame": gt.frame, "camera": gt.camera.astype(str),
+              "joints": np.nan_to_num(gt.joints).reshape(n, -1), **{k: np.full((n, 2), v) for k, v in extra.items()}}
+    fields = {rename.get(k, k): v for k, v in fields.items()}
+    path = tmp_path / f"s.{suffix}"
+    if suffix == "npz":
+        np.savez(path, **{k: v.reshape((n, 2, 21, 3)) if k == "joints" else v for k, v in fields.items()})
+    else:
+        pq.write_table(pa.table({k: list(v) if v.ndim > 1 else v for k, v in fields.items()}), path)
+    kind = "column" if suffix == "parquet" else "array"
+    with pytest.raises(HandevalError) as err:
+        read_submission(path)
+    assert str(err.value).startswith(f"{path}: ") and all(s.format(kind=kind) in str(err.value) for s in said)
+
+
+def test_pandas_index_columns_are_not_unknown(ih, tmp_path):
+    import pandas as pd
+
+    _, gt = ih
+    joints = np.where(gt.valid[..., None], gt.joints, 0.0)
+    frame = pd.DataFrame({**_keys(gt), "joints": list(joints.reshape(len(joints), -1))}, index=gt.frame * 10)
+    frame.to_parquet(tmp_path / "pd.parquet")
+    assert "__index_level_0__" in pq.read_schema(tmp_path / "pd.parquet").names
+    np.testing.assert_allclose(read_submission(tmp_path / "pd.parquet").joints, joints)
+
+
+def test_a_misspelt_column_is_refused_by_check_submission_and_score(interhand_shards, baseline_submissions, handeval,
+                                                                    tmp_path):
+    table = pq.read_table(baseline_submissions("interhand26m")["oracle-noise"])
+    path = tmp_path / "typo.parquet"
+    pq.write_table(table.append_column("hand_score", pa.array(np.ones((table.num_rows, 2)).tolist())), path)
+    msg = user_error(*handeval("check-submission", "--gt", interhand_shards, "--pred", path)[::2], "hand_score")
+    assert "did you mean 'hand_scores'?" in msg
+    user_error(*handeval("score", "--gt", interhand_shards, "--pred", path, "--protocol",
+                         "interhand26m-5fps/official", "--bootstrap", "0", "--out", tmp_path / "r.json")[::2],
+               "unknown column 'hand_score' (did you mean 'hand_scores'?)")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_the_fields_a_protocol_requires_are_enforced(interhand_shards, baseline_submissions, handeval, tmp_path):
+    """Under a protocol that derives joints from the meshes, a submission without vertices is refused
+    (its MPJPE would otherwise come from the joints it did submit); a field the protocol does not use
+    is fine."""
+    from handeval.scoring.protocols import load_protocol
+    from handeval.scoring.submissions import SubmissionSource, write_submission
+
+    gt = read_view_truth(ShardDataset(interhand_shards), "test")
+    noisy = baseline_submissions("interhand26m")["oracle-noise"]
+    intaghand, official = (load_protocol(f"interhand26m-5fps{n}") for n in ("-ih/intaghand", "/official"))
+    streamed = SubmissionSource(noisy).all  # its vertices left unread, yet there
+    assert streamed.vertices is None and streamed.has_vertices
+    assert check_submission(streamed, gt, intaghand) == check_submission(streamed, gt, official) == []
+    joints_only = read_submission(noisy)
+    joints_only.vertices = None
+    problems = check_submission(joints_only, gt, intaghand)
+    assert [(p["check"], p["severity"]) for p in problems] == [("fields", "error")]
+    assert "no vertices: protocol interhand26m-5fps-ih/intaghand requires them" in problems[0]["message"]
+    assert check_submission(joints_only, gt, official) == []
+    path = write_submission(tmp_path / "joints.parquet", joints_only)
+    code, out, _ = handeval("check-submission", "--gt", interhand_shards, "--pred", path, "--protocol",
+                            intaghand.name)
+    assert code == 1 and "ERROR [fields] no vertices" in out
+    user_error(*handeval("score", "--gt", interhand_shards, "--pred", path, "--protocol", intaghand.name,
+                         "--bootstrap", "0", "--out", tmp_path / "r.json")[::2], "[fields] no vertices")
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "r.errors.parquet").exists()
