@@ -17,7 +17,7 @@ from pathlib import Path
 import ijson
 
 from handeval.scoring.protocols import REDUCTIONS
-from handeval.util.errors import HandevalError
+from handeval.util.errors import HandevalError, shown
 
 RESULT_SCHEMA = "handeval-result/2"
 
@@ -206,8 +206,7 @@ def _damage(data: dict) -> str | None:
     if error.validator == "additionalProperties" and error.validator_value is False:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))[0]
         return f"`{_dotted(where + [extra])}` is not a field of a result"
-    value = json.dumps(error.instance)
-    value = value if len(value) <= 40 else value[:37] + "..."
+    value = shown(error.instance)
     rule = error.validator_value
     expected = {
         "type": lambda: " or ".join(_JSON_TYPES[t] for t in ([rule] if isinstance(rule, str) else rule)),
