@@ -40,7 +40,8 @@ def _depth(q: dict, x: Inputs) -> np.ndarray:
 DEPTH = QuantityKind(
     "depth", _depth, shape=lambda q: [2], higher_is_better=False,
     check=lambda q: None if q.get("joint", 0) in range(21) else ("joint", "a joint index, 0 to 20"),
-    fields="`joint` (default 0)", per_view="(2,)", meaning="absolute depth (camera z) error of one joint, unaligned")
+    fields="`joint` (default 0)", field_names=("joint",), per_view="(2,)",
+    meaning="absolute depth (camera z) error of one joint, unaligned")
 
 
 # -- the worked example of a label set ----------------------------------------------------------------

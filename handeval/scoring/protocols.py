@@ -12,23 +12,25 @@ different definitions can never be put side by side unnoticed. The format is spe
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from handeval.conventions import HAND_SIDES
 from handeval.labels.registry import LABEL_SETS
 from handeval.labels.subsets import SUBSET_NAMES
+from handeval.mano.convention import TIP_PRESETS
 from handeval.metrics.reductions import REDUCTIONS, Auc, Pck, Reduction
-from handeval.scoring.quantities import ALIGNMENTS, QUANTITY_KINDS, kind_of
-from handeval.util.errors import HandevalError
+from handeval.scoring.quantities import QUANTITY_KINDS, SHARED_FIELDS, alignment_problem, is_number, kind_of
+from handeval.util.errors import HandevalError, shown
 
 SCHEMA = "handeval-protocol/1"
-#: Per-view selections (data_specs/protocols/README.md).
-SELECT_KEYS = ("hand_types", "hand_type_valid", "both_hands", "mano", "subset", "min_image_mean")
 HAND_TYPES = ("right", "left", "interacting", "none")
 
 
@@ -164,61 +166,148 @@ def load_protocol(name_or_path: str) -> Protocol:
 
 
 def validate_spec(spec: dict, where) -> None:
-    """Structural checks with the field at fault named; see data_specs/protocols/README.md."""
+    """Structural checks with the field at fault named; see data_specs/protocols/README.md. Every field
+    is known and well-typed, or the protocol is refused: the engine would ignore a misspelt field and
+    score under another definition than the one written."""
 
     def fail(field: str, msg: str):
         raise HandevalError(f"{where}: {field}: {msg} (see data_specs/protocols/README.md)")
 
+    def known(obj: dict, at: str, allowed, what: str) -> None:
+        for key in obj:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), list(allowed), n=1)
+                fix = f"did you mean {close[0]!r}?" if close else "correct or remove it"
+                fail(f"{at}{key}", f"unknown field; {what} are {', '.join(allowed)}: {fix}")
+
+    def fields(obj: dict, at: str, rules: dict[str, _Rule], what: str, required: tuple = ()) -> None:
+        for key in required:
+            if key not in obj:
+                fail(f"{at}{key}", "missing")
+        known(obj, at, rules, what)
+        for key, value in obj.items():
+            ok, expected = rules[key]
+            if not ok(value):
+                fail(f"{at}{key}", f"must be {expected}, got {shown(value)}")
+
+    if not isinstance(spec, dict):
+        fail("(top level)", f"a protocol is a JSON object, got {shown(spec)}")
     if spec.get("schema") != SCHEMA:
-        fail("schema", f"must be {SCHEMA!r}")
-    for key in ("name", "version", "title", "source", "dataset", "quantities", "metrics"):
-        if key not in spec:
-            fail(key, "missing")
-    for key in ("name", "split"):
-        if key not in spec["dataset"]:
-            fail(f"dataset.{key}", "missing")
+        fail("schema", f"must be {SCHEMA!r}, got {shown(spec.get('schema'))}")
+    fields(spec, "", _TOP, "the fields of a protocol", _REQUIRED)
+    fields(spec["dataset"], "dataset.", _DATASET, "the fields of `dataset`", ("name", "split"))
     select = spec.get("select", {})
-    for t in select.get("hand_types") or []:
-        if t not in HAND_TYPES:
-            fail("select.hand_types", f"{t!r} is not one of {HAND_TYPES}")
-    if select.get("subset") not in (None,) + SUBSET_NAMES:
-        fail("select.subset", f"must be one of {SUBSET_NAMES} or null")
-    for key in select:
-        if key not in SELECT_KEYS:
-            fail(f"select.{key}", f"unknown; selections are {SELECT_KEYS}")
+    fields(select, "select.", _SELECT, "selections")
+    ground_truth = spec.get("ground_truth", {})
+    fields(ground_truth, "ground_truth.", _GROUND_TRUTH, "the fields of `ground_truth`")
+    for key in ("tips", "regressor"):
+        if key in ground_truth and ground_truth.get("joints") != "from_vertices":
+            fail(f"ground_truth.{key}", "regresses joints from the meshes: set ground_truth.joints to "
+                 "'from_vertices', or remove it")
+    if "valid" in ground_truth and ground_truth.get("joints") == "from_vertices":
+        fail("ground_truth.valid", "applies to annotated joints (from_vertices joints are valid with their mesh): "
+             "remove it")
     for name in spec.get("requires_labels", []):
         if name not in LABEL_SETS:
             fail("requires_labels", f"{name!r} is not a label set; label sets are {tuple(LABEL_SETS)}")
     if "min_image_mean" in select and "images" not in spec.get("requires_labels", []):
         fail("requires_labels", "select.min_image_mean reads the 'images' labels: list them")
     for qname, q in spec["quantities"].items():
-        kind = q.get("kind")
-        if kind not in QUANTITY_KINDS:
-            fail(f"quantities.{qname}.kind", f"{kind!r} is not one of {tuple(QUANTITY_KINDS)}")
-        align = q.get("align", "none")
-        if align.split(":")[0] not in ALIGNMENTS:
-            fail(f"quantities.{qname}.align", f"{align!r}: alignments are {ALIGNMENTS} (root and bone_scale take "
-                 "':<joint>', e.g. root:9)")
-        problem = QUANTITY_KINDS[kind].check(q)
+        at = f"quantities.{qname}"
+        if not isinstance(q, dict):
+            fail(at, f"must be an object with a 'kind', got {shown(q)}")
+        if "kind" not in q:
+            fail(f"{at}.kind", f"missing; kinds are {', '.join(QUANTITY_KINDS)}")
+        kind = q["kind"]
+        if not isinstance(kind, str) or kind not in QUANTITY_KINDS:
+            fail(f"{at}.kind", f"{kind!r} is not one of {', '.join(QUANTITY_KINDS)}")
+        entry = QUANTITY_KINDS[kind]
+        known(q, f"{at}.", SHARED_FIELDS + entry.field_names, f"the fields of a {kind!r} quantity")
+        if "both_hands" in q and not isinstance(q["both_hands"], bool):
+            fail(f"{at}.both_hands", f"must be true or false, got {shown(q['both_hands'])}")
+        if "align" in q and (problem := alignment_problem(q["align"])) is not None:
+            fail(f"{at}.align", f"{shown(q['align'])}: {problem}")
+        problem = entry.check(q)
         if problem is not None:
-            fail(f"quantities.{qname}.{problem[0]}", problem[1])
+            field, expected = problem
+            fail(f"{at}.{field}", f"{expected} (got {shown(q[field]) if field in q else 'nothing: it is missing'})")
     names = set()
     for i, m in enumerate(spec["metrics"]):
-        where_m = f"metrics[{i}]"
-        if m.get("name") in names:
-            fail(f"{where_m}.name", f"duplicate metric name {m.get('name')!r}")
-        names.add(m.get("name"))
-        if m.get("quantity") not in spec["quantities"]:
-            fail(f"{where_m}.quantity", f"{m.get('quantity')!r} is not a quantity of this protocol")
-        if m.get("reduce") not in REDUCTIONS:
-            fail(f"{where_m}.reduce", f"{m.get('reduce')!r} is not one of {tuple(REDUCTIONS)}")
-        if m["reduce"] in ("auc", "pck") and "thresholds" not in m:
-            fail(f"{where_m}.thresholds", "auc and pck need {start, stop, num} in metres")
+        at = f"metrics[{i}]."
+        fields(m, at, _METRIC, "the fields of a metric", ("name", "quantity", "reduce"))
+        if m["name"] in names:
+            fail(f"{at}name", f"duplicate metric name {m['name']!r}")
+        names.add(m["name"])
+        if m["quantity"] not in spec["quantities"]:
+            fail(f"{at}quantity", f"{m['quantity']!r} is not a quantity of this protocol")
+        thresholded = m["reduce"] in ("auc", "pck")
+        if thresholded and "thresholds" not in m:
+            fail(f"{at}thresholds", "auc and pck need {start, stop, num} in metres")
+        if "thresholds" in m and not thresholded:
+            fail(f"{at}thresholds", f"only auc and pck read thresholds, not {m['reduce']}: remove it")
         if m["reduce"] == "pck" and "at" not in m:
-            fail(f"{where_m}.at", "pck needs the threshold 'at' (metres) to report")
-        for key in m.get("where", {}):
-            if key not in ("hand_type", "subset", "hand", "fingers"):
-                fail(f"{where_m}.where.{key}", "filters are hand_type, subset, hand, fingers")
-        subset = m.get("where", {}).get("subset")
-        if subset is not None and subset not in SUBSET_NAMES:
-            fail(f"{where_m}.where.subset", f"{subset!r} is not one of {SUBSET_NAMES}")
+            fail(f"{at}at", "pck needs the threshold 'at' (metres) to report")
+        if "at" in m and m["reduce"] != "pck":
+            fail(f"{at}at", f"only pck reads 'at', not {m['reduce']}: remove it")
+        if "thresholds" in m:
+            t = m["thresholds"]
+            fields(t, f"{at}thresholds.", _THRESHOLDS, "the fields of `thresholds`", tuple(_THRESHOLDS))
+            if not t["stop"] > t["start"]:
+                fail(f"{at}thresholds.stop", f"must be above start ({t['start']}), got {t['stop']}")
+        fields(m.get("where", {}), f"{at}where.", _WHERE, "filters")
+
+
+#: A field's rule: a test of its value, and what the value should be.
+_Rule = tuple[Callable[[object], bool], str]
+
+
+def _one_of(*choices) -> _Rule:
+    return (lambda v: any(v == c and type(v) is type(c) for c in choices),
+            "one of " + ", ".join(map(json.dumps, choices)))
+
+
+def _list_of(*choices) -> _Rule:
+    test, expected = _one_of(*choices)
+    return lambda v: isinstance(v, list) and all(map(test, v)), f"a list, each {expected}"
+
+
+_TEXT: _Rule = (lambda v: isinstance(v, str), "a string")
+_FLAG: _Rule = (lambda v: isinstance(v, bool), "true or false")
+_OBJECT: _Rule = (lambda v: isinstance(v, dict), "an object")
+_NUMBER: _Rule = (is_number, "a number")
+_POSITIVE: _Rule = (lambda v: is_number(v) and v > 0, "a positive number")
+
+# Every field a protocol may set, per object, with the rule of its value (data_specs/protocols/README.md).
+# The quantities' fields are their kinds' (``QuantityKind.field_names``).
+_REQUIRED = ("schema", "name", "version", "title", "source", "dataset", "quantities", "metrics")
+_TOP: dict[str, _Rule] = {
+    "schema": (lambda v: v == SCHEMA, repr(SCHEMA)), "name": _TEXT,
+    "version": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer, 1 or more"),
+    "title": _TEXT, "source": _TEXT, "dataset": _OBJECT, "select": _OBJECT, "ground_truth": _OBJECT,
+    "requires_labels": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+                        'a list of label-set names, e.g. ["occlusion"]'),
+    "quantities": (lambda v: isinstance(v, dict) and len(v) > 0, "an object of quantities by name"),
+    "metrics": (lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(m, dict) for m in v),
+                "a list of metric objects"),
+}
+_DATASET: dict[str, _Rule] = {"name": _TEXT, "version": _TEXT, "fps": _POSITIVE, "split": _TEXT}
+_SELECT: dict[str, _Rule] = {
+    "hand_types": _list_of(*HAND_TYPES), "hand_type_valid": _FLAG, "both_hands": _FLAG, "mano": _FLAG,
+    "subset": _one_of(*SUBSET_NAMES, None), "min_image_mean": _NUMBER,
+}
+_GROUND_TRUTH: dict[str, _Rule] = {
+    "joints": _one_of("annotated", "from_vertices"), "tips": _one_of(*TIP_PRESETS), "regressor": _one_of(*HAND_SIDES),
+    "valid": _one_of("image_and_root"),
+}
+_METRIC: dict[str, _Rule] = {
+    "name": _TEXT, "quantity": _TEXT, "reduce": _one_of(*REDUCTIONS), "scale": _POSITIVE, "unit": _TEXT,
+    "description": _TEXT, "thresholds": _OBJECT, "at": _NUMBER, "where": _OBJECT,
+}
+_THRESHOLDS: dict[str, _Rule] = {
+    "start": _NUMBER, "stop": _NUMBER,
+    "num": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "an integer, 2 or more"),
+}
+_WHERE: dict[str, _Rule] = {
+    "hand_type": _list_of(*HAND_TYPES), "subset": _one_of(*SUBSET_NAMES), "hand": _one_of(*HAND_SIDES),
+    "fingers": _one_of("visible", "occluded"),
+}

@@ -11,6 +11,7 @@ measures loop, one mesh pair per view.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -48,6 +49,28 @@ _FROM_JOINTS = {
     "scale_translation": lambda P, G, r: A.scale_translation_params(P, G),
     "right_root": lambda P, G, r: A.right_root_params(P, G, r),
 }
+
+
+#: The alignments that take a joint argument, ``root:9`` (none: joint 0).
+_WITH_JOINT = ("root", "bone_scale", "right_root")
+#: The fields a quantity of any kind may set, beside its kind's ``field_names`` (``both_hands``: see
+#: :func:`_finished`).
+SHARED_FIELDS = ("kind", "both_hands")
+
+
+def is_number(value) -> bool:
+    """A JSON number (true and false are not, though Python counts them as integers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def alignment_problem(align) -> str | None:
+    """What an ``align`` value should be, or None if it is one :func:`aligned` takes."""
+    if isinstance(align, str):
+        kind, colon, arg = align.partition(":")
+        if kind in ALIGNMENTS and (not colon or kind in _WITH_JOINT and re.fullmatch(r"1?[0-9]|20", arg)):
+            return None
+    return (f"alignments are {', '.join(ALIGNMENTS)} ({', '.join(_WITH_JOINT)} take ':<joint>', 0 to 20, "
+            "e.g. root:9)")
 
 
 def _parse(align: str) -> tuple[str, int]:
@@ -188,12 +211,28 @@ def _acceleration_error(q: dict, x: Inputs) -> np.ndarray:
     return _acceleration(t, x.aligned_joints(q), t.joints, t.valid).astype(np.float32)
 
 
-def _one_of(name: str, choices: tuple, message: str) -> Callable[[dict], tuple[str, str] | None]:
-    return lambda q: None if q.get(name) in choices else (name, message)
+#: A kind's check of a spec: ``(field, what is expected)`` for its first bad field, or None.
+Check = Callable[[dict], tuple[str, str] | None]
+
+
+def _one_of(name: str, choices: tuple, message: str, optional: bool = False) -> Check:
+    return lambda q: None if (optional and name not in q) or any(
+        q.get(name) == c and type(q.get(name)) is type(c) for c in choices) else (name, message)
+
+
+def _all(*checks: Check) -> Check:
+    return lambda q: next((p for p in (c(q) for c in checks) if p is not None), None)
 
 
 def _f_score_threshold(q: dict) -> tuple[str, str] | None:
-    return None if 0 < float(q.get("threshold", 0)) < 1 else ("threshold", "a distance in metres, e.g. 0.005")
+    t = q.get("threshold")
+    return None if is_number(t) and 0 < t < 1 else ("threshold", "a distance in metres, e.g. 0.005")
+
+
+def _root_joint(q: dict) -> tuple[str, str] | None:
+    r = q.get("root", 0)
+    return None if isinstance(r, int) and not isinstance(r, bool) and 0 <= r <= 20 else \
+        ("root", "a joint index, 0 to 20")
 
 
 @dataclass(frozen=True)
@@ -207,16 +246,19 @@ class QuantityKind:
     ``whole_tracks``: it is computed over a shard's whole (sequence, camera) tracks at once, not per
     batch of views; ``prepare(builder)``: what it needs built once per protocol from the ground truth,
     handed to ``compute`` as ``inputs.prepared[name]``. ``fields``, ``per_view`` and ``meaning`` are
-    its row of the documentation table (:func:`quantity_table`)."""
+    its row of the documentation table (:func:`quantity_table`); ``field_names``, the fields its ``compute``
+    reads: with :data:`SHARED_FIELDS` the only ones a spec of the kind may set, so that a misspelt field is
+    refused rather than ignored."""
 
     name: str
     compute: Callable[[dict, Inputs], np.ndarray | None]
     shape: Callable[[dict], list[int]]
     higher_is_better: bool
     fields: str
+    field_names: tuple[str, ...]
     per_view: str
     meaning: str
-    check: Callable[[dict], tuple[str, str] | None] = lambda q: None
+    check: Check = lambda q: None
     reads_vertices: Callable[[dict], bool] = lambda q: False
     reads_hand_scores: bool = False
     whole_tracks: bool = False
@@ -232,35 +274,41 @@ QUANTITY_KINDS: dict[str, QuantityKind] = {k.name: k for k in (
     QuantityKind(
         "points", _points, higher_is_better=False,
         shape=lambda q: [2, 21] if q["points"] == "joints" else ([2, 778] if q.get("per_point") else [2]),
-        check=_one_of("points", ("joints", "vertices"), "must be 'joints' or 'vertices'"),
+        check=_all(_one_of("points", ("joints", "vertices"), "must be 'joints' or 'vertices'"),
+                   _one_of("per_point", (True, False), "true or false", optional=True)),
         reads_vertices=lambda q: q.get("points") == "vertices",
-        fields="`points`: `joints` / `vertices`; `align`; `per_point`",
+        fields="`points`: `joints` / `vertices`; `align`; `per_point`", field_names=("points", "align", "per_point"),
         per_view="(2, 21) per joint, (2,) per hand, or (2, 778)", meaning="Euclidean error after the alignment"),
     QuantityKind(
         "f_score", _f_score, higher_is_better=True, shape=lambda q: [2], check=_f_score_threshold,
-        reads_vertices=_always, fields="`threshold` (m), `align`", per_view="(2,)",
+        reads_vertices=_always, fields="`threshold` (m), `align`", field_names=("threshold", "align"), per_view="(2,)",
         meaning="HO3D's F-score of the vertex sets"),
     QuantityKind(
-        "mrrpe", _mrrpe, higher_is_better=False, shape=lambda q: [], fields="`root`, `absent_root`", per_view="()",
+        "mrrpe", _mrrpe, higher_is_better=False, shape=lambda q: [],
+        check=_all(_root_joint, _one_of("absent_root", ("origin",), "'origin' or unset", optional=True)),
+        fields="`root` (a joint, default 0), `absent_root`", field_names=("root", "absent_root"), per_view="()",
         meaning="relative root position error; both roots valid. `absent_root: \"origin\"`: InterWild's rule, a "
                 "hand without ground truth is a zero mesh whose root is the origin, so every view with a hand and "
                 "a predicted root in both hands counts"),
     QuantityKind(
         "acceleration", _acceleration_error, higher_is_better=False, shape=lambda q: [2, 21],
         check=_one_of("points", ("joints",), "acceleration is measured on 'joints'"), whole_tracks=True,
-        fields="`align` (joints)", per_view="(2, 21)",
+        fields="`points`: `joints`; `align`", field_names=("points", "align"), per_view="(2, 21)",
         meaning="HMMR acceleration error along each (sequence, camera) track, m / frame²"),
     QuantityKind(
         "miaa", _miaa, higher_is_better=False, shape=lambda q: [2], reads_vertices=_always, fields="`align`",
-        per_view="(2,)", meaning="mean 2D distance (px) of the projected predicted and ground-truth vertices"),
+        field_names=("align",), per_view="(2,)",
+        meaning="mean 2D distance (px) of the projected predicted and ground-truth vertices"),
     QuantityKind(
         "handedness", _handedness, higher_is_better=True, shape=lambda q: [], reads_hand_scores=True, fields="",
-        per_view="()", meaning="1 if both hands' presence scores (`hand_scores`) fall on the right side of 0.5"),
+        field_names=(), per_view="()",
+        meaning="1 if both hands' presence scores (`hand_scores`) fall on the right side of 0.5"),
     QuantityKind(
         "penetration", _penetration, higher_is_better=False, shape=lambda q: [],
         check=_one_of("measure", PENETRATION_MEASURES, f"must be one of {PENETRATION_MEASURES}"),
         reads_vertices=_always, prepare=_penetration_measure,
-        fields="`measure`: " + ", ".join(f"`{m}`" for m in PENETRATION_MEASURES), per_view="()",
+        fields="`measure`: " + ", ".join(f"`{m}`" for m in PENETRATION_MEASURES), field_names=("measure",),
+        per_view="()",
         meaning="penetration of the predicted hands into each other"),
 )}
 

@@ -10,14 +10,16 @@ them equal); ``data_specs/results.md`` says what each field means.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
 import ijson
 
-from handeval.scoring.protocols import REDUCTIONS
-from handeval.util.errors import HandevalError
+from handeval import __version__
+from handeval.scoring.protocols import REDUCTIONS, Protocol, load_protocol, protocol_names
+from handeval.util.errors import HandevalError, shown
 
 RESULT_SCHEMA = "handeval-result/2"
 
@@ -145,6 +147,27 @@ class Result:
         """The fields as ``handeval score`` writes them, in their order."""
         return {k: getattr(self, k) for k in RESULT_KEYS}
 
+    def shipped_protocol(self) -> Protocol:
+        """The shipped protocol it was scored under: the one of its name, with its hash. A result scored
+        under a protocol file (a name handeval does not ship, or a shipped name with another definition)
+        is refused, saying so: its numbers are not those of the shipped definition."""
+        name, digest = self.protocol["name"], self.protocol["sha256"]
+        if name not in protocol_names():
+            raise HandevalError(f"{self.path}: scored under protocol {name!r}, which handeval does not ship "
+                                f"(shipped: {', '.join(protocol_names())}); the leaderboard, compare and regroup take "
+                                "results under a shipped protocol only: score the submission under one of them")
+        shipped = load_protocol(name)
+        if shipped.sha256 != digest:
+            versions = "" if shipped.version == self.protocol["version"] else \
+                f"; version {self.protocol['version']} in the result, {shipped.version} shipped"
+            raise HandevalError(
+                f"{self.path}: scored under a protocol named {name} that is not the shipped {name} (its sha256 "
+                f"{digest[:12]}... differs from the shipped {shipped.sha256[:12]}...{versions}): a protocol file that "
+                "reuses the name, or an older definition of it. The leaderboard, compare and regroup recompute a "
+                "result with the shipped definition of its protocol, so they take no result of a custom protocol: "
+                f"score the submission again with `handeval score --protocol {name}`")
+        return shipped
+
     @property
     def table_path(self) -> Path:
         """Where its per-view error table must be: beside the result (only the base name counts)."""
@@ -170,7 +193,11 @@ def why_not_a_result(path: str | Path) -> str | None:
                 if prefix == "schema":
                     if value == RESULT_SCHEMA:
                         return None
-                    if isinstance(value, str) and value.startswith("handeval-result/"):  # an older release's
+                    have = _schema_number(value)
+                    if have is not None and have > _schema_number(RESULT_SCHEMA):
+                        return (f"it is a {value} result, written by a newer handeval than this one ({__version__}, "
+                                f"which reads {RESULT_SCHEMA}): upgrade handeval (pip install -U handeval)")
+                    if have is not None:
                         return (f"it is a {value} result ({RESULT_SCHEMA} dropped local paths so that results are "
                                 "shareable); Score the submission again with this version")
                     return f"its schema is {value!r}"
@@ -179,6 +206,12 @@ def why_not_a_result(path: str | Path) -> str | None:
         return f"it cannot be read ({exc.strerror})"
     except (ijson.JSONError, UnicodeDecodeError):
         return "it is not JSON (or is truncated)" if path.stat().st_size else "it is empty"
+
+
+def _schema_number(value) -> int | None:
+    """``handeval-result/N``'s N: which release wrote a result, older or newer than this one."""
+    match = re.fullmatch(r"handeval-result/(\d+)", value) if isinstance(value, str) else None
+    return int(match[1]) if match else None
 
 
 @lru_cache(maxsize=1)
@@ -206,8 +239,7 @@ def _damage(data: dict) -> str | None:
     if error.validator == "additionalProperties" and error.validator_value is False:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))[0]
         return f"`{_dotted(where + [extra])}` is not a field of a result"
-    value = json.dumps(error.instance)
-    value = value if len(value) <= 40 else value[:37] + "..."
+    value = shown(error.instance)
     rule = error.validator_value
     expected = {
         "type": lambda: " or ".join(_JSON_TYPES[t] for t in ([rule] if isinstance(rule, str) else rule)),

@@ -31,6 +31,7 @@ from handeval.conventions import HAND_SIDES
 from handeval.records.schema import SHARD_FORMAT_VERSION
 from handeval.util.atomic import write_text_atomic
 from handeval.util.errors import HandevalError
+from handeval.util.errors import shown as _shown
 
 INFO_PATH = Path("meta") / "info.json"
 #: What the current major format added, for the message that asks to migrate older data.
@@ -87,11 +88,6 @@ def _at(where: str, key) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", key):
         return f"{where}.{key}" if where else key
     return f"{where}[{json.dumps(key)}]"
-
-
-def _shown(value) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _EXPECTED = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "an object"}

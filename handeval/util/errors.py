@@ -1,5 +1,7 @@
-"""The exception that carries a user's mistake to the CLI, and the exit codes the CLI documents."""
+"""The exception that carries a user's mistake to the CLI, the exit codes the CLI documents, and how a
+message quotes a bad value."""
 
+import json
 from enum import IntEnum
 
 
@@ -19,3 +21,9 @@ class HandevalError(Exception):
     The CLI prints only the message (no traceback unless ``--debug``) and exits with
     ``ExitCode.USER_ERROR``. Anything else that escapes is a bug in handeval.
     """
+
+
+def shown(value) -> str:
+    """A JSON value as an error message quotes it, cut to 40 characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -152,6 +152,26 @@ def test_a_result_without_its_own_table_is_refused_with_the_fix(results, tmp_pat
     assert "`errors_table` is missing" in line and "rescore" in line
 
 
+def test_a_result_of_a_protocol_file_reusing_a_shipped_name_is_named_as_such(labelled_shards, baseline_submissions,
+                                                                             tmp_path, handeval):
+    name = "ho3d-v3/official"
+    spec = json.loads(json.dumps(load_protocol(name).spec))
+    spec["quantities"]["f_5"]["threshold"] = 0.006  # the same name, another F-score
+    (tmp_path / "official.json").write_text(json.dumps(spec))
+    path = tmp_path / "results" / "mine.json"
+    code, _, err = handeval("score", "--gt", labelled_shards("ho3d"), "--pred",
+                            baseline_submissions("ho3d")["oracle-noise"], "--protocol", tmp_path / "official.json",
+                            "--out", path, "--bootstrap", 0)
+    assert code == 0, err
+    line = user_error(*handeval("leaderboard", path.parent, "--out", tmp_path / "b")[::2], f"{path}: ")
+    assert line.startswith(f"{path}: scored under a protocol named {name} that is not the shipped {name} (its "
+                           f"sha256 {json.loads(path.read_text())['protocol']['sha256'][:12]}"), line
+    assert "has changed since" not in line and line.endswith(f"`handeval score --protocol {name}`"), line
+    _edit(path, lambda r: r["protocol"].update(name="mine/official"))
+    line = user_error(*handeval("leaderboard", path, "--out", tmp_path / "b")[::2], f"{path}: ")
+    assert "scored under protocol 'mine/official', which handeval does not ship" in line, line
+
+
 def test_frames_and_views_are_what_was_scored(baseline_results, tmp_path):
     folder = baseline_results("interhand26m-30fps/temporal")
     files, _ = write_leaderboard([folder, baseline_results("ho3d-v3/official")], tmp_path, reported=False)

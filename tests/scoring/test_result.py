@@ -50,3 +50,19 @@ def test_a_damaged_result_names_the_file_and_the_field(folder, tmp_path, capsys,
     line = user_error(*run(args, capsys)[::2])
     assert line.startswith(f"{path}: a damaged handeval result: {named}"), line
     assert line.endswith("(data_specs/result.schema.json); rescore with `handeval score`"), line
+
+
+@pytest.mark.parametrize("schema, says, other", [
+    ("handeval-result/9", "written by a newer handeval than this one", "Score the submission again"),
+    ("handeval-result/1", "Score the submission again with this version", "upgrade handeval"),
+], ids=["newer", "older"])
+@pytest.mark.parametrize("command", ["regroup", "leaderboard"])
+def test_a_result_of_another_schema_says_what_to_do(folder, tmp_path, handeval, schema, says, other, command):
+    path = folder / "interhand26m-oracle-noise.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"schema": schema}, indent=1))
+    args = {"regroup": ["regroup", path, "--by", "sequence"],
+            "leaderboard": ["leaderboard", path, "--out", tmp_path / "board"]}[command]
+    line = user_error(*handeval(*args)[::2], f"{path}: ")
+    assert f"it is a {schema} result" in line and says in line and other not in line, line
+    if schema.endswith("/9"):
+        assert line.endswith("upgrade handeval (pip install -U handeval)"), line
