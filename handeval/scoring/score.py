@@ -294,17 +294,6 @@ def _acceleration_series(table: agg.ErrorTable, protocol: Protocol) -> dict:
     return out
 
 
-def _result_protocol(result: Result) -> Protocol:
-    """The protocol a result was scored under, refused if its definition has changed since."""
-    try:
-        protocol = load_protocol(result.protocol["name"])
-    except HandevalError as exc:
-        raise HandevalError(f"{result.path}: {exc}") from None
-    if protocol.sha256 != result.protocol["sha256"]:
-        raise HandevalError(f"protocol {protocol.name} has changed since {result.path} was made; rescore it")
-    return protocol
-
-
 def result_table(result: Result) -> agg.ErrorTable:
     """The per-view error table a result was computed from: the file beside it with the recorded hash."""
     table = result.table_path
@@ -323,7 +312,7 @@ def verify_result(result: Result) -> tuple[Protocol, agg.ErrorTable]:
     curve, series and breakdown is computed again from the table, without bootstrap replicates
     (intervals are as recorded), and its verdict (deviations, comparable, synthetic, warnings) is the one
     recorded with the table. A result edited after scoring is refused, naming what differs."""
-    protocol = _result_protocol(result)
+    protocol = result.shipped_protocol()
     table = result_table(result)
     fresh = summarise_errors(table, protocol, replicates=0, unit="frame", seed=0)
     edited = "the result was edited after scoring; rescore with `handeval score`"
@@ -378,7 +367,7 @@ def compare(path_a: str | Path, path_b: str | Path, replicates: int = 1000, seed
     if ra.dataset["manifest_sha256"] != rb.dataset["manifest_sha256"]:
         raise HandevalError(f"{path_a} and {path_b} were scored against different ground truth "
                             "(manifest hashes differ); score both against the same converted dataset")
-    protocol = _result_protocol(ra)
+    protocol = ra.shipped_protocol()
     ta, tb = result_table(ra), result_table(rb)
     unit = ra.bootstrap["unit"]
     metrics = {m["name"]: agg.paired_comparison(ta, tb, m, unit, replicates, seed) for m in protocol.metrics}
@@ -391,7 +380,7 @@ def regroup(path: str | Path, by: str) -> dict:
     """Every metric of a result re-aggregated by ``sequence``, ``camera``, ``hand_type`` or a subset,
     from the cached error table (no rescoring)."""
     result = Result.from_file(path)
-    protocol = _result_protocol(result)
+    protocol = result.shipped_protocol()
     table = result_table(result)
     subsets = [f.name for f in TABLE_LABELS if not f.shape and f.name in table.labels]  # one value per view
     if by in ("sequence", "camera", "hand_type"):
