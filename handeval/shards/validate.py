@@ -38,7 +38,9 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
     try:
         ds = ShardDataset(directory)
     except HandevalError as exc:
-        return [{"check": "manifest", "where": str(directory), "message": str(exc)}], ["manifest"]
+        where = str(Path(directory) / INFO_PATH)
+        # The message names the manifest itself; the problem's place says it once.
+        return [{"check": "manifest", "where": where, "message": str(exc).removeprefix(f"{where}: ")}], ["manifest"]
     checked = ["manifest", "schema", "checksums", "files", "sources", "frames", "values", "validity", "views"]
     for meta in ds.manifest.splits.values():
         for shard in meta.shards:
