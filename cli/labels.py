@@ -114,9 +114,10 @@ def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
 
     ObjectMeshes(objects)  # a wrong --objects folder stops the run before any label is written
     kw = dict(resume=resume, progress=not as_json, workers=workers)
+    options = {"preset": preset}  # the label sets' own parameters this command takes
     report = []
     for entry in LABEL_SETS.values():
-        parameters = {"preset": preset} if entry.name == "occlusion" else {}
+        parameters = {name: options[name] for name in entry.parameters}
         try:
             done = _summary(entry.name, entry.run(directory, mano_dir, objects, root, **parameters, **kw))
         except HandevalError as exc:

@@ -39,7 +39,8 @@ class LabelGenerator:
     the function that computes it, ``runner(directory, **inputs, resume=, progress=, workers=,
     **parameters)``, which returns the set's manifest entry. ``inputs``: which of :data:`INPUTS` the
     runner takes; ``requires``: those of them it cannot do without, so that a run of every set skips it,
-    saying why, when they are not there. ``description``: its ``handeval labels`` help."""
+    saying why, when they are not there. ``parameters``: the runner's own parameters that ``handeval labels
+    all`` also takes (its options of those names). ``description``: its ``handeval labels`` help."""
 
     name: str
     declared: str
@@ -47,6 +48,7 @@ class LabelGenerator:
     description: str
     inputs: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
 
     def __post_init__(self):
         unknown = [name for name in (*self.inputs, *self.requires) if name not in INPUTS]
@@ -75,7 +77,7 @@ LABEL_SETS: dict[str, LabelGenerator] = {e.name: e for e in (
                   inputs=("mano_dir", "objects")),
     LabelGenerator("occlusion", "handeval.labels.occlusion:OCCLUSION", "handeval.labels.run:run_occlusion",
                   "Per image: vertex, finger, joint and hand visibility (ray casting, plus hand masks where they "
-                  "exist).", inputs=("mano_dir", "objects", "source_root")),
+                  "exist).", inputs=("mano_dir", "objects", "source_root"), parameters=("preset",)),
     LabelGenerator("images", "handeval.labels.images:IMAGES", "handeval.labels.run:run_images",
                   "Per-image statistics from the source images (mean intensity: IntagHand's dark-image filter).\n\n"
                   "Reads every image once (a progress bar per shard), under --root; protocols that select by them "
