@@ -72,7 +72,6 @@ _PALM = (
 )
 _THUMB_SPLIT_RING, _THUMB_SPAN = 2, 4
 _FINGER_SPAN = 4
-_RING_SIZE = 2 * (_FINGER_SPAN + 1)  # 10 vertices around every digit
 _RINGS_PER_SEGMENT = (5, 4, 3)       # rings after each joint; the 5th, 9th sit on PIP / DIP
 _CAP_SIZE = 5
 
