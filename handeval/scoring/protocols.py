@@ -27,8 +27,8 @@ from handeval.labels.registry import LABEL_SETS
 from handeval.labels.subsets import SUBSET_NAMES
 from handeval.mano.convention import TIP_PRESETS
 from handeval.metrics.reductions import REDUCTIONS, Auc, Pck, Reduction
-from handeval.scoring.quantities import QUANTITY_KINDS, SHARED_FIELDS, alignment_problem, is_number, kind_of
-from handeval.util.errors import HandevalError, shown
+from handeval.scoring.quantities import QUANTITY_KINDS, SHARED_FIELDS, alignment_problem, kind_of
+from handeval.util.errors import HandevalError, is_choice, is_integer, is_number, shown
 
 SCHEMA = "handeval-protocol/1"
 HAND_TYPES = ("right", "left", "interacting", "none")
@@ -240,7 +240,7 @@ def validate_spec(spec: dict, where) -> None:
         names.add(m["name"])
         if m["quantity"] not in spec["quantities"]:
             fail(f"{at}quantity", f"{m['quantity']!r} is not a quantity of this protocol")
-        thresholded = m["reduce"] in ("auc", "pck")
+        thresholded = REDUCTIONS[m["reduce"]].thresholded
         if thresholded and "thresholds" not in m:
             fail(f"{at}thresholds", "auc and pck need {start, stop, num} in metres")
         if "thresholds" in m and not thresholded:
@@ -262,8 +262,7 @@ _Rule = tuple[Callable[[object], bool], str]
 
 
 def _one_of(*choices) -> _Rule:
-    return (lambda v: any(v == c and type(v) is type(c) for c in choices),
-            "one of " + ", ".join(map(json.dumps, choices)))
+    return lambda v: is_choice(v, choices), "one of " + ", ".join(map(json.dumps, choices))
 
 
 def _list_of(*choices) -> _Rule:
@@ -282,7 +281,7 @@ _POSITIVE: _Rule = (lambda v: is_number(v) and v > 0, "a positive number")
 _REQUIRED = ("schema", "name", "version", "title", "source", "dataset", "quantities", "metrics")
 _TOP: dict[str, _Rule] = {
     "schema": (lambda v: v == SCHEMA, repr(SCHEMA)), "name": _TEXT,
-    "version": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer, 1 or more"),
+    "version": (lambda v: is_integer(v) and v >= 1, "an integer, 1 or more"),
     "title": _TEXT, "source": _TEXT, "dataset": _OBJECT, "select": _OBJECT, "ground_truth": _OBJECT,
     "requires_labels": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
                         'a list of label-set names, e.g. ["occlusion"]'),
@@ -305,7 +304,7 @@ _METRIC: dict[str, _Rule] = {
 }
 _THRESHOLDS: dict[str, _Rule] = {
     "start": _NUMBER, "stop": _NUMBER,
-    "num": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "an integer, 2 or more"),
+    "num": (lambda v: is_integer(v) and v >= 2, "an integer, 2 or more"),
 }
 _WHERE: dict[str, _Rule] = {
     "hand_type": _list_of(*HAND_TYPES), "subset": _one_of(*SUBSET_NAMES), "hand": _one_of(*HAND_SIDES),

@@ -31,6 +31,7 @@ from handeval.metrics.errors import (
     project,
 )
 from handeval.metrics.penetration import MEASURES as PENETRATION_MEASURES
+from handeval.util.errors import is_choice, is_integer, is_number
 
 if TYPE_CHECKING:  # protocols imports this registry; the builders import torch
     from handeval.scoring.protocols import Protocol
@@ -56,11 +57,6 @@ _WITH_JOINT = ("root", "bone_scale", "right_root")
 #: The fields a quantity of any kind may set, beside its kind's ``field_names`` (``both_hands``: see
 #: :func:`_finished`).
 SHARED_FIELDS = ("kind", "both_hands")
-
-
-def is_number(value) -> bool:
-    """A JSON number (true and false are not, though Python counts them as integers)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def alignment_problem(align) -> str | None:
@@ -216,8 +212,7 @@ Check = Callable[[dict], tuple[str, str] | None]
 
 
 def _one_of(name: str, choices: tuple, message: str, optional: bool = False) -> Check:
-    return lambda q: None if (optional and name not in q) or any(
-        q.get(name) == c and type(q.get(name)) is type(c) for c in choices) else (name, message)
+    return lambda q: None if (optional and name not in q) or is_choice(q.get(name), choices) else (name, message)
 
 
 def _all(*checks: Check) -> Check:
@@ -231,8 +226,7 @@ def _f_score_threshold(q: dict) -> tuple[str, str] | None:
 
 def _root_joint(q: dict) -> tuple[str, str] | None:
     r = q.get("root", 0)
-    return None if isinstance(r, int) and not isinstance(r, bool) and 0 <= r <= 20 else \
-        ("root", "a joint index, 0 to 20")
+    return None if is_integer(r) and 0 <= r <= 20 else ("root", "a joint index, 0 to 20")
 
 
 @dataclass(frozen=True)

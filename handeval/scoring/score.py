@@ -37,7 +37,7 @@ from handeval.shards.reader import ShardDataset, rows_of
 from handeval.shards.views import ViewTruth, read_view_truth
 from handeval.util.atomic import check_destination, write_text_atomic
 from handeval.util.checksums import sha256_file
-from handeval.util.errors import HandevalError
+from handeval.util.errors import HandevalError, is_number
 
 CHUNK_VIEWS = 2048
 
@@ -350,7 +350,7 @@ def _difference(have, want, where: str = "") -> tuple[str, object, object] | Non
             return where, have, want
         return next((d for i, (h, w) in enumerate(zip(have, want)) if (d := _difference(h, w, f"{where}[{i}]"))),
                     None)
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (have, want)):
+    if all(is_number(v) for v in (have, want)):
         same = math.isclose(have, want, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(have) and math.isnan(want))
     else:
         same = type(have) is type(want) and have == want

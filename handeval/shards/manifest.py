@@ -30,7 +30,7 @@ from handeval import __version__
 from handeval.conventions import HAND_SIDES
 from handeval.records.schema import SHARD_FORMAT_VERSION
 from handeval.util.atomic import write_text_atomic
-from handeval.util.errors import HandevalError
+from handeval.util.errors import HandevalError, is_integer
 from handeval.util.errors import shown as _shown
 
 INFO_PATH = Path("meta") / "info.json"
@@ -94,7 +94,7 @@ _EXPECTED = {str: "a string", int: "an integer", bool: "true or false", list: "a
 
 
 def _expect(value, tp: type, where: str, nullable: bool = False) -> None:
-    ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+    ok = is_integer(value) if tp is int else isinstance(value, tp)
     if not ok:
         raise _Invalid(where, f"expected {_EXPECTED[tp]}{' or null' if nullable else ''}, got {_shown(value)}")
 

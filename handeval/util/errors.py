@@ -1,5 +1,5 @@
 """The exception that carries a user's mistake to the CLI, the exit codes the CLI documents, and how a
-message quotes a bad value."""
+user's JSON value is tested and quoted in a message."""
 
 import json
 from enum import IntEnum
@@ -27,3 +27,18 @@ def shown(value) -> str:
     """A JSON value as an error message quotes it, cut to 40 characters."""
     text = json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def is_number(value) -> bool:
+    """A JSON number (true and false are not, though Python counts them as integers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_integer(value) -> bool:
+    """A JSON integer (not true or false)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_choice(value, choices) -> bool:
+    """``value`` is one of ``choices``, of the same JSON type (``1`` is not ``true``, ``1.0`` not ``1``)."""
+    return any(value == c and type(value) is type(c) for c in choices)
