@@ -12,7 +12,6 @@ different definitions can never be put side by side unnoticed. The format is spe
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from handeval.labels.subsets import SUBSET_NAMES
 from handeval.mano.convention import TIP_PRESETS
 from handeval.metrics.reductions import REDUCTIONS, Auc, Pck, Reduction
 from handeval.scoring.quantities import QUANTITY_KINDS, SHARED_FIELDS, alignment_problem, kind_of
-from handeval.util.errors import HandevalError, is_choice, is_integer, is_number, shown
+from handeval.util.errors import HandevalError, did_you_mean, is_choice, is_integer, is_number, shown
 
 SCHEMA = "handeval-protocol/1"
 HAND_TYPES = ("right", "left", "interacting", "none")
@@ -176,8 +175,8 @@ def validate_spec(spec: dict, where) -> None:
     def known(obj: dict, at: str, allowed, what: str) -> None:
         for key in obj:
             if key not in allowed:
-                close = difflib.get_close_matches(str(key), list(allowed), n=1)
-                fix = f"did you mean {close[0]!r}?" if close else "correct or remove it"
+                close = did_you_mean(key, allowed)
+                fix = f"did you mean {close!r}?" if close else "correct or remove it"
                 fail(f"{at}{key}", f"unknown field; {what} are {', '.join(allowed)}: {fix}")
 
     def fields(obj: dict, at: str, rules: dict[str, _Rule], what: str, required: tuple = ()) -> None:

@@ -17,7 +17,6 @@ Native formats read unchanged (``data_specs/submissions.md``):
 
 from __future__ import annotations
 
-import difflib
 import json
 import threading
 from collections import Counter, deque
@@ -37,7 +36,7 @@ from handeval.records.schema import KEY_VIEWS, Feature
 from handeval.shards.reader import ShardDataset, to_numpy
 from handeval.shards.views import ViewTruth
 from handeval.util.atomic import atomic_path
-from handeval.util.errors import HandevalError
+from handeval.util.errors import HandevalError, did_you_mean
 
 #: The canonical submission: Parquet columns, or NPZ arrays of the same names; one row per view,
 #: keyed as the converted ground truth's views are.
@@ -88,8 +87,8 @@ def _check_fields(path: Path, names, kind: str, ignore=()) -> None:
         return
     said = [f"missing {kind}(s) {', '.join(missing)}"] if missing else []
     for name in unknown:
-        close = difflib.get_close_matches(name, SUBMISSION_COLUMNS, n=1)
-        said.append(f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        close = did_you_mean(name, SUBMISSION_COLUMNS)
+        said.append(f"unknown {kind} {name!r}" + (f" (did you mean {close!r}?)" if close else ""))
     if unknown:
         said.append(f"the known {kind}s are {', '.join(SUBMISSION_COLUMNS)}")
     raise HandevalError(f"{path}: {'; '.join(said)}; {_HELP}")

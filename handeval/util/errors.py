@@ -1,6 +1,7 @@
 """The exception that carries a user's mistake to the CLI, the exit codes the CLI documents, and how a
 user's JSON value is tested and quoted in a message."""
 
+import difflib
 import json
 from enum import IntEnum
 
@@ -42,3 +43,9 @@ def is_integer(value) -> bool:
 def is_choice(value, choices) -> bool:
     """``value`` is one of ``choices``, of the same JSON type (``1`` is not ``true``, ``1.0`` not ``1``)."""
     return any(value == c and type(value) is type(c) for c in choices)
+
+
+def did_you_mean(name, choices) -> str | None:
+    """The one of ``choices`` a misspelt ``name`` most likely meant, if any is close."""
+    close = difflib.get_close_matches(str(name), list(choices), n=1)
+    return close[0] if close else None
