@@ -77,6 +77,11 @@ class Reduction:
     #: The values are compared with thresholds instead of averaged (AUC, PCK).
     thresholded: ClassVar[bool] = False
 
+    @classmethod
+    def of_metric(cls, metric: dict) -> "Reduction":
+        """The reduction of a protocol's metric, with the parameters it sets (thresholds in metres)."""
+        return cls()
+
     @property
     def bins(self) -> int:
         """Threshold bins per slot in the statistics (the histogram's size per group and slot)."""
@@ -158,6 +163,10 @@ class Pck(PerPointThenMean):
     in_units = False
     thresholded = True
 
+    @classmethod
+    def of_metric(cls, metric: dict) -> "Pck":
+        return cls(metric["at"])
+
     def counted(self, values: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(values), (values <= self.at).astype(np.float64), np.nan)
 
@@ -180,6 +189,11 @@ class Auc(Reduction):
     higher_is_better = True
     in_units = False
     thresholded = True
+
+    @classmethod
+    def of_metric(cls, metric: dict) -> "Auc":
+        t = metric["thresholds"]
+        return cls(np.linspace(t["start"], t["stop"], t["num"]))
 
     @property
     def bins(self) -> int:

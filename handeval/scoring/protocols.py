@@ -25,7 +25,7 @@ from handeval.conventions import HAND_SIDES
 from handeval.labels.registry import LABEL_SETS
 from handeval.labels.subsets import SUBSET_NAMES
 from handeval.mano.convention import TIP_PRESETS
-from handeval.metrics.reductions import REDUCTIONS, Auc, Pck, Reduction
+from handeval.metrics.reductions import REDUCTIONS, Reduction
 from handeval.scoring.quantities import QUANTITY_KINDS, SHARED_FIELDS, alignment_problem, kind_of
 from handeval.util.errors import HandevalError, did_you_mean, is_choice, is_integer, is_number, shown
 
@@ -104,12 +104,7 @@ class Protocol:
 
 def reduction(metric: dict) -> Reduction:
     """A metric's reduction with its parameters (thresholds in metres)."""
-    if metric["reduce"] == "auc":
-        t = metric["thresholds"]
-        return Auc(np.linspace(t["start"], t["stop"], t["num"]))
-    if metric["reduce"] == "pck":
-        return Pck(metric["at"])
-    return REDUCTIONS[metric["reduce"]]()
+    return REDUCTIONS[metric["reduce"]].of_metric(metric)
 
 
 def _folder():
