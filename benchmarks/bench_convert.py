@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import random
 import resource
 import shutil
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from harness import in_child
 
 CAMERAS = 80
 FRAMES_PER_SEQUENCE = 250
@@ -88,10 +88,11 @@ def generate(root: Path, images: int, seed: int = 0) -> dict:
 
 def _convert_child(raw: str, out: str, workers: int, queue) -> None:
     from handeval.readers.interhand26m import InterHand26M
+    from handeval.runner import Executor
     from handeval.shards.convert import convert
 
     start = time.perf_counter()
-    test = convert(InterHand26M(raw), out, progress=False, workers=workers).splits["test"]
+    test = convert(InterHand26M(raw), out, progress=False, executor=Executor(workers=workers)).splits["test"]
     queue.put({"seconds": time.perf_counter() - start, "frames": test.frames, "views": test.views})
 
 
@@ -133,12 +134,7 @@ def main() -> None:
         else:
             counts = {"images": args.images,
                       "json_bytes": sum(p.stat().st_size for p in (raw / "annotations" / "test").iterdir())}
-        ctx = mp.get_context("spawn")
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_convert_child, args=(str(raw), str(out), args.workers, queue))
-        proc.start()
-        result = queue.get()
-        proc.join()
+        result = in_child(_convert_child, str(raw), str(out), args.workers)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         report = {**counts, "workers": args.workers, "convert_seconds": result["seconds"],
                   "images_per_s": result["views"] / result["seconds"],

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import resource
 import time
+
+from harness import in_child
 
 
 def _run(batch: int, device: str, threads: int | None, mano_dir: str | None, min_seconds: float, queue) -> None:
@@ -62,14 +63,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per batch size")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    ctx = mp.get_context("spawn")
     rows = []
     for batch in args.batches:
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_run, args=(batch, args.device, args.threads, args.mano_dir, args.seconds, queue))
-        proc.start()
-        rows.append(queue.get())
-        proc.join()
+        rows.append(in_child(_run, batch, args.device, args.threads, args.mano_dir, args.seconds))
     if args.json:
         print(json.dumps(rows, indent=2))
         return

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from harness import in_child
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the oracles are the tests' own
 import oracles  # noqa: E402
@@ -66,10 +66,16 @@ def _image_labels(shards: Path) -> None:
     from handeval.labels.store import write_labels
     from handeval.shards import ShardDataset
 
+    write_labels(ShardDataset(shards), IMAGES, {"bench": "constant 128"}, f"{__name__}:bright_labeler", {},
+                 progress=False)
+
+
+def bright_labeler():
+    """Every image bright (mean 128): the compute function of the benchmark's stand-in image labels."""
     def bright(seq):
         return {"mean_intensity": np.full(len(seq.views["frame"]), 128.0, dtype=np.float32)}
 
-    write_labels(ShardDataset(shards), IMAGES, {"bench": "constant 128"}, lambda: bright, progress=False)
+    return bright
 
 
 def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
@@ -164,11 +170,7 @@ def main() -> None:
     out = work / "result.json"
     for stale in (out, out.with_name("result.errors.parquet")):
         stale.unlink(missing_ok=True)
-    queue = mp.get_context("spawn").Queue()
-    proc = mp.get_context("spawn").Process(target=_score, args=(str(shards), str(pred), str(out), queue))
-    proc.start()
-    engine = queue.get()
-    proc.join()
+    engine = in_child(_score, str(shards), str(pred), str(out))
     views = args.frames * args.cameras
     loop = _loop(shards, pred, args.loop_views)
     report = {"protocol": PROTOCOL, "views": views, "frames": args.frames, "cameras": args.cameras,

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(ExitCode.USER_ERROR)
+        sys.exit(ExitCode.UNITS_FAILED if getattr(exc, "internal", False) else ExitCode.USER_ERROR)
     except OSError as exc:
         if debug or exc.errno not in _HINTS:
             _internal_error(exc, debug)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.options import executor_options, json_option, mano_dir_option, resume_option
 from handeval.cli.output import emit_json
 
 from handeval.readers import READERS
@@ -20,13 +20,11 @@ _SPLITS_HELP = ("Split(s) to convert (default: " + "; ".join(f"{key} {reader.def
 @click.argument("dataset", type=click.Choice(sorted(READERS)))
 @click.option("--root", required=True, type=str, help="The dataset's root folder, in its official layout.")
 @click.option("--out", required=True, type=str, help="Folder for the converted dataset (meta/ and data/): "
-              "new or empty, unless --overwrite or --resume.")
+              "new or empty, or an earlier run of the same command to continue, unless --overwrite.")
 @click.option("--split", "splits", multiple=True, help=_SPLITS_HELP)
 @click.option("--variant", default=None, help="Dataset variant, e.g. interhand26m: 5fps|30fps, v1.0|v0.0, H|M|H+M.")
-@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Shards written in parallel.")
-@click.option("--resume", is_flag=True,
-              help="Keep the shards an interrupted run (same options) finished; write the rest.")
+@executor_options
+@resume_option
 @click.option("--overwrite", is_flag=True, help="Replace the converted dataset already in --out.")
 @click.option("--skip-bad", is_flag=True, help="Skip (and record) sequences whose source files are corrupt or missing.")
 @click.option("--target-frames", type=click.IntRange(1), default=100_000, show_default=True,
@@ -34,29 +32,34 @@ _SPLITS_HELP = ("Split(s) to convert (default: " + "; ".join(f"{key} {reader.def
 @click.option("--chunk-frames", type=click.IntRange(1), default=10_000, show_default=True,
               help="Longest row group: sequences longer than this are split into chunks.")
 @json_option
-def convert(dataset, root, out, splits, variant, workers, resume, overwrite, skip_bad, target_frames, chunk_frames,
+def convert(dataset, root, out, splits, variant, executor, resume, overwrite, skip_bad, target_frames, chunk_frames,
             as_json):
     """Convert a dataset from its official layout into canonical Parquet shards.
 
     Missing images and skipped sequences are counted in the summary and recorded in
-    meta/info.json. Ctrl-C keeps every finished shard; --resume continues.
+    meta/info.json. The shards are units of one job: Ctrl-C, a killed machine or a failed
+    shard keeps every finished one, and running the same command again writes the rest.
+    Per-shard timings go to meta/logs/convert.log.jsonl.
 
     \b
     Examples:
       handeval convert interhand26m --root /data/InterHand2.6M_5fps --out ih5 --split test
-      handeval convert interhand26m --root /data/IH_30fps --out ih30 --variant 30fps --workers 4 --resume
+      handeval convert interhand26m --root /data/IH_30fps --out ih30 --variant 30fps --workers 4
+      handeval convert interhand26m --root /shared/IH_30fps --out /shared/ih30 --variant 30fps \\
+          --cluster slurm --cluster-config slurm.yaml
     """
     from handeval.api import convert as run
     from handeval.shards.convert import JOURNAL
 
+    jobs = []
     try:
         manifest = run(dataset, root, out, variant, splits=list(splits) or None, target_frames=target_frames,
-                       chunk_frames=chunk_frames, workers=workers, resume=resume, overwrite=overwrite,
-                       skip_bad=skip_bad, progress=not as_json)
+                       chunk_frames=chunk_frames, executor=executor, resume=resume, overwrite=overwrite,
+                       skip_bad=skip_bad, progress=not as_json, on_job=jobs.append)
     except KeyboardInterrupt:
         journal = Path(out) / JOURNAL
-        click.echo(f"Interrupted: the finished shards are recorded in {journal}; run the same command with --resume "
-                   "to continue." if journal.is_file() else "Interrupted before anything was written.", err=True)
+        click.echo("Interrupted: the finished shards are kept; run the same command again to continue."
+                   if journal.is_file() else "Interrupted before anything was written.", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     shown = ("frames", "views", "sequences", "skipped", "missing_files", "left_out")
     summary = {}
@@ -64,7 +67,7 @@ def convert(dataset, root, out, splits, variant, workers, resume, overwrite, ski
         listed = meta.to_dict()
         summary[split] = {k: listed[k] for k in shown}
     if as_json:
-        emit_json({"out": out, "splits": summary})
+        emit_json({"out": out, "splits": summary, "job": jobs[0] if jobs else None})
         return
     d = manifest.dataset
     click.echo(f"{d.name} {d.version} ({d.variant})")

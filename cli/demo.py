@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.options import executor_options, json_option, mano_dir_option
 from handeval.cli.output import emit_json, number
 
 
@@ -21,9 +21,10 @@ from handeval.cli.output import emit_json, number
               default=("box",), show_default=True,
               help="Held objects: the first in the right hand, the second in the left.")
 @mano_dir_option
+@executor_options
 @json_option
 def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tuple[str, ...],
-         mano_dir: str | None, as_json: bool) -> None:
+         mano_dir: str | None, executor, as_json: bool) -> None:
     """Run the pipeline on a synthetic two-hand scene and print where the outputs are.
 
     Steps: a seeded scene of two interacting hands (apart, contact, interpenetration)
@@ -41,11 +42,12 @@ def demo(out: str, frames: int, fps: float, cameras: int, seed: int, objects: tu
     \b
     Example:
       handeval demo --out /tmp/demo --frames 60 --object box --object sphere
+      handeval demo --out /tmp/demo --executor dask --workers 2
     """
     from handeval.demo import run_demo
 
     outputs = run_demo(out, frames, fps, cameras, seed, objects, mano_dir, progress=not as_json,
-                       on_step=None if as_json else _print_step)
+                       on_step=None if as_json else _print_step, executor=executor)
     if as_json:
         emit_json(outputs.to_dict())
         return

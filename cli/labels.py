@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
-from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.options import executor_options, json_option, mano_dir_option, resume_option
 from handeval.cli.output import emit_json, number
 
 if TYPE_CHECKING:
@@ -37,10 +37,8 @@ def labels() -> None:
 
 
 def _common(f):
-    f = click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
-                     help="Source shards labelled in parallel.")(f)
-    f = click.option("--resume", is_flag=True, help="Keep label files whose source shards and parameters match.")(f)
-    return click.argument("directory", type=str)(f)
+    """The dataset folder, and where and how the units (one per source shard) run."""
+    return click.argument("directory", type=str)(resume_option(executor_options(f)))
 
 
 @labels.command()
@@ -54,20 +52,22 @@ def _common(f):
 @click.option("--method", type=click.Choice(["parity", "winding"]), default="parity", show_default=True,
               help="Inside test: Open3D ray parity (fast) or generalized winding numbers (robust to self-overlap).")
 @json_option
-def penetration(directory, resume, workers, mano_dir, objects, tol, tau, pitch, method, as_json):
+def penetration(directory, resume, executor, mano_dir, objects, tol, tau, pitch, method, as_json):
     """Hand-hand and hand-object penetration: per vertex, per frame, and volume.
 
     \b
     Example:
       handeval labels penetration ih5 --mano-dir ~/mano
-      handeval labels penetration dex --objects $DEX_YCB_DIR/models
+      handeval labels penetration dex --objects $DEX_YCB_DIR/models --workers 4
+      handeval labels penetration /shared/ih30 --mano-dir /shared/mano --cluster slurm --cluster-config slurm.yaml
     """
     from handeval.labels.registry import label_set
 
     params = dict(tol=tol, tau=tau, pitch=pitch, method=method)
+    jobs = []
     entry = label_set("penetration").run(directory, mano_dir, objects, params=params, resume=resume,
-                                         progress=not as_json, workers=workers)
-    _report("penetration", entry, as_json)
+                                         progress=not as_json, executor=executor, on_job=jobs.append)
+    _report("penetration", entry, jobs, as_json)
 
 
 @labels.command()
@@ -79,7 +79,7 @@ def penetration(directory, resume, workers, mano_dir, objects, tol, tau, pitch, 
 @click.option("--root", type=str, default=None,
               help="The source root the dataset was converted from: its hand masks refine the labels (Dex-YCB, HO3D).")
 @json_option
-def occlusion(directory, resume, workers, mano_dir, objects, preset, root, as_json):
+def occlusion(directory, resume, executor, mano_dir, objects, preset, root, as_json):
     """Per image: vertex, finger, joint and hand visibility (ray casting, plus hand masks where they exist).
 
     \b
@@ -88,8 +88,10 @@ def occlusion(directory, resume, workers, mano_dir, objects, preset, root, as_js
     """
     from handeval.labels.registry import label_set
 
-    _report("occlusion", label_set("occlusion").run(directory, mano_dir, objects, root, preset=preset, resume=resume,
-                                                    progress=not as_json, workers=workers), as_json)
+    jobs = []
+    entry = label_set("occlusion").run(directory, mano_dir, objects, root, preset=preset, resume=resume,
+                                       progress=not as_json, executor=executor, on_job=jobs.append)
+    _report("occlusion", entry, jobs, as_json)
 
 
 @labels.command(name="all")
@@ -101,7 +103,7 @@ def occlusion(directory, resume, workers, mano_dir, objects, preset, root, as_js
 @click.option("--root", type=str, default=None,
               help="The source root the dataset was converted from: image statistics and hand masks need it.")
 @json_option
-def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
+def all_(directory, resume, executor, mano_dir, objects, preset, root, as_json):
     """Every label set (each command here but summary), with default parameters.
 
     \b
@@ -110,27 +112,35 @@ def all_(directory, resume, workers, mano_dir, objects, preset, root, as_json):
     """
     from handeval.labels.objects import ObjectMeshes
     from handeval.labels.registry import LABEL_SETS
-    from handeval.util.errors import HandevalError
 
     ObjectMeshes(objects)  # a wrong --objects folder stops the run before any label is written
-    kw = dict(resume=resume, progress=not as_json, workers=workers)
     options = {"preset": preset}  # the label sets' own parameters this command takes
     report = []
-    for entry in LABEL_SETS.values():
-        parameters = {name: options[name] for name in entry.parameters}
-        try:
-            done = _summary(entry.name, entry.run(directory, mano_dir, objects, root, **parameters, **kw))
-        except HandevalError as exc:
-            if not entry.requires:
-                raise
-            # e.g. a dataset without its images (or its --root) still gets the other labels
-            done = {"labels": entry.name, "skipped": str(exc)}
-            click.echo(f"{entry.name}: skipped ({exc})", err=True)
-        report.append(done)
-        if not as_json and "skipped" not in done:
-            click.echo(_line(done))
+    with executor:  # one set of workers for every set
+        for entry in LABEL_SETS.values():
+            report.append(_run_one(entry, directory, mano_dir, objects, root, options, resume, executor, as_json))
     if as_json:
         emit_json(report)
+
+
+def _run_one(entry, directory, mano_dir, objects, root, options, resume, executor, as_json) -> dict:
+    """One set of ``labels all``: its summary, or why it was skipped."""
+    from handeval.util.errors import HandevalError
+
+    parameters = {name: options[name] for name in entry.parameters}
+    jobs = []
+    try:
+        done = _summary(entry.name, entry.run(directory, mano_dir, objects, root, **parameters, resume=resume,
+                                              progress=not as_json, executor=executor, on_job=jobs.append), jobs)
+    except HandevalError as exc:
+        if not entry.requires or getattr(exc, "internal", False):
+            raise
+        # e.g. a dataset without its images (or its --root) still gets the other labels
+        done = {"labels": entry.name, "skipped": str(exc)}
+        click.echo(f"{entry.name}: skipped ({exc})", err=True)
+    if not as_json and "skipped" not in done:
+        click.echo(_line(done))
+    return done
 
 
 @labels.command()
@@ -200,9 +210,10 @@ _INPUT_OPTIONS = {
 def _set_command(entry) -> click.Command:
     """The common command of a label set: the dataset, the options of its runner's inputs, no parameters."""
 
-    def command(directory, resume, workers, as_json, **inputs):
-        _report(entry.name, entry.run(directory, **inputs, resume=resume, progress=not as_json, workers=workers),
-                as_json)
+    def command(directory, resume, executor, as_json, **inputs):
+        jobs = []
+        _report(entry.name, entry.run(directory, **inputs, resume=resume, progress=not as_json, executor=executor,
+                                      on_job=jobs.append), jobs, as_json)
 
     example = f"handeval labels {entry.name} ih5" + (" --root /data/InterHand2.6M_5fps"
                                                       if "source_root" in entry.requires else "")
@@ -212,17 +223,18 @@ def _set_command(entry) -> click.Command:
     return click.command(name=entry.name)(_common(json_option(command)))
 
 
-def _summary(name: str, entry: LabelSetEntry) -> dict:
+def _summary(name: str, entry: LabelSetEntry, jobs: list[dict]) -> dict:
+    """The set's files and rows, and the runner's summary of the job that wrote them."""
     return {"labels": name, "files": len(entry.files), "rows": sum(f.rows for f in entry.files.values()),
-            "parameters": entry.parameters}
+            "parameters": entry.parameters, "job": jobs[0] if jobs else None}
 
 
 def _line(summary: dict) -> str:
     return f"{summary['labels']}: {summary['rows']} rows in {summary['files']} file(s)"
 
 
-def _report(name: str, entry: LabelSetEntry, as_json: bool) -> None:
-    summary = _summary(name, entry)
+def _report(name: str, entry: LabelSetEntry, jobs: list[dict], as_json: bool) -> None:
+    summary = _summary(name, entry, jobs)
     if as_json:
         emit_json(summary)
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from handeval.cli.options import json_option
+from handeval.cli.options import executor_options, json_option
 from handeval.cli.output import emit_json
 
 
@@ -12,8 +12,9 @@ from handeval.cli.output import emit_json
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for leaderboard.md, "
               "leaderboard.csv and index.html.")
 @click.option("--no-reported", is_flag=True, help="Leave out the numbers reported in the papers.")
+@executor_options
 @json_option
-def leaderboard(results, out, no_reported, as_json) -> None:
+def leaderboard(results, out, no_reported, executor, as_json) -> None:
     """Build a leaderboard (Markdown, CSV, self-contained HTML) from RESULT.json files,
     or folders searched for them.
 
@@ -22,13 +23,18 @@ def leaderboard(results, out, no_reported, as_json) -> None:
     page, with PCK curves, acceleration error over time and, where the protocol has
     one, the finger-occlusion breakdown. Rows from the papers are marked as reported.
 
+    The results are verified side by side (--workers, or a Dask cluster): a host
+    rebuilding a board of many submissions waits for the slowest, not the sum.
+
     \b
     Example:
       handeval leaderboard results/ --out board/
+      handeval leaderboard /shared/submissions/ --out board/ --workers 8
     """
     from handeval.leaderboard import write_leaderboard
 
-    files, notes = write_leaderboard(list(results), out, reported=not no_reported)
+    files, notes = write_leaderboard(list(results), out, reported=not no_reported, executor=executor,
+                                     progress=not as_json)
     for note in notes:
         click.echo(f"Note: {note}", err=True)
     if as_json:

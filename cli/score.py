@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from handeval.cli.options import json_option, mano_dir_option
+from handeval.cli.options import executor_options, json_option, mano_dir_option
 from handeval.cli.output import emit_json, number
 
 
@@ -28,36 +28,38 @@ from handeval.cli.output import emit_json, number
 @click.option("--strict", is_flag=True, help="Refuse a submission with warnings too (a likely hand swap or camera-"
               "frame flip); by default they are printed, recorded in the result and flagged on leaderboards.")
 @mano_dir_option
+@executor_options
 @json_option
 def score(gt_dir, pred_file, protocol_name, out, name, split, allow_deviation, replicates, bootstrap_unit, seed,
-          strict, mano_dir, as_json) -> None:
+          strict, mano_dir, executor, as_json) -> None:
     """Score a submission under a pinned protocol and write RESULT.json.
 
     The submission is checked first and refused if invalid (errors: keys, shapes, units,
     missing or misplaced hands, NaN); warnings (heuristics) are printed and recorded, and
     the submission is scored anyway unless --strict. Per-view errors are cached
     beside the result: a rerun with the same inputs only re-aggregates, and an
-    interrupted run resumes.
+    interrupted run resumes. Each source shard is a unit: --workers or a Dask cluster
+    score them in parallel, with the same table as one process.
 
     \b
     Example:
       handeval score --gt shards/interhand26m --pred preds.parquet \\
-          --protocol interhand26m-5fps-ih/intaghand --out results/mine.json
+          --protocol interhand26m-5fps-ih/intaghand --out results/mine.json --workers 2
     """
     from handeval.scoring.score import STAND_IN_DEVIATION
     from handeval.scoring.score import score as run
 
-    table = {}
+    table, jobs = {}, []
     result = run(gt_dir, pred_file, protocol_name, out, name=name, split=split, mano_dir=mano_dir,
                  allow_deviation=allow_deviation, replicates=replicates, unit=bootstrap_unit, seed=seed,
-                 progress=not as_json, strict=strict,
+                 progress=not as_json, executor=executor, strict=strict, on_job=jobs.append,
                  on_table=lambda path, reused: table.update(path=path, reused=reused))
     for w in result["warnings"]:
         click.echo(f"Warning: [{w['check']}] {w['message']} (fix: {w['fix']})", err=True)
     if STAND_IN_DEVIATION in result["deviations"]:
         click.echo(f"Warning: {STAND_IN_DEVIATION}; pass --mano-dir or set HANDEVAL_MANO_DIR", err=True)
     if as_json:
-        emit_json(result)
+        emit_json({**result, "job": jobs[0] if jobs else None})
         return
     p = result["protocol"]
     click.echo(f"{result['name']} under {p['name']} v{p['version']} (sha256 {p['sha256'][:12]})"

@@ -19,7 +19,7 @@ def convert(dataset: str, root: str | Path, out: str | Path, variant: str | None
     under ``root`` into shards in ``out``, as ``handeval convert`` does; returns the manifest.
 
     ``variant`` is ``--variant``'s value; ``options`` are those of
-    :func:`handeval.shards.convert.convert` (``splits``, ``workers``, ``resume``, ``overwrite``,
+    :func:`handeval.shards.convert.convert` (``splits``, ``executor``, ``resume``, ``overwrite``,
     ``skip_bad``, ``target_frames``, ``chunk_frames``, and ``synthetic``, which marks data that handeval
     generated so that no score on it passes for one on the real dataset).
     """
@@ -35,7 +35,7 @@ def label(directory: str | Path, name: str, **options) -> LabelSetEntry:
 
     ``options`` are :meth:`~handeval.labels.registry.LabelGenerator.run`'s: the inputs ``mano_dir``,
     ``objects``, ``source_root`` (the folder converted from: needed by ``images``), each passed to
-    the sets that take it, and ``resume``, ``workers``, ``progress`` and the set's own parameters.
+    the sets that take it, and ``resume``, ``executor``, ``progress``, ``on_job`` and the set's own parameters.
     """
     from handeval.labels.registry import label_set
 

@@ -17,6 +17,7 @@ TINY = {
     "bench_images.py": ["--images", "20", "--work", "{tmp}"],
     "bench_labels.py": ["--frames", "12", "--cameras", "2", "--workers", "1"],
     "bench_mano_forward.py": ["--batches", "8", "--seconds", "0.05", "--threads", "1"],
+    "bench_runner.py": ["--sequences", "2", "--frames", "6", "--cameras", "1"],
     "bench_score.py": ["--frames", "12", "--cameras", "2", "--loop-views", "8", "--work", "{tmp}"],
 }
 

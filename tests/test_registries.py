@@ -58,13 +58,12 @@ def compute_wrist_distance(seq) -> dict:
     return {"wrist_distance": np.where(valid[:, 0, 0] & valid[:, 1, 0], d, np.nan).astype(np.float32)}
 
 
-def _wrist_distance():
+def wrist_distance_labeler():
     return compute_wrist_distance
 
 
-def run_wrist_distance(directory, resume=False, progress=True, workers=1) -> LabelSetEntry:
-    return write_labels(ShardDataset(directory), WRIST_DISTANCE, {}, _wrist_distance, resume=resume,
-                        progress=progress, workers=workers)
+def run_wrist_distance(directory, **run) -> LabelSetEntry:
+    return write_labels(ShardDataset(directory), WRIST_DISTANCE, {}, f"{__name__}:wrist_distance_labeler", {}, **run)
 
 
 WRIST_ENTRY = LabelGenerator("wrist_distance", f"{__name__}:WRIST_DISTANCE", f"{__name__}:run_wrist_distance",

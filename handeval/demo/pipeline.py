@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from handeval.runner import Executor
 
 #: Protocols the demo scores on each of its datasets.
 DEMO_PROTOCOLS = {
@@ -52,11 +56,23 @@ class DemoOutputs:
 
 def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 30.0, cameras: int = 4, seed: int = 0,
              objects: tuple[str, ...] = ("box",), mano_dir: str | None = None, progress: bool = True,
-             on_step: Callable[[str, dict], None] | None = None) -> DemoOutputs:
-    """Run the whole pipeline into ``out``. ``on_step(step, facts)`` is called as each step ends:
+             on_step: Callable[[str, dict], None] | None = None, executor: Executor | None = None) -> DemoOutputs:
+    """Run the whole pipeline into ``out``; ``executor`` runs the conversion, label and scoring units
+    (``handeval.runner``: the same files on every backend). ``on_step(step, facts)`` is called as each step ends:
     ``scene`` (the scene written), ``dataset`` (one dataset converted, labelled with every label set of
     ``handeval.labels.registry``, named under ``labels``, and validated), ``scoring`` (a dataset's
     baselines about to be scored) and ``score`` (one result written)."""
+    from handeval.runner import Executor
+
+    def step(name: str, facts: dict) -> None:
+        if on_step is not None:
+            on_step(name, facts)
+
+    with executor or Executor() as shared:  # one set of workers for every job of the demo
+        return _run(out, frames, fps, cameras, seed, objects, mano_dir, progress, step, shared)
+
+
+def _run(out, frames, fps, cameras, seed, objects, mano_dir, progress, step, executor) -> DemoOutputs:
     from handeval.api import convert
     from handeval.demo.baselines import write_baselines
     from handeval.labels.registry import LABEL_SETS
@@ -72,10 +88,6 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     from handeval.synth.picture import scene_picture
     from handeval.synth.scene import make_scene
 
-    def step(name: str, facts: dict) -> None:
-        if on_step is not None:
-            on_step(name, facts)
-
     out_dir = Path(out).resolve()
     files = mano_files(mano_dir)
     scene = make_scene(seed=seed, num_frames=frames, fps=fps, num_cameras=cameras, objects=objects,
@@ -89,9 +101,10 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
     object_meshes = out_dir / "raw" / "DexYCB" / "models"  # the YCB-layout meshes of the demo's objects
     for name, (raw_root, variant) in write_native(scene, out_dir / "raw", mano_dir, progress=progress).items():
         shards = out_dir / "shards" / name
-        manifest = convert(name, raw_root, shards, variant, progress=progress, overwrite=True, synthetic=True)
+        manifest = convert(name, raw_root, shards, variant, progress=progress, overwrite=True, synthetic=True,
+                           executor=executor)
         for label in LABEL_SETS.values():
-            label.run(shards, mano_dir, object_meshes, raw_root, progress=False)
+            label.run(shards, mano_dir, object_meshes, raw_root, progress=False, executor=executor)
         summary = plot_summary(summarise_labels(shards), shards / SUMMARY_PLOT)
         problems, _ = validate_dataset(shards, mano_dir=str(files["right"].parent))
         outputs.datasets[name] = {"raw": str(raw_root), "shards": str(shards), "problems": len(problems),
@@ -109,9 +122,10 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
             for baseline, path in subs.items():
                 out_json = out_dir / "results" / protocol.replace("/", "__") / f"{name}-{baseline}.json"
                 result = score(ds.root, path, protocol, out_json, name=f"{baseline} (demo)", split=split,
-                               mano_dir=mano_dir, allow_deviation=True, replicates=200, progress=False)
+                               mano_dir=mano_dir, allow_deviation=True, replicates=200, progress=False,
+                               executor=executor)
                 outputs.results.append(out_json)
                 step("score", {"protocol": protocol, "baseline": baseline, "result": result})
         outputs.datasets[name]["results"] = str(out_dir / "results")
-    outputs.leaderboard, _ = write_leaderboard(outputs.results, out_dir / "leaderboard")
+    outputs.leaderboard, _ = write_leaderboard(outputs.results, out_dir / "leaderboard", executor=executor)
     return outputs

@@ -10,11 +10,11 @@ set is one entry here (``data_specs/extending.md``).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from handeval.util.errors import HandevalError
+from handeval.util.lazy import resolve
 
 if TYPE_CHECKING:
     from handeval.labels.store import LabelSet
@@ -28,15 +28,10 @@ INPUTS = {
 }
 
 
-def _resolve(target: str):
-    module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
 @dataclass(frozen=True)
 class LabelGenerator:
     """One label set. ``declared`` and ``runner`` are ``"module:attribute"``: its :class:`LabelSet`, and
-    the function that computes it, ``runner(directory, **inputs, resume=, progress=, workers=,
+    the function that computes it, ``runner(directory, **inputs, resume=, progress=, executor=, on_job=,
     **parameters)``, which returns the set's manifest entry. ``inputs``: which of :data:`INPUTS` the
     runner takes; ``requires``: those of them it cannot do without, so that a run of every set skips it,
     saying why, when they are not there. ``parameters``: the runner's own parameters that ``handeval labels
@@ -58,14 +53,14 @@ class LabelGenerator:
 
     @property
     def label(self) -> LabelSet:
-        return _resolve(self.declared)
+        return resolve(self.declared)
 
     def run(self, directory, mano_dir=None, objects=None, source_root=None, **options) -> LabelSetEntry:
         """Compute the set beside the shards in ``directory``; the inputs it does not take are dropped,
-        so one call shape runs every set. ``options``: ``resume``, ``progress``, ``workers`` and the
+        so one call shape runs every set. ``options``: ``resume``, ``progress``, ``executor``, ``on_job`` and the
         runner's own parameters. Returns the set's entry in the manifest."""
         given = {"mano_dir": mano_dir, "objects": objects, "source_root": source_root}
-        return _resolve(self.runner)(directory, **{k: given[k] for k in self.inputs}, **options)
+        return resolve(self.runner)(directory, **{k: given[k] for k in self.inputs}, **options)
 
 
 #: Every label set by name, in the order they are computed.

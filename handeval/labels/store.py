@@ -9,24 +9,21 @@ when a label file is stale because its source shard changed.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from handeval.records.schema import FEATURES, Feature, arrow_schema
-from handeval.shards.layout import label_file, label_path
-from handeval.shards.manifest import LabelFile, LabelSetEntry, ShardEntry, write_manifest
+from handeval.runner import Context, Executor, Job, Unit, content_key, run_job
+from handeval.shards.layout import job_files, label_file, label_path
+from handeval.shards.manifest import INFO_PATH, LabelFile, LabelSetEntry, write_manifest
 from handeval.shards.reader import SequenceData, ShardDataset, to_numpy
-from handeval.util.atomic import atomic_path
+from handeval.util.atomic import atomic_path, temporaries
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
-from handeval.util.workers import init_worker
+from handeval.util.lazy import resolve
 
 _OPTIONS = dict(compression="zstd", compression_level=3, write_statistics=True)
 
@@ -46,23 +43,34 @@ def key_features(table: str) -> tuple[Feature, ...]:
     return tuple(f for f in FEATURES[table] if f.name in keys)
 
 
-_COMPUTE: Callable[[SequenceData], dict] | None = None  # this process's labeler
+@dataclass
+class Labeler:
+    """A worker's labelling of one dataset: its shards, the set, and the set's compute function
+    (with its MANO layers and Open3D scenes), built once per worker."""
+
+    ds: ShardDataset
+    label: LabelSet
+    compute: Callable[[SequenceData], dict]
 
 
-def _init_worker(parent: int, make_compute: Callable[[], Callable[[SequenceData], dict]]) -> None:
-    global _COMPUTE
-    init_worker(parent)
-    _COMPUTE = make_compute()
+def open_labeler(directory: str, label: str, compute: str, args: dict) -> Labeler:
+    """``label``: the set's name in the registry; ``compute``: the ``"module:function"`` that builds its
+    compute function from ``args``."""
+    from handeval.labels.registry import label_set
+
+    return Labeler(ShardDataset(directory), label_set(label).label, resolve(compute)(**args))
 
 
-def _label_shard(root: str, label: LabelSet, split: str, shard: ShardEntry) -> tuple[str, LabelFile]:
-    ds = ShardDataset(root)
+def label_unit(labeler: Labeler, split: str, index: int) -> dict:
+    """The runner's task: the label file of one source shard."""
+    ds, label = labeler.ds, labeler.label
+    shard = ds.manifest.splits[split].shards[index]
     keys = key_features(label.table)
     schema = arrow_schema(keys + label.features)
     tables = []
     for entry in shard.sequences:
         seq = ds.sequence(entry.sequence)
-        values = _COMPUTE(seq)
+        values = labeler.compute(seq)
         table = seq.frames if label.table == "frames" else seq.views
         rows = len(table["frame"])
         data = {"frame": table["frame"], **values}
@@ -74,58 +82,51 @@ def _label_shard(root: str, label: LabelSet, split: str, shard: ShardEntry) -> t
     out = label_path(ds.root, label.name, split, label.table, shard.index)
     with atomic_path(out) as tmp:
         pq.write_table(pa.concat_tables(tables), tmp, **_OPTIONS)
-    source = shard.files[label.table]
-    return str(out.relative_to(ds.root)), LabelFile(source=source.path, source_sha256=source.sha256,
-                                                    sha256=sha256_file(out), rows=sum(t.num_rows for t in tables))
+    source, rel, sha = shard.files[label.table], out.relative_to(ds.root).as_posix(), sha256_file(out)
+    entry = LabelFile(source=source.path, source_sha256=source.sha256, sha256=sha, rows=sum(t.num_rows for t in tables))
+    return {"files": {rel: sha}, "file": rel, "entry": entry.to_dict()}
 
 
-def write_labels(ds: ShardDataset, label: LabelSet, params: dict,
-                 make_compute: Callable[[], Callable[[SequenceData], dict]], resume: bool = False,
-                 progress: bool = True, workers: int = 1) -> LabelSetEntry:
+def write_labels(ds: ShardDataset, label: LabelSet, params: dict, compute: str, args: dict, resume: bool = True,
+                 progress: bool = True, executor: Executor | None = None,
+                 on_job: Callable[[dict], None] | None = None) -> LabelSetEntry:
     """Compute ``label`` for every sequence, write one file per source shard, update the manifest.
 
-    ``make_compute`` builds the labeler; it must be picklable (a module-level function or
-    a ``functools.partial`` of one), because with ``workers > 1`` each worker process is
-    *spawned* and builds its own: forking after torch has started its OpenMP threads
-    deadlocks the children.
+    ``compute`` (``"module:function"``) builds the set's compute function from the JSON ``args``,
+    once in each worker (``handeval.runner``): nothing heavy travels with a unit. A file the
+    manifest records with the same version and parameters, for the same source shard, is kept
+    (``resume``); so is one an interrupted run finished. ``on_job`` hears the runner's summary.
     """
-    global _COMPUTE
     previous = ds.manifest.labels.get(label.name)
     same = previous is not None and previous.version == label.version and previous.parameters == params
-    files, todo = {}, []
+    files, known, units = {}, {}, []
     for split, meta in ds.manifest.splits.items():
         for shard in meta.shards:
+            source = shard.files[label.table]
             out = label_path(ds.root, label.name, split, label.table, shard.index)
-            rel = str(out.relative_to(ds.root))
+            rel = out.relative_to(ds.root).as_posix()
+            key = content_key("labels", label.name, label.version, params, split, shard.index, source.sha256)
+            units.append(Unit(key, f"{split} shard {shard.index}", {"split": split, "index": shard.index}))
             done = previous.files.get(rel) if same else None
-            if resume and done and done.source_sha256 == shard.files[label.table].sha256 \
-                    and out.is_file() and sha256_file(out) == done.sha256:
-                files[rel] = done
-            else:
-                todo.append((split, shard))
-    bar = tqdm(total=len(todo), desc=f"labels {label.name}", unit="shard", disable=not progress)
-    try:
-        if workers > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                     initargs=(os.getpid(), make_compute)) as pool:
-                futures = [pool.submit(_label_shard, str(ds.root), label, split, shard) for split, shard in todo]
-                for fut in as_completed(futures):
-                    rel, entry = fut.result()
-                    files[rel] = entry
-                    bar.update(1)
-        elif todo:
-            _COMPUTE = make_compute()
-            for split, shard in todo:
-                rel, entry = _label_shard(str(ds.root), label, split, shard)
-                files[rel] = entry
-                bar.update(1)
-    finally:
-        bar.close()
-        _COMPUTE = None
+            if resume and done and done.source_sha256 == source.sha256 and out.is_file() \
+                    and sha256_file(out) == done.sha256:
+                known[key] = {"files": {rel: done.sha256}, "file": rel, "entry": done.to_dict()}
+    context = Context("handeval.labels.store:open_labeler", {"directory": str(ds.root), "label": label.name,
+                                                            "compute": compute, "args": args})
+    job = Job(f"labels {label.name}", "handeval.labels.store:label_unit", context, tuple(units), ds.root,
+              *job_files(ds.root, f"labels-{label.name}"))
+    report = run_job(job, executor, progress, resume, known)
+    for leftover in temporaries(ds.root / "labels" / label.name):  # what workers killed mid-unit were writing
+        leftover.unlink(missing_ok=True)
+    for result in report.results:
+        files[result["file"]] = LabelFile.from_dict(result["entry"], INFO_PATH)
     entry = LabelSetEntry(version=label.version, table=label.table, parameters=params,
                           features=[f.to_dict() for f in label.features], files=dict(sorted(files.items())))
     ds.manifest = replace(ds.manifest, labels={**ds.manifest.labels, label.name: entry})
     write_manifest(ds.root, ds.manifest)
+    report.close()
+    if on_job is not None:
+        on_job(report.summary())
     return entry
 
 

@@ -16,14 +16,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from handeval import __version__
+from handeval.runner import Context, Executor, Job, Unit, content_key, run_job
 from handeval.scoring.aggregate import clusters
 from handeval.scoring.protocols import Protocol
 from handeval.scoring.result import Result, why_not_a_result
 from handeval.scoring.score import verify_result
+from handeval.scoring.table import log_path
 from handeval.util.atomic import write_text_atomic
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
@@ -120,7 +124,7 @@ def find_results(args: list[str | Path]) -> tuple[list[tuple[Result, str]], list
                 raise HandevalError(f"{arg}: no handeval result in this folder or below (RESULT.json files "
                                     "written by `handeval score`)")
             candidates = [(Result.from_file(p), p.relative_to(arg).as_posix()) for p in results]
-            known = set(results) | {r.table_path for r, _ in candidates}
+            known = set(results) | {p for r, _ in candidates for p in (r.table_path, log_path(r.table_path))}
             others = [p.relative_to(arg).as_posix() for p in files if p not in known]
             if others:
                 what = "a file that is not a handeval result" if len(others) == 1 else \
@@ -140,13 +144,36 @@ def find_results(args: list[str | Path]) -> tuple[list[tuple[Result, str]], list
     return found, notes
 
 
-def build_boards(paths: list[str | Path], reported: bool = True) -> tuple[list[Board], list[str]]:
+def verify_unit(_context: None, path: str) -> dict:
+    """The runner's task: one result checked against its error table (``verify_result``), and the
+    frames and views the table counts."""
+    _, table = verify_result(Result.from_file(path))
+    return {"files": {}, "frames": clusters(table, "frame")[1], "views": len(table)}
+
+
+def no_context() -> None:
+    """Verifying a result needs nothing built beforehand."""
+
+
+def build_boards(paths: list[str | Path], reported: bool = True, work: Path | None = None,
+                 executor: Executor | None = None, progress: bool = False) -> tuple[list[Board], list[str]]:
     """One board per protocol, from the results named by ``paths`` (files or folders, see
-    ``find_results``), with the papers' reported rows; and the notes on what was skipped."""
+    ``find_results``), with the papers' reported rows; and the notes on what was skipped. The
+    results are verified as units of one job (``handeval.runner``) whose records and log go in
+    ``work`` (default: a temporary folder)."""
     found, notes = find_results(paths)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(work or scratch)
+        units = tuple(Unit(content_key("leaderboard", __version__, sha256_file(r.path), r.errors_table["sha256"]),
+                           shown, {"path": str(Path(r.path).resolve())}) for r, shown in found)
+        job = Job("leaderboard", "handeval.leaderboard.build:verify_unit",
+                  Context("handeval.leaderboard.build:no_context"), units, folder, folder / ".units" / "leaderboard",
+                  folder / "leaderboard.log.jsonl")
+        report = run_job(job, executor, progress)
+        report.close()
     boards: dict[str, Board] = {}
-    for r, shown in found:
-        protocol, table = verify_result(r)
+    for (r, shown), counted in zip(found, report.results):
+        protocol = r.shipped_protocol()
         board = boards.setdefault(protocol.name, Board.of(protocol))
         flags = []
         warnings = [f"[{w['check']}] {w['message']}" for w in r.warnings]
@@ -157,7 +184,7 @@ def build_boards(paths: list[str | Path], reported: bool = True) -> tuple[list[B
         if r.synthetic:
             flags.append("synthetic data")
         board.rows.append(Row(r.name, "scored", r.metrics, flags, shown, r, r.comparable, warnings,
-                              frames=clusters(table, "frame")[1], views=len(table)))
+                              frames=counted["frames"], views=counted["views"]))
     if reported:
         for board in boards.values():
             board.rows += [_reported_row(rep, board) for rep in reported_rows()
@@ -251,13 +278,15 @@ def csv_text(boards: list[Board]) -> str:
     return buf.getvalue()
 
 
-def write_leaderboard(paths: list[str | Path], out_dir: str | Path,
-                      reported: bool = True) -> tuple[dict[str, Path], list[str]]:
-    """Write the three files; returns them and the notes on what was skipped (``find_results``)."""
+def write_leaderboard(paths: list[str | Path], out_dir: str | Path, reported: bool = True,
+                      executor: Executor | None = None, progress: bool = False) -> tuple[dict[str, Path], list[str]]:
+    """Write the three files; returns them and the notes on what was skipped (``find_results``).
+    The verification's log is ``leaderboard.log.jsonl`` beside them."""
     from handeval.leaderboard.page import html_page
 
-    boards, notes = build_boards(paths, reported)
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    boards, notes = build_boards(paths, reported, out, executor, progress)
     files = {"markdown": out / "leaderboard.md", "csv": out / "leaderboard.csv", "html": out / "index.html"}
     write_text_atomic(files["markdown"], markdown(boards))
     write_text_atomic(files["csv"], csv_text(boards))

@@ -81,6 +81,16 @@ class DatasetReader(ABC):
     @abstractmethod
     def read_sequence(self, split: str, name: str) -> SequenceRecords: ...
 
+    def write_index(self, split: str, folder: Path) -> bool:
+        """Save what :meth:`read_sequence` needs of the split's annotation files in ``folder``, so that
+        the conversion's workers read their sequences from it instead of each parsing those files
+        again. False (the default) where each sequence has files of its own: nothing to save."""
+        return False
+
+    def use_index(self, split: str, folder: Path) -> None:
+        """Read the split's sequences from :meth:`write_index`'s ``folder`` from now on."""
+        raise NotImplementedError(f"{self.name} writes no annotation index")
+
     def missing(self, split: str) -> dict[str, str]:
         """Annotations the source lacks: {column or topic: why}."""
         return {}

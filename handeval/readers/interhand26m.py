@@ -16,7 +16,10 @@ convention (axis-angle relative to the mean pose, left shapedirs fixed).
 from __future__ import annotations
 
 import gc
+import json
+import os
 import re
+import shutil
 from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -211,7 +214,7 @@ class _Capture3D:
     frames: np.ndarray        # (F,) sorted frame_idx
     world: np.ndarray         # (F, 42, 3) mm
     valid: np.ndarray         # (F, 42)
-    hand_type: list
+    hand_type: np.ndarray     # (F,) str, "" where joint_3d gives none
 
 
 def _parse_joint3d(path: Path, progress: bool = False) -> tuple[dict[int, _Capture3D], bool]:
@@ -238,7 +241,8 @@ def _capture_3d(frames: dict) -> tuple[_Capture3D, bool]:
         world[k] = value["world_coord"]
         valid[k] = np.asarray(value["joint_valid"], dtype=float).reshape(42) > 0
         types.append(value.get("hand_type"))
-    return _Capture3D(np.asarray([int(k) for k in keys], dtype=np.int64), world, valid, types), has_validity
+    return _Capture3D(np.asarray([int(k) for k in keys], dtype=np.int64), world, valid,
+                      np.array([t or "" for t in types], dtype=str)), has_validity
 
 
 @dataclass
@@ -270,6 +274,69 @@ def _capture_mano(frames: dict) -> _CaptureMano:
     return _CaptureMano(np.asarray([int(k) for k in keys], dtype=np.int64), pose, shape, trans)
 
 
+_IMAGE_ARRAYS = ("capture", "seq", "camera", "frame_idx", "width", "height", "bbox", "joint_valid", "hand_type",
+                 "hand_type_valid")
+_TABLES = {"joints": (_Capture3D, ("frames", "world", "valid", "hand_type")),
+           "mano": (_CaptureMano, ("frames", "pose", "shape", "trans"))}
+
+
+def _save_index(data: dict, folder: Path) -> None:
+    """A split's parsed annotations as .npy arrays (image rows reordered so that each sequence is one
+    contiguous block) and one JSON file; written to a temporary folder renamed into place."""
+    names = list(data["groups"])
+    order = np.concatenate([data["groups"][n] for n in names]) if names else np.zeros(0, dtype=np.int64)
+    where = np.empty(len(order), dtype=np.int64)
+    where[order] = np.arange(len(order))
+    im: _Images = data["images"]
+    arrays = {f"images.{k}": getattr(im, k)[order] for k in _IMAGE_ARRAYS}
+    meta = {"seq_names": im.seq_names, "camera_names": im.camera_names,
+            "odd_names": {str(int(where[r])): name for r, name in im.odd_names.items()},
+            "groups": names, "bounds": np.cumsum([0] + [len(data["groups"][n]) for n in names]).tolist(),
+            "cameras": data["cameras"], "has_validity": data["has_validity"], "captures": {}}
+    for table, (_, fields) in _TABLES.items():
+        captures = data[table]
+        if captures is None:
+            continue
+        keys = sorted(captures)
+        meta["captures"][table] = {str(c): len(captures[c].frames) for c in keys}
+        for f in fields:
+            arrays[f"{table}.{f}"] = np.concatenate([getattr(captures[c], f) for c in keys]) if keys else np.zeros(0)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for name, values in arrays.items():
+        np.save(tmp / f"{name}.npy", np.ascontiguousarray(values), allow_pickle=False)
+    (tmp / "index.json").write_text(json.dumps(meta))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+def _load_index(folder: Path) -> dict:
+    """:func:`_save_index`'s folder as the parsed split, its arrays memory-mapped: the workers on a node
+    share one copy in the page cache, and each reads only its sequences' rows."""
+    meta = json.loads((folder / "index.json").read_text())
+
+    def mapped(name):
+        return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+
+    images = _Images(**{k: mapped(f"images.{k}") for k in _IMAGE_ARRAYS},
+                     odd_names={int(r): n for r, n in meta["odd_names"].items()},
+                     seq_names=meta["seq_names"], camera_names=meta["camera_names"])
+    bounds = meta["bounds"]
+    out = {"images": images, "cameras": meta["cameras"], "has_validity": meta["has_validity"], "mano": None,
+           "groups": {n: np.arange(bounds[i], bounds[i + 1]) for i, n in enumerate(meta["groups"])}}
+    for table, (cls, fields) in _TABLES.items():
+        if table not in meta["captures"]:
+            continue
+        columns = {f: mapped(f"{table}.{f}") for f in fields}
+        out[table], start = {}, 0
+        for capture, count in meta["captures"][table].items():
+            out[table][int(capture)] = cls(**{f: c[start:start + count] for f, c in columns.items()})
+            start += count
+    return out
+
+
 def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``wanted`` in sorted ``keys`` and whether each was found."""
     pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
@@ -298,6 +365,7 @@ class InterHand26M(DatasetReader):
                                 "as in the official download")
         self.version, self.fps, self.subset = version, fps, subset
         self._cache: tuple[str, dict] | None = None
+        self._indexes: dict[str, Path] = {}
 
     @classmethod
     def variant_options(cls, variant: str | None) -> dict:
@@ -346,7 +414,17 @@ class InterHand26M(DatasetReader):
         mano = self.annotation_path(split, "MANO_NeuralAnnot")
         return [str(mano.relative_to(self.root))] if self.version == "v1.0" and not mano.is_file() else []
 
+    def write_index(self, split: str, folder: Path) -> bool:
+        _save_index(self._split(split), Path(folder))
+        return True
+
+    def use_index(self, split: str, folder: Path) -> None:
+        self._indexes[split] = Path(folder)
+        self._cache = None
+
     def _split(self, split: str) -> dict:
+        if (self._cache is None or self._cache[0] != split) and split in self._indexes:
+            self._cache = (split, _load_index(self._indexes[split]))
         if self._cache is None or self._cache[0] != split:
             self._cache = None  # free the previous split first
             files = self.source_files(split)
@@ -400,7 +478,7 @@ class InterHand26M(DatasetReader):
         if j3d is not None:
             pos, found = _lookup(j3d.frames, frames)
             world[found], valid42[found] = j3d.world[pos[found]], j3d.valid[pos[found]]
-            types = [j3d.hand_type[p] if f else None for p, f in zip(pos, found)]
+            types = [str(j3d.hand_type[p]) if f else None for p, f in zip(pos, found)]
         world[~valid42] = np.nan
         joints = interhand42_to_canonical(world / MM_PER_M).astype(np.float32)
         joints_valid = interhand42_to_canonical(valid42[..., None].astype(float))[..., 0] > 0

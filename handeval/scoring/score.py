@@ -12,26 +12,33 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from handeval import __version__
 from handeval.mano.model_file import resolve_mano_dir
 from handeval.metrics.errors import nanmean
+from handeval.runner import Context, Executor, Job, Unit, content_key, run_job
 from handeval.scoring import aggregate as agg
 from handeval.scoring.protocols import Protocol, load_protocol
 from handeval.scoring.quantities import compute_quantities, kind_of, prepare_quantities, temporal_quantities
 from handeval.scoring.result import RESULT_KEYS, RESULT_SCHEMA, Result
 from handeval.scoring.submissions import VERTEX_SAMPLE, SubmissionSource, check_submission, refusal
-from handeval.scoring.table import TABLE_LABELS, TableWriter, cached_key, read_table, table_verdict
-from handeval.scoring.truth import TruthBuilder
+from handeval.scoring.table import (
+    TABLE_LABELS,
+    TableWriter,
+    cached_key,
+    log_path,
+    part_path,
+    read_table,
+    table_verdict,
+    write_part,
+)
+from handeval.scoring.truth import TruthBuilder, check_labels
 from handeval.shards.manifest import INFO_PATH
 from handeval.shards.reader import ShardDataset, rows_of
 from handeval.shards.views import ViewTruth, read_view_truth
@@ -122,35 +129,63 @@ def _score_chunk(protocol: Protocol, builder: TruthBuilder, source: SubmissionSo
     return truth, cols, pj
 
 
+@dataclass
+class Scorer:
+    """A worker's scoring of one submission under one protocol: the ground-truth builder (with its MANO
+    layers), the submission read in pieces, the prepared quantities; built once per worker."""
+
+    protocol: Protocol
+    builder: TruthBuilder
+    source: SubmissionSource
+    prepared: dict
+    table: Path
+
+
+def open_scorer(gt_dir: str, pred: str, protocol: str, split: str, mano_dir: str | None, table: str) -> Scorer:
+    """``protocol``: the path of the protocol's file (a shipped one's lies in the installed package)."""
+    ds = ShardDataset(gt_dir)
+    spec = load_protocol(protocol)
+    builder = TruthBuilder(ds, spec, split, mano_dir)
+    return Scorer(spec, builder, SubmissionSource(pred, ds, split), prepare_quantities(spec, builder), Path(table))
+
+
+def score_unit(scorer: Scorer, index: int) -> dict:
+    """The runner's task: one source shard's part of the error table, its views in bounded chunks."""
+    shard = next(s for s in scorer.builder.shards if s.index == index)
+    chunks = [_score_chunk(scorer.protocol, scorer.builder, scorer.source, scorer.prepared, truth)
+              for truth in scorer.builder.chunks(shard, CHUNK_VIEWS)]
+    part = write_part(scorer.table, index, _shard_table(scorer.protocol, chunks))
+    meshes = scorer.builder.meshes
+    return {"files": {part.relative_to(scorer.table.parent).as_posix(): sha256_file(part)},
+            "built_with_mano": bool(meshes is not None and meshes.built_with_mano)}
+
+
 def compute_error_table(ds: ShardDataset, protocol: Protocol, split: str, source: SubmissionSource, path: Path,
                         key: str, mano_dir: str | None, progress: bool, verdict: Callable[[bool], dict],
-                        threads: int = 2) -> None:
-    """Per shard, chunks of views scored on ``threads`` threads (numpy releases the GIL in the
-    array work), at most ``threads + 1`` chunks in memory; one part file per shard. ``verdict(mano)``
+                        executor: Executor | None = None, on_job: Callable[[dict], None] | None = None) -> None:
+    """One unit per source shard (``handeval.runner``), each writing its part of the table; the
+    parts are then joined in shard order, so the table is the same on every backend. ``verdict(mano)``
     gives the result's verdict once it is known whether the MANO layers built ground truth."""
-    builder = TruthBuilder(ds, protocol, split, mano_dir)
     writer = TableWriter(path, key)
-    shards = builder.shards
-    job = partial(_score_chunk, protocol, builder, source, prepare_quantities(protocol, builder))
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        for shard in tqdm(shards, desc=f"score {protocol.name}", unit="shard", disable=not progress):
-            if writer.done(shard.index):
-                continue
-            pending: deque = deque()
-            chunks: list[tuple[ViewTruth, dict, np.ndarray]] = []
-            for truth in builder.chunks(shard, CHUNK_VIEWS):
-                pending.append(pool.submit(job, truth))
-                if len(pending) > threads:
-                    chunks.append(pending.popleft().result())
-            chunks.extend(f.result() for f in pending)
-            writer.write_part(shard.index, _shard_table(protocol, chunks))
-    source.verify_unread()  # before the table exists: a refused file must never leave a cached table
+    shards = ds.manifest.splits[split].shards
+    context = Context("handeval.scoring.score:open_scorer", {
+        "gt_dir": str(ds.root), "pred": str(source.path), "protocol": str(protocol.path), "split": split,
+        "mano_dir": mano_dir, "table": str(path)})
+    units = tuple(Unit(content_key("score", key, s.index), f"{split} shard {s.index}", {"index": s.index})
+                  for s in shards)
+    job = Job(f"score {protocol.name}", "handeval.scoring.score:score_unit", context, units, path.parent,
+              writer.parts / "units", log_path(path))
+    report = run_job(job, executor, progress)
+    source.verify_unread(writer.sequences([s.index for s in shards]))  # a refused file never leaves a table
     # A quantity is absent (None) when the submission cannot give it, e.g. vertices not submitted.
-    written = set().union(*(pq.read_schema(writer.part_path(s.index)).names for s in shards))
+    written = set().union(*(pq.read_schema(part_path(path, s.index)).names for s in shards))
     # Joints regressed from meshes use MANO's regressor even when the meshes are the source's own.
-    mano = builder.meshes is not None and (builder.meshes.built_with_mano or builder.from_vertices)
+    mano = protocol.needs_vertices() and (protocol.joints_from_vertices or
+                                          any(r["built_with_mano"] for r in report.results))
     writer.finish([s.index for s in shards], {q: kind_of(spec).shape(spec) if q in written else None
                                                  for q, spec in protocol.quantities.items()}, verdict(mano))
+    if on_job is not None:
+        on_job(report.summary())
 
 
 def _shard_table(protocol: Protocol, chunks: list) -> agg.ErrorTable:
@@ -174,15 +209,17 @@ def _shard_table(protocol: Protocol, chunks: list) -> agg.ErrorTable:
 
 def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | Path, name: str | None = None,
           split: str | None = None, mano_dir: str | None = None, allow_deviation: bool = False,
-          replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True, threads: int = 2,
-          strict: bool = False, on_table: Callable[[Path, bool], None] | None = None) -> dict:
+          replicates: int = 1000, unit: str = "auto", seed: int = 0, progress: bool = True,
+          executor: Executor | None = None, strict: bool = False, on_table: Callable[[Path, bool], None] | None = None,
+          on_job: Callable[[dict], None] | None = None) -> dict:
     """Score ``pred`` against the converted ground truth under a protocol; write and return the result.
 
     The submission's errors refuse it; its warnings (heuristics) are recorded in the result
     and scoring goes on, unless ``strict``. Ground truth built with the synthetic MANO
     stand-in is a deviation: the result is marked not comparable. ``on_table(path, reused)``
     hears whether the per-view error table was reused from the cache (the result itself
-    does not say, so that a rerun writes the same bytes)."""
+    does not say, so that a rerun writes the same bytes); ``executor`` says where its units
+    (source shards) run, and ``on_job`` hears the runner's summary when they did."""
     check_destination(out, "--out", is_folder=False, create=True)
     ds = ShardDataset(gt_dir)
     protocol = load_protocol(protocol_name)
@@ -191,6 +228,7 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     if split not in ds.splits:
         raise HandevalError(f"{ds.root} has no split {split!r} (it has {', '.join(ds.splits)}); the protocol pins "
                             f"{protocol.split!r}; convert that split, or pass --split with --allow-deviation")
+    check_labels(ds, protocol)  # here, before any worker starts to find it out
     devs = deviations(ds, protocol, split)
     if devs and not allow_deviation:
         raise HandevalError(f"{ds.root} differs from what {protocol.name} pins: {'; '.join(devs)}. Pass "
@@ -220,7 +258,8 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
                 "synthetic": ds.manifest.synthetic or (mano and stand_in)}
 
     if not cached:  # a cached table was computed from this very file, which passed then
-        compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, verdict, threads)
+        compute_error_table(ds, protocol, split, source, table_path, key, mano_dir, progress, verdict, executor,
+                            on_job)
     if on_table is not None:
         on_table(table_path, cached)
     table = read_table(table_path)

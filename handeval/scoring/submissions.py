@@ -190,12 +190,12 @@ class SubmissionSource:
         self._verified.update(sequences)
         return part
 
-    def verify_unread(self, chunk: int = 8) -> None:
-        """Check the vertices of the sequences scoring did not read (a protocol selected none of
+    def verify_unread(self, read: set[str], chunk: int = 8) -> None:
+        """Check the vertices of the sequences scoring did not ``read`` (a protocol selected none of
         their views), so that ``score`` refuses exactly what ``check-submission`` does."""
         if not (self.streaming and self.has_vertices):
             return
-        rest = sorted(set(self.all.sequence.tolist()) - self._verified)
+        rest = sorted(set(self.all.sequence.tolist()) - read - self._verified)
         for lo in range(0, len(rest), chunk):
             self._read_verified(rest[lo:lo + chunk])
 

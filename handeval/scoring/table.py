@@ -49,32 +49,49 @@ def part_table(table: ErrorTable) -> pa.Table:
     return pa.table(cols)
 
 
+def parts_folder(path: Path) -> Path:
+    """Where a table's parts lie while it is computed: ``<path>.parts/``."""
+    return Path(path).with_name(Path(path).name + ".parts")
+
+
+def log_path(path: Path) -> Path:
+    """The log of the job that computed the table at ``path``, beside it (``NAME.errors.log.jsonl``)."""
+    return Path(path).with_name(Path(path).name.removesuffix(".parquet") + ".log.jsonl")
+
+
+def part_path(path: Path, index: int) -> Path:
+    return parts_folder(path) / f"part-{index:05d}.parquet"
+
+
+def write_part(path: Path, index: int, table: ErrorTable) -> Path:
+    """One source shard's part of the table at ``path``, written atomically (by whichever worker scored it)."""
+    out = part_path(path, index)
+    with atomic_path(out) as tmp:
+        pq.write_table(part_table(table), tmp, compression="zstd")
+    return out
+
+
 class TableWriter:
-    """Writes parts per shard under ``<path>.parts/`` and joins them into ``path``."""
+    """Opens ``<path>.parts/`` for the parts of one computation (``key``) and joins them into ``path``."""
 
     def __init__(self, path: Path, key: str):
         self.path, self.key = Path(path), key
-        self.parts = self.path.with_name(self.path.name + ".parts")
+        self.parts = parts_folder(self.path)
         marker = self.parts / "key.json"
         if self.parts.is_dir() and (not marker.is_file() or json.loads(marker.read_text())["key"] != key):
             shutil.rmtree(self.parts)  # parts of another computation
         self.parts.mkdir(parents=True, exist_ok=True)
         write_text_atomic(marker, json.dumps({"key": key}))
 
-    def part_path(self, index: int) -> Path:
-        return self.parts / f"part-{index:05d}.parquet"
-
-    def done(self, index: int) -> bool:
-        return self.part_path(index).is_file()
-
-    def write_part(self, index: int, table: ErrorTable) -> None:
-        with atomic_path(self.part_path(index)) as tmp:
-            pq.write_table(part_table(table), tmp, compression="zstd")
+    def sequences(self, indices: list[int]) -> set[str]:
+        """The sequences the parts hold: those whose predictions scoring read (and checked)."""
+        return {s for i in indices for s in pq.read_table(part_path(self.path, i), columns=["sequence"])
+                .column("sequence").to_pylist()}
 
     def finish(self, indices: list[int], shapes: dict[str, list[int] | None], verdict: dict) -> None:
         """Join the parts; ``verdict`` (the result's deviations, synthetic flag and warnings) is kept with
         the numbers, so that a result claiming another verdict is known to be edited."""
-        files = [self.part_path(i) for i in indices]
+        files = [part_path(self.path, i) for i in indices]
         tables = [pq.read_table(f) for f in files]
         schema = _unify(tables)
         meta = {_META: json.dumps({"key": self.key, "shapes": shapes, "verdict": verdict}).encode()}

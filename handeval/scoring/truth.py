@@ -26,6 +26,22 @@ from handeval.util.errors import HandevalError
 _VIEW_COLUMNS = [*VIEW_COLUMNS, "K", "joints_image_valid", "hand_type_valid", "hand_type"]
 
 
+def check_labels(ds: ShardDataset, protocol: Protocol) -> None:
+    """Refuse a dataset that lacks a label set the protocol selects or stratifies by, saying how to make it."""
+    select = protocol.spec.get("select", {})
+    needed = set(protocol.spec.get("requires_labels", []))
+    if select.get("subset"):
+        needed.add("subsets")
+    if "min_image_mean" in select:
+        needed.add("images")
+    missing = sorted(n for n in needed if n not in ds.manifest.labels)
+    if missing:
+        raise HandevalError(f"protocol {protocol.name} needs the {', '.join(missing)} labels of {ds.root}; "
+                            f"run `handeval labels {' '.join(missing) if len(missing) == 1 else 'all'} {ds.root}"
+                            + (" --root SOURCE_ROOT` (the folder it was converted from, with its images)"
+                               if any("source_root" in label_set(n).requires for n in missing) else "`"))
+
+
 class TruthBuilder:
     """Builds :class:`~handeval.shards.views.ViewTruth` per shard of one split under a protocol: the
     views it selects, its validity rule, and the labels it filters or stratifies by
@@ -47,20 +63,9 @@ class TruthBuilder:
             # InterWild regresses both hands with the right model's J_regressor ("same for both hands").
             sides = [self.gt_spec["regressor"]] * 2 if "regressor" in self.gt_spec else HAND_SIDES
             self.regressors = np.stack([self.meshes.layers[s].joint_regressor(tips) for s in sides])
-        labels = ds.manifest.labels
-        needed = set(protocol.spec.get("requires_labels", []))
-        if self.select.get("subset"):
-            needed.add("subsets")
-        if "min_image_mean" in self.select:
-            needed.add("images")
-        missing = sorted(n for n in needed if n not in labels)
-        if missing:
-            raise HandevalError(f"protocol {protocol.name} needs the {', '.join(missing)} labels of {ds.root}; "
-                                f"run `handeval labels {' '.join(missing) if len(missing) == 1 else 'all'} {ds.root}"
-                                + (" --root SOURCE_ROOT` (the folder it was converted from, with its images)"
-                                   if any("source_root" in label_set(n).requires for n in missing) else "`"))
-        self.with_subsets = "subsets" in labels
-        self.with_occlusion = "occlusion" in labels
+        check_labels(ds, protocol)
+        self.with_subsets = "subsets" in ds.manifest.labels
+        self.with_occlusion = "occlusion" in ds.manifest.labels
 
     @property
     def shards(self) -> list[ShardEntry]:

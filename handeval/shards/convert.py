@@ -1,26 +1,30 @@
-"""Converting a dataset reader's sequences into shards, with a manifest, workers and resume.
+"""Converting a dataset reader's sequences into shards, with a manifest, on the unit runner.
 
 The plan (which sequences go to which shard) depends only on the source, so shards are
-independent units: workers write them in parallel, ``--resume`` skips the ones a
-journal records as finished (and whose files still match their checksums), and a rerun
-rewrites the same bytes. ``meta/info.json`` is written last, atomically, and depends
-only on the source and the options that shape the output (``options``), never on where
-the source or the output lie.
+independent units of one job (``handeval.runner``): workers write them in parallel, a rerun
+(``--resume``, the default) skips the ones whose records say they are finished and whose
+files still match their checksums, and every backend writes the same bytes. ``meta/info.json``
+is the job's merge step, written last, atomically, in plan order; it depends only on the source
+and the options that shape the output (``options``), never on where the source or the output lie.
 
-The journal ``meta/progress.jsonl`` holds the options, then per split its plan and what
-the reader said about the split (so a resume with nothing left to write there never
-parses the source again), then one line per finished shard, written by the process that
-wrote it, in the same signal-proof step as the rename that put its files in place.
+While a conversion is under way, ``meta/progress.jsonl`` holds the options, then per split its
+plan and what the reader said about the split; ``meta/units/convert/`` holds the runner's record of
+each finished shard; ``meta/index/`` holds the annotation index of a reader whose split is one
+large file (InterHand2.6M's ``data.json``), parsed once here in one streaming pass and
+memory-mapped by every worker. A resume never parses the source again: it checks the source
+files' checksums against the plan. All three are removed once the manifest is written; the
+per-shard timings stay in ``meta/logs/convert.log.jsonl``.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -29,6 +33,9 @@ from handeval import __version__
 from handeval.readers.base import DatasetReader
 from handeval.readers.sources import SourceError, missing_entries, missing_files
 from handeval.records.schema import SHARD_FORMAT_VERSION, features_dict
+from handeval.runner import Context, Executor, Job, Unit, UnitsFailed, content_key, run_job
+from handeval.runner.journal import Journal
+from handeval.shards.layout import job_files
 from handeval.shards.manifest import (
     INFO_PATH,
     Conventions,
@@ -46,14 +53,12 @@ from handeval.shards.writer import PlannedShard, plan_shards, write_shard
 from handeval.util.atomic import check_destination, temporaries
 from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
-from handeval.util.workers import init_worker
+from handeval.util.lazy import resolve
 
 JOURNAL = Path("meta") / "progress.jsonl"
+INDEX = Path("meta") / "index"
 #: What ``convert`` writes in its folder (``handeval labels`` adds ``labels/``); ``--overwrite`` removes these.
 OUTPUTS = ("data", "meta", "labels")
-
-
-_READER: DatasetReader | None = None  # the forked workers' reader (shared copy-on-write)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -82,32 +87,51 @@ def _append(path: Path, entry: dict) -> None:
         os.close(fd)
 
 
-def _write_one(root: Path, shard: PlannedShard, chunk_frames: int, skip_bad: bool) -> dict:
+@dataclass
+class Source:
+    """A worker's view of the conversion: the reader (on the annotation indexes the client wrote)
+    and how to write; built once per worker (``open_source``), shared by its units."""
+
+    reader: DatasetReader
+    out: Path
+    chunk_frames: int
+    skip_bad: bool
+
+
+def open_source(reader: str, root: str, variant: str | None, indexes: dict[str, str], out: str, chunk_frames: int,
+                skip_bad: bool) -> Source:
+    opened = resolve(reader).open(root, variant)
+    for split, folder in indexes.items():
+        opened.use_index(split, Path(folder))
+    return Source(opened, Path(out), chunk_frames, skip_bad)
+
+
+def write_unit(source: Source, split: str, index: int, sequences: list[str]) -> dict:
+    """The runner's task: write one planned shard; its result holds the shard's journal entry."""
+    shard, reader = PlannedShard(split, index, tuple(sequences)), source.reader
     skipped, missing = [], Counter()
 
     def records():  # one sequence in memory at a time
         for name in shard.sequences:
             try:
-                rec = _READER.read_sequence(shard.split, name)
+                rec = reader.read_sequence(shard.split, name)
             except HandevalError as exc:
-                if not skip_bad:
+                if not source.skip_bad:
                     raise _not_skipped(name, exc) from None
-                skipped.append(_skipped(name, exc, _READER.root))
+                skipped.append(_skipped(name, exc, reader.root))
                 continue
             # Images are referenced, not read: count the missing ones, one folder listing each.
-            missing.update(missing_files(_READER.root, rec.views["image_path"]))
+            missing.update(missing_files(reader.root, rec.views["image_path"]))
             missing.update(rec.missing)
             yield rec
 
-    def journal(entry: dict) -> None:
-        if not entry["sequences"]:  # every sequence was skipped: no files
-            for f in shard.paths(root).values():
-                f.unlink(missing_ok=True)
-            entry["files"] = None
-        entry["skipped"], entry["missing_files"] = skipped, missing_entries(missing)
-        _append(root / JOURNAL, entry)
-
-    return write_shard(root, shard, records(), chunk_frames, on_written=journal)
+    entry = write_shard(source.out, shard, records(), source.chunk_frames)
+    if not entry["sequences"]:  # every sequence was skipped: no files
+        for f in shard.paths(source.out).values():
+            f.unlink(missing_ok=True)
+        entry["files"] = None
+    entry["skipped"], entry["missing_files"] = skipped, missing_entries(missing)
+    return {"files": {f["path"]: f["sha256"] for f in (entry["files"] or {}).values()}, "entry": entry}
 
 
 def _changed(root: Path, files: list[ShardFile]) -> str | None:
@@ -118,14 +142,9 @@ def _changed(root: Path, files: list[ShardFile]) -> str | None:
     return None
 
 
-def _journaled_files(entry: dict) -> list[ShardFile]:
-    return [ShardFile.from_dict(f, JOURNAL) for f in (entry.get("files") or {}).values()]
-
-
-def _read_journal(root: Path, verify: bool = True) -> dict:
-    """{"options", "plans": {split: plan line}, "done": {(split, index): shard entry}}; a line cut
-    short by the interruption, or (``verify``) a shard whose files changed since, is left out."""
-    out = {"options": None, "plans": {}, "done": {}}
+def _read_journal(root: Path) -> dict:
+    """{"options", "plans": {split: plan line}}; a line cut short by the interruption is left out."""
+    out = {"options": None, "plans": {}}
     for line in (root / JOURNAL).read_text().splitlines():
         try:
             entry = json.loads(line)
@@ -135,8 +154,6 @@ def _read_journal(root: Path, verify: bool = True) -> dict:
             out["options"] = entry["options"]
         elif "plan" in entry:
             out["plans"][entry["plan"]] = entry
-        elif not verify or _changed(root, _journaled_files(entry)) is None:
-            out["done"][(entry["split"], entry["index"])] = entry
     return out
 
 
@@ -157,7 +174,7 @@ def _note(message: str) -> None:
 
 def _describe(root: Path, state: str) -> str:
     if state == "interrupted":
-        options = _read_journal(root, verify=False)["options"] or {}
+        options = _read_journal(root)["options"] or {}
         what = f" of {options['dataset']} (splits {', '.join(options['splits'])})" if options else ""
         return f"an interrupted conversion{what}"
     try:
@@ -190,13 +207,13 @@ def _refuse_existing(root: Path, state: str, resume: bool, overwrite: bool, opti
     if state == "new" or overwrite:
         return
     if not resume:
-        again = "--resume to continue it, or --overwrite to start again" if state == "interrupted" else \
-            "--overwrite to replace it, or choose another --out"
-        raise HandevalError(f"--out {root} already holds {_describe(root, state)}: pass {again}")
+        again = "leave out --no-resume to continue it, or pass --overwrite to start again" if state == "interrupted" \
+            else "pass --overwrite to replace it, or choose another --out"
+        raise HandevalError(f"--out {root} already holds {_describe(root, state)}: {again}")
     if recorded != options:
         raise HandevalError(f"--out {root} holds {_describe(root, state)} made with other options "
                             f"({_differences(recorded or {}, options)}): run with its options to resume it, or pass "
-                            "--overwrite instead of --resume to replace it")
+                            "--overwrite to replace it")
 
 
 def _differences(recorded: dict, options: dict) -> str:
@@ -215,8 +232,8 @@ def _nothing_to_do(root: Path) -> Manifest:
             changed = _changed(root, list(shard.files.values()))
             if changed is not None:
                 raise HandevalError(f"{root / changed} is missing or no longer matches {INFO_PATH}: pass --overwrite "
-                                    "instead of --resume to convert again")
-    (root / JOURNAL).unlink(missing_ok=True)
+                                    "to convert again")
+    _clear_progress(root)
     _note(f"{root} already holds this conversion, complete: nothing left to do")
     return manifest
 
@@ -251,34 +268,20 @@ def _plan_split(reader: DatasetReader, split: str, target_frames: int, skip_bad:
                         for p in reader.source_files(split)]}
 
 
-def _run(root: Path, todo: list[PlannedShard], chunk_frames: int, skip_bad: bool, workers: int, done) -> None:
-    """Write ``todo``, calling ``done(entry)`` as each shard finishes (workers journal it themselves)."""
-    if workers > 1 and len(todo) > 1:
-        # Fork: the workers share the parsed source; they die with this process (init_worker).
-        with mp.get_context("fork").Pool(min(workers, len(todo)), initializer=init_worker,
-                                          initargs=(os.getpid(),)) as pool:
-            pending = [pool.apply_async(_write_one, (root, sh, chunk_frames, skip_bad), callback=done) for sh in todo]
-            for result in pending:
-                result.get()
-    else:
-        for sh in todo:
-            done(_write_one(root, sh, chunk_frames, skip_bad))
-
-
 def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = None, target_frames: int = 100_000,
-            chunk_frames: int = 10_000, workers: int = 1, resume: bool = False, overwrite: bool = False,
-            skip_bad: bool = False, progress: bool = True, synthetic: bool = False) -> Manifest:
+            chunk_frames: int = 10_000, executor: Executor | None = None, resume: bool = True,
+            overwrite: bool = False, skip_bad: bool = False, progress: bool = True, synthetic: bool = False,
+            on_job: Callable[[dict], None] | None = None) -> Manifest:
     """Convert ``splits`` (default: the reader's default splits) into ``out``; returns the manifest.
 
-    An ``out`` that holds a conversion is refused unless ``overwrite`` (replace it) or
-    ``resume`` (continue it, with the same options). ``synthetic`` marks a source that
-    handeval generated (the demo), so that scores on it are never taken as real.
+    An ``out`` that holds a conversion is continued (``resume``, the default: with the same
+    options) or replaced (``overwrite``); with neither it is refused. ``executor`` says where the
+    shards are written (default: this process). ``synthetic`` marks a source that handeval
+    generated (the demo), so that scores on it are never taken as real. ``on_job`` hears the
+    runner's summary (units done, skipped, retried, failed; wall time) when shards were written.
     """
-    global _READER
     root = Path(out)
-    if resume and overwrite:
-        raise HandevalError("--resume and --overwrite exclude each other: --resume continues the conversion in --out, "
-                            "--overwrite replaces it")
+    resume = resume and not overwrite
     available = reader.splits()
     splits = list(splits or reader.default_splits())
     for split in splits:
@@ -310,83 +313,88 @@ def convert(reader: DatasetReader, out: str | Path, splits: list[str] | None = N
         _append(root / JOURNAL, {"options": options.to_dict()})
         started = True
 
-    _READER = reader
     if journal is not None:
         for leftover in temporaries(root / "data"):  # files a killed worker was writing
             leftover.unlink()
-    info_splits, sources = {}, {}
     try:
-        for split in splits:
-            plan, done = _split_plan(reader, root, split, journal, start, target_frames, skip_bad)
-            entries = _write_split(reader.name, root, plan, done, chunk_frames, skip_bad, workers, progress)
-            info_splits[split] = _split_info(plan, entries)
-            sources[split] = [SourceFile.from_dict(f, JOURNAL) for f in plan["sources"]]
+        plans = {split: _split_plan(reader, root, split, journal, start, target_frames, skip_bad) for split in splits}
+        report = run_job(_job(reader, root, options, plans, chunk_frames, skip_bad), executor, progress)
     except BaseException as exc:
-        if started:  # the files killed workers were writing (the journal keeps what finished)
+        if started:  # the files killed workers were writing (the records keep what finished)
             for leftover in temporaries(root / "data"):
                 leftover.unlink(missing_ok=True)
-        if started and not isinstance(exc, KeyboardInterrupt) and not _read_journal(root, verify=False)["done"]:
-            # Nothing finished: remove what this run made, so that the same command can simply run again.
+        finished = exc.finished if isinstance(exc, UnitsFailed) else 0
+        if journal is None and started and not finished and not isinstance(exc, KeyboardInterrupt):
+            # Nothing finished: remove what this run made, so that nothing half-made is left to explain.
             for name in OUTPUTS:
                 shutil.rmtree(root / name, ignore_errors=True)
         raise
-    finally:
-        _READER = None
+    entries: dict[str, list[dict]] = {split: [] for split in splits}
+    for result in report.results:
+        entries[result["entry"]["split"]].append(result["entry"])
     manifest = Manifest(
         format_version=SHARD_FORMAT_VERSION,
         dataset=DatasetIdentity(name=reader.name, version=reader.version, variant=reader.variant),
         conventions=Conventions(**reader.conventions),
         features=features_dict(),
-        splits=info_splits,
-        sources=sources,
+        splits={split: _split_info(plans[split], entries[split]) for split in splits},
+        sources={split: [SourceFile.from_dict(f, JOURNAL) for f in plans[split]["sources"]] for split in splits},
         options=options,
         synthetic=synthetic,
         converter=Converter(handeval_version=__version__),
     )
     write_manifest(root, manifest)
-    (root / JOURNAL).unlink(missing_ok=True)
+    for leftover in temporaries(root / "data"):  # what workers killed mid-shard were writing (rerun since)
+        leftover.unlink(missing_ok=True)
+    _clear_progress(root)
+    report.close()
+    if on_job is not None:
+        on_job(report.summary())
     return manifest
 
 
+def _job(reader: DatasetReader, root: Path, options: Options, plans: dict, chunk_frames: int, skip_bad: bool) -> Job:
+    """One unit per planned shard, keyed by what its bytes depend on."""
+    units = tuple(Unit(content_key("convert", __version__, options.to_dict(), split, index, names, plan["sources"]),
+                       f"{split} shard {index}", {"split": split, "index": index, "sequences": names})
+                  for split, plan in plans.items() for index, names in enumerate(plan["shards"]))
+    cls = type(reader)
+    context = Context("handeval.shards.convert:open_source", {
+        "reader": f"{cls.__module__}:{cls.__qualname__}", "root": str(reader.root), "variant": reader.variant_option,
+        "indexes": {split: str(root / INDEX / split) for split, plan in plans.items() if plan["index"]},
+        "out": str(root), "chunk_frames": chunk_frames, "skip_bad": skip_bad})
+    return Job(f"convert {reader.name}", "handeval.shards.convert:write_unit", context, units, root,
+               *job_files(root, "convert"))
+
+
+def _clear_progress(root: Path) -> None:
+    """What only an unfinished conversion needs: its journal, annotation indexes and unit records."""
+    (root / JOURNAL).unlink(missing_ok=True)
+    shutil.rmtree(root / INDEX, ignore_errors=True)
+    Journal(job_files(root, "convert")[0]).clear()
+
+
 def _split_plan(reader: DatasetReader, root: Path, split: str, journal: dict | None, start, target_frames: int,
-                skip_bad: bool) -> tuple[dict, dict[int, dict]]:
-    """The split's plan and its shards already written: from the journal when resuming (the
-    source is read again only if shards are left, and must not have changed), else made now."""
+                skip_bad: bool) -> dict:
+    """The split's plan: from the journal when resuming (the source must not have changed since,
+    by its files' checksums: nothing is parsed again unless its index was lost), else made now,
+    with the reader's annotation index written before the plan line that says it exists."""
     plan = journal["plans"].get(split) if journal else None
-    done = {i: e for (s, i), e in journal["done"].items() if s == split} if journal else {}
+    index = root / INDEX / split
     if plan is None:
         plan = _plan(reader, split, target_frames, skip_bad)
         start()
+        plan["index"] = reader.write_index(split, index)
         _append(root / JOURNAL, plan)
-    elif len(done) < len(plan["shards"]):
-        _note(f"{reader.name} {split}: {len(plan['shards']) - len(done)} of {len(plan['shards'])} shards left to "
-              "write; reading the source's annotations again to write them")
-        again = _plan(reader, split, target_frames, skip_bad)
-        if {k: again[k] for k in ("shards", "sources")} != {k: plan[k] for k in ("shards", "sources")}:
-            raise HandevalError(f"the source in {reader.root} changed since the interrupted conversion in {root}: "
-                                "pass --overwrite instead of --resume to convert it again")
-    return plan, done
-
-
-def _write_split(name: str, root: Path, plan: dict, done: dict[int, dict], chunk_frames: int, skip_bad: bool,
-                 workers: int, progress: bool) -> list[dict]:
-    """Write the plan's shards that are not done; returns every shard's entry, in plan order."""
-    split = plan["plan"]
-    shards = [PlannedShard(split, i, tuple(names)) for i, names in enumerate(plan["shards"])]
-    todo = [sh for sh in shards if sh.index not in done]
-    entries = dict(done)
-    bar = tqdm(total=len(shards), initial=len(shards) - len(todo), desc=f"{name} {split}", unit="shard",
-               disable=not progress)
-
-    def finished(entry: dict) -> None:
-        entries[entry["index"]] = entry
-        bar.update(1)
-
-    try:
-        _run(root, todo, chunk_frames, skip_bad, workers, finished)
-    finally:
-        bar.close()  # before anything else is printed
-    return [entries[i] for i in sorted(entries)]
+        return plan
+    sources = [{"path": _relative(p, reader.root), "sha256": sha256_file(p)} for p in reader.source_files(split)]
+    if sources != plan["sources"]:
+        raise HandevalError(f"the source in {reader.root} changed since the interrupted conversion in {root}: "
+                            "pass --overwrite to convert it again")
+    if plan["index"] and not (index / "index.json").is_file():
+        _note(f"{reader.name} {split}: the annotation index in {index} is gone; parsing the source again")
+        reader.write_index(split, index)
+    return plan
 
 
 def _split_info(plan: dict, entries: list[dict]) -> SplitInfo:

@@ -1,8 +1,11 @@
-"""Where things lie in a converted dataset folder, beyond the shards: the label files beside them.
+"""Where things lie in a converted dataset folder, beyond the shards: the label files beside them, and
+the records and logs of the jobs that wrote them.
 
 ``labels/{set}/{split}/{frames|views}-NNNNN.parquet`` mirrors ``data/{split}/...``; the manifest's
 ``labels`` section lists each file with its sha256 and the sha256 of the source shard it was computed
-from. Validation, the label generators and scoring all find label files here.
+from. Validation, the label generators and scoring all find label files here. A job (``convert``,
+``labels-{set}``) keeps its units' records in ``meta/units/{job}/`` while it runs and leaves its
+per-unit log in ``meta/logs/{job}.log.jsonl``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,15 @@ from handeval.util.errors import HandevalError
 
 #: Where `handeval labels summary` puts its plots unless told otherwise.
 SUMMARY_PLOT = Path("labels") / "summary.png"
+
+
+#: The jobs' logs: how and where each unit ran, never part of the dataset's content.
+LOGS = Path("meta") / "logs"
+
+
+def job_files(root: Path, job: str) -> tuple[Path, Path]:
+    """A job's unit records (while it runs) and its log."""
+    return root / "meta" / "units" / job, root / LOGS / f"{job}.log.jsonl"
 
 
 def label_path(root: Path, name: str, split: str, table: str, index: int) -> Path:

@@ -95,9 +95,10 @@ def validate_dataset(directory, mano_dir=None, mano_tolerance_mm: float = 15.0,
 
 def _check_files(ds: ShardDataset, problem) -> None:
     """Files in the folder that neither `convert` nor `labels` wrote."""
-    from handeval.shards.layout import labels_written
+    from handeval.shards.layout import LOGS, labels_written
 
     expected = {INFO_PATH.as_posix()} | labels_written(ds.manifest)
+    expected |= {p.relative_to(ds.root).as_posix() for p in (ds.root / LOGS).glob("*.log.jsonl")}
     expected |= {f.path for meta in ds.manifest.splits.values() for shard in meta.shards for f in shard.files.values()}
     found = sorted((Path(folder) / name).relative_to(ds.root).as_posix()
                    for folder, _, names in os.walk(ds.root) for name in names)

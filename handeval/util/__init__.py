@@ -11,5 +11,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "write_text_atomic": "atomic",
     "cache_root": "checksums", "sha256_file": "checksums", "verify_file": "checksums",
     "distinct_colours": "plots", "png_bytes": "plots", "save_png": "plots",
-    "init_worker": "workers", "signals_deferred": "workers",
+    "die_with_parent": "workers", "init_worker": "workers", "signals_deferred": "workers",
+    "resolve": "lazy",
 })

@@ -13,6 +13,8 @@ class ExitCode(IntEnum):
     PROBLEMS = 1      # validate / check-submission ran and found problems in the user's files
     USER_ERROR = 2    # the command could not run as asked: a bad option, path or input file
     INTERNAL = 3      # a bug in handeval
+    UNITS_FAILED = 4  # a job's units failed after their retries for a reason other than the input (a worker lost,
+    #                   an exception); each is named, the others are finished and kept, and a rerun resumes
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 

@@ -37,3 +37,10 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable, Calla
         return sorted(set(where) | {n for n in vars(sys.modules[package]) if n.startswith("__")})
 
     return __getattr__, __dir__, sorted(where)
+
+
+def resolve(target: str):
+    """The object a ``"module:attribute"`` string names, importing the module on first use: how a
+    registry entry or a job names code without importing it, and a worker finds it again."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -51,7 +51,9 @@ def convert_args(dataset, raw, variant, out, *flags):
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file convert writes, but its log (which says when and where each shard was written)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "logs" not in p.relative_to(folder).parts}
 
 
 def truncate(path: Path) -> None:
@@ -91,7 +93,9 @@ def test_a_bad_sequence_file_is_named_and_skipped_with_skip_bad(native, tmp_path
     user_error(code, err, str(raw / rel))
     assert "--skip-bad" in err
     assert not (tmp_path / "pwned").exists()
-    assert not [p for p in (tmp_path / "o1").rglob("*")]  # nothing written, nothing to --resume
+    # No manifest; the other splits' shards are kept for the rerun, or nothing is left when none finished.
+    assert not (tmp_path / "o1/meta/info.json").exists()
+    assert ("finished and kept" in err) == (tmp_path / "o1/data").is_dir()
     code, out, _ = cli(convert_args(dataset, raw, variant, tmp_path / "o2", "--skip-bad"), capsys)
     assert code == 0 and rel in out and "1 sequence(s) skipped" in out
     info = json.loads((tmp_path / "o2/meta/info.json").read_text())
@@ -183,8 +187,10 @@ def test_b_two_folders_give_byte_identical_files(native, tmp_path, capsys, monke
     assert cli(convert_args("interhand26m", raw, variant, "one"), capsys)[0] == 0
     assert cli(convert_args("interhand26m", "raw", variant, str(tmp_path / "two") + "/", "--workers", "2"),
                capsys)[0] == 0
-    one, two = tree(tmp_path / "one"), tree(tmp_path / "two")
-    assert one.keys() == two.keys() and all(one[k] == two[k] for k in one)
+    assert cli(convert_args("interhand26m", "raw", variant, "three", "--executor", "dask", "--workers", "2"),
+               capsys)[0] == 0
+    one, two, three = tree(tmp_path / "one"), tree(tmp_path / "two"), tree(tmp_path / "three")
+    assert one.keys() == two.keys() == three.keys() and all(one[k] == two[k] == three[k] for k in one)
     info = json.loads(one["meta/info.json"])
     assert str(tmp_path) not in one["meta/info.json"].decode() and "command" not in info["converter"]
     assert "source_root" not in info and info["sources"]["test"][0]["path"].startswith("annotations/test/")
@@ -211,19 +217,19 @@ def test_b_image_labels_take_the_source_root(native, tmp_path, capsys):
 
 # C. Outputs: an existing conversion is never replaced silently; stray files are reported.
 
-def test_c_existing_output_is_refused_unless_overwrite_or_resume(native, tmp_path, capsys):
+def test_c_existing_output_is_resumed_with_its_options_refused_otherwise(native, tmp_path, capsys):
     raw, variant = copy(native, "hic", tmp_path)
     dex, _ = copy(native, "dexycb", tmp_path / "d")
     out = tmp_path / "o"
     assert cli(convert_args("hic", raw, variant, out), capsys)[0] == 0
     before = tree(out)
-    code, _, err = cli(convert_args("hic", raw, variant, out), capsys)
+    code, _, err = cli(convert_args("hic", raw, variant, out), capsys)  # --resume is the default
+    assert code == 0 and "nothing left to do" in err and tree(out) == before
+    code, _, err = cli(convert_args("hic", raw, variant, out, "--no-resume"), capsys)
     assert code == 2 and str(out) in err and "already holds a converted HIC" in err and "--overwrite" in err
     code, _, err = cli(convert_args("dexycb", dex, None, out), capsys)
-    assert code == 2 and "already holds a converted HIC" in err
-    code, _, err = cli(convert_args("dexycb", dex, None, out, "--resume"), capsys)
     assert code == 2 and "other options" in err and "dataset hic there, dexycb asked" in err
-    code, _, err = cli(convert_args("hic", raw, variant, out, "--resume", "--target-frames", "7"), capsys)
+    code, _, err = cli(convert_args("hic", raw, variant, out, "--target-frames", "7"), capsys)
     assert code == 2 and "target_frames 100000 there, 7 asked" in err
     code, _, err = cli(convert_args("hic", raw, variant, out, "--resume"), capsys)
     assert code == 0 and "nothing left to do" in err and tree(out) == before
@@ -275,33 +281,36 @@ def test_d_unwritable_out_is_a_user_error(native, tmp_path, capsys):
 
 # E. Faults: kill -9, Ctrl-C, resume.
 
-# Runs `handeval` with every shard from index SLOW_FROM on sleeping after it is written
-# (and journaled), so that a test can interrupt the run while workers are busy.
-SLOW = """
-import os, sys, time
-import handeval.shards.convert as c
-write = c.write_shard
-def slow(root, shard, *a, **k):
-    out = write(root, shard, *a, **k)
-    if shard.index >= int(os.environ["SLOW_FROM"]):
-        time.sleep(60)
-    return out
-c.write_shard = slow
-from handeval.cli import main
-main(sys.argv[1:])
+# Makes every process that starts with it on PYTHONPATH (the client, and the workers it spawns) write
+# each shard from index SLOW_FROM and then sleep before the unit is recorded, so that a test can
+# interrupt the run while workers are busy.
+SLOW_HOOK = """
+import os, time
+if os.environ.get("SLOW_FROM"):
+    import handeval.shards.convert as c
+    write = c.write_shard
+    def slow(root, shard, *a, **k):
+        out = write(root, shard, *a, **k)
+        if shard.index >= int(os.environ["SLOW_FROM"]):
+            time.sleep(60)
+        return out
+    c.write_shard = slow
 """
 
 
 @pytest.fixture
-def slow_convert():
+def slow_convert(tmp_path_factory):
     """Start a slowed `handeval convert` in its own process group; whatever of it is left is killed after."""
+    hook = tmp_path_factory.mktemp("hook")
+    (hook / "sitecustomize.py").write_text(SLOW_HOOK)
     started = []
 
-    def start(raw, out, workers, slow_from=1):
+    def start(raw, out, workers, slow_from=1, executor="local"):
         args = ["convert", "interhand26m", "--root", str(raw), "--out", str(out), "--target-frames", "1",
-                "--workers", str(workers)]
-        proc = subprocess.Popen([sys.executable, "-c", SLOW, *args], env={**os.environ, "SLOW_FROM": str(slow_from)},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                "--workers", str(workers), "--executor", executor]
+        env = {**os.environ, "SLOW_FROM": str(slow_from), "PYTHONPATH": str(hook)}
+        proc = subprocess.Popen([EXE, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         started.append(proc)
         return proc
 
@@ -313,9 +322,13 @@ def slow_convert():
 
 
 def _journaled(out: Path) -> list[dict]:
-    path = out / "meta/progress.jsonl"
-    lines = [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
-    return [x for x in lines if "index" in x]
+    """The shards whose units the runner recorded as finished."""
+    records = [json.loads(p.read_text()) for p in sorted((out / "meta/units/convert").glob("*.json"))]
+    return [r["result"]["entry"] for r in records if r["status"] == "done"]
+
+
+def _on_disk(out: Path) -> set[int]:
+    return {int(p.stem.split("-")[1]) for p in (out / "data/test").glob("frames-*.parquet")}
 
 
 def _wait_for(predicate, seconds=60):
@@ -338,9 +351,24 @@ def _group(pgid: int) -> list[int]:
     return alive
 
 
-def test_e_kill9_leaves_no_worker_and_resume_equals_a_clean_run(many, tmp_path, capsys, slow_convert):
-    proc = slow_convert(many, tmp_path / "part", workers=2)
-    _wait_for(lambda: len(_journaled(tmp_path / "part")) >= 3)  # shard 0, and 1 and 2 sleeping in the workers
+def _count_writes(monkeypatch) -> list[int]:
+    """The shard indexes this process writes from now on (the resumes below run their units here)."""
+    import handeval.shards.convert as c
+
+    written, write = [], c.write_shard
+    monkeypatch.setattr(c, "write_shard", lambda root, shard, *a, **k: written.append(shard.index) or
+                        write(root, shard, *a, **k))
+    return written
+
+
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_e_kill9_leaves_no_worker_and_resume_equals_a_clean_run(many, tmp_path, capsys, monkeypatch, slow_convert,
+                                                                executor):
+    """The client killed mid-job: its workers (a local pool, or a Dask LocalCluster's) die with it, and the
+    same command completes the job with 0 duplicate and 0 missing shards."""
+    proc = slow_convert(many, tmp_path / "part", workers=2, executor=executor)
+    # shard 0 recorded; 1 and 2 written and sleeping in the workers before their records
+    _wait_for(lambda: len(_journaled(tmp_path / "part")) >= 1 and len(_on_disk(tmp_path / "part")) >= 3)
     assert len(_group(proc.pid)) >= 3  # the parent and its two workers
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -348,9 +376,11 @@ def test_e_kill9_leaves_no_worker_and_resume_equals_a_clean_run(many, tmp_path, 
     done = {e["index"] for e in _journaled(tmp_path / "part")}
     time.sleep(1)
     assert {e["index"] for e in _journaled(tmp_path / "part")} == done  # no orphan wrote more
+    written = _count_writes(monkeypatch)
     code, _, _ = cli(["convert", "interhand26m", "--root", many, "--out", tmp_path / "part", "--target-frames", "1",
-                      "--workers", "2", "--resume"], capsys)
-    assert code == 0
+                      "--json"], capsys)
+    assert code == 0 and sorted(written) == sorted(set(range(6)) - done)  # 0 duplicate, 0 missing
+    monkeypatch.undo()
     code, _, _ = cli(["convert", "interhand26m", "--root", many, "--out", tmp_path / "clean", "--target-frames", "1"],
                      capsys)
     assert code == 0 and tree(tmp_path / "part") == tree(tmp_path / "clean")
@@ -361,30 +391,26 @@ def test_e_ctrl_c_keeps_every_finished_shard_and_resume_redoes_none(many, tmp_pa
                                                                     slow_convert):
     out = tmp_path / "part"
     proc = slow_convert(many, out, workers)
-    _wait_for(lambda: len(_journaled(out)) >= (3 if workers == 2 else 2))
+    _wait_for(lambda: len(_journaled(out)) >= 1 and len(_on_disk(out)) >= (3 if workers == 2 else 2))
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
+    assert proc.returncode == 130 and "run the same command again" in err and "Traceback" not in err
     assert re.search(r"(^|[\n\r])Interrupted:", err)
     journaled = {e["index"] for e in _journaled(out)}
-    on_disk = {int(p.stem.split("-")[1]) for p in (out / "data/test").glob("frames-*.parquet")}
-    assert journaled == on_disk and not list((out / "data").rglob(".*"))
-    import handeval.shards.convert as c
-
-    written = []
-    write = c.write_shard
-    monkeypatch.setattr(c, "write_shard", lambda root, shard, *a, **k: written.append(shard.index) or
-                        write(root, shard, *a, **k))
-    code, _, _ = cli(["convert", "interhand26m", "--root", many, "--out", out, "--target-frames", "1", "--resume"],
-                     capsys)
-    assert code == 0 and written and not set(written) & journaled
-    monkeypatch.setattr(c, "write_shard", write)
+    # A shard whose files were in place before its unit was recorded is written again, with the same bytes.
+    assert journaled <= _on_disk(out) and not list((out / "data").rglob(".*"))
+    written = _count_writes(monkeypatch)
+    code, _, _ = cli(["convert", "interhand26m", "--root", many, "--out", out, "--target-frames", "1"], capsys)
+    assert code == 0 and sorted(written) == sorted(set(range(6)) - journaled)
+    monkeypatch.undo()
     assert cli(["convert", "interhand26m", "--root", many, "--out", tmp_path / "clean", "--target-frames", "1"],
                capsys)[0] == 0
     assert tree(out) == tree(tmp_path / "clean")
 
 
-def test_e_resume_parses_the_source_only_when_work_is_left(many, tmp_path, capsys, monkeypatch, slow_convert):
+def test_e_resume_never_parses_the_source_again(many, tmp_path, capsys, monkeypatch, slow_convert):
+    """The annotation index written when planning serves the resume: data.json is parsed once, unless
+    the index is lost; a changed source is refused by its checksum."""
     import handeval.readers.interhand26m as ih
     import handeval.shards.convert as c
 
@@ -398,22 +424,42 @@ def test_e_resume_parses_the_source_only_when_work_is_left(many, tmp_path, capsy
     assert cli(args, capsys)[0] == 130
     monkeypatch.undo()
     parse = ih._parse_data
-    monkeypatch.setattr(ih, "_parse_data", lambda *a, **k: pytest.fail("data.json parsed with nothing left to do"))
-    assert cli(args + ["--resume"], capsys)[0] == 0
+    monkeypatch.setattr(ih, "_parse_data", lambda *a, **k: pytest.fail("data.json parsed again"))
+    assert cli(args, capsys)[0] == 0
     clean = tmp_path / "clean"
     monkeypatch.setattr(ih, "_parse_data", parse)
     assert cli(["convert", "interhand26m", "--root", many, "--out", clean, "--target-frames", "1"], capsys)[0] == 0
-    assert tree(out) == tree(clean)
-    # With work left, resume says why it reads the annotations again.
+    assert tree(out) == tree(clean) and not (out / "meta/index").exists() and not (out / "meta/units").exists()
+    # With work left, too: killed while shard 2 sleeps, resumed from the index.
     shutil.rmtree(out)
     proc = slow_convert(many, out, workers=1, slow_from=2)
-    _wait_for(lambda: len(_journaled(out)) >= 3)  # shard 2 is written and journaled, then sleeps
+    _wait_for(lambda: len(_journaled(out)) >= 2 and len(_on_disk(out)) >= 3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    code, _, err = cli(args + ["--resume"], capsys)
-    assert code == 0 and "3 of 6 shards left to write; reading the source's annotations again" in err
-    assert re.search(r"(^|[\n\r])InterHand2.6M test: 3 of 6", err)
-    assert tree(out) == tree(clean)
+    monkeypatch.setattr(ih, "_parse_data", lambda *a, **k: pytest.fail("data.json parsed again"))
+    code, _, err = cli(args, capsys)
+    assert code == 0 and tree(out) == tree(clean)
+    # An index lost with the machine's scratch is rebuilt, saying so; a changed source is refused.
+    monkeypatch.setattr(ih, "_parse_data", parse)
+    shutil.rmtree(out)
+    proc = slow_convert(many, out, workers=1, slow_from=2)
+    _wait_for(lambda: len(_journaled(out)) >= 2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    shutil.rmtree(out / "meta/index")
+    code, _, err = cli(args, capsys)
+    assert code == 0 and "annotation index" in err and "parsing the source again" in err and tree(out) == tree(clean)
+    shutil.rmtree(out)
+    proc = slow_convert(many, out, workers=1, slow_from=2)
+    _wait_for(lambda: len(_journaled(out)) >= 2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    changed = tmp_path / "changed"
+    shutil.copytree(many, changed)
+    camera = changed / "annotations/test/InterHand2.6M_test_camera.json"
+    camera.write_text(camera.read_text() + " ")
+    code, _, err = cli(["convert", "interhand26m", "--root", changed, "--out", out, "--target-frames", "1"], capsys)
+    user_error(code, err, "changed since the interrupted conversion")
 
 
 # F. Help and progress.

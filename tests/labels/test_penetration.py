@@ -76,13 +76,15 @@ def test_cli_and_resume(two_hands, capsys, tmp_path):
 
 def test_workers_label_shards_in_spawned_processes(standin_dir, tmp_path):
     """Two source shards labelled by two spawned workers equal a single-process run."""
+    from handeval.runner import Executor
+
     scene = make_scene(seed=13, num_frames=8, num_cameras=1, image_size=(16, 12), render=False)
     write_interhand26m(tmp_path / "raw", [InterHandSequence(scene, "test", 0, "a"),
                                           InterHandSequence(scene, "test", 1, "b")], images=False)
     for name in ("one", "two"):
         convert(open_reader("interhand26m", tmp_path / "raw"), tmp_path / name, target_frames=8, progress=False)
     one = run_penetration(tmp_path / "one", progress=False)
-    two = run_penetration(tmp_path / "two", progress=False, workers=2)
+    two = run_penetration(tmp_path / "two", progress=False, executor=Executor(workers=2))
     assert len(one.files) == 2 and one.files == two.files
 
 

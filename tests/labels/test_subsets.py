@@ -5,7 +5,7 @@ import pytest
 from factory import converted_interhand
 
 from handeval.labels.store import read_labels, write_labels
-from handeval.labels.subsets import SUBSETS, compute_subsets, subset_columns
+from handeval.labels.subsets import SUBSETS, subset_columns
 from handeval.shards import ShardDataset
 from handeval.shards.layout import stale_labels
 from handeval.shards.validate import validate_dataset
@@ -35,12 +35,13 @@ def dataset(standin_dir, tmp_path):
 
 def test_labels_are_aligned_idempotent_and_stale_aware(dataset):
     ds, scene = dataset
-    entry = write_labels(ds, SUBSETS, {"close_mm": 40.0}, lambda: compute_subsets, progress=False)
+    entry = write_labels(ds, SUBSETS, {"close_mm": 40.0}, "handeval.labels.run:subsets_labeler", {}, progress=False)
     table = read_labels(ds, "subsets")
     frames = ds.read("frames", columns=["sequence", "frame"])
     assert table.column("frame").to_pylist() == frames.column("frame").to_pylist()
     (rel, f), = entry.files.items()
-    again = write_labels(ShardDataset(ds.root), SUBSETS, {"close_mm": 40.0}, lambda: compute_subsets, progress=False)
+    again = write_labels(ShardDataset(ds.root), SUBSETS, {"close_mm": 40.0}, "handeval.labels.run:subsets_labeler", {},
+                         resume=False, progress=False)
     assert again.files[rel].sha256 == f.sha256
     fine = [p for p in validate_dataset(ds.root)[0] if p["check"] != "sources"]  # the fixture writes no images
     assert stale_labels(ds) == [] and fine == []

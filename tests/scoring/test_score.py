@@ -353,7 +353,7 @@ def test_nan_in_streamed_vertices_is_refused_as_check_submission_does(interhand_
         assert e.value.code == 2 and "[finite]" in capsys.readouterr().err, name
         assert not out.is_file() and not out.with_name(f"{name}.errors.parquet").is_file()
         with pytest.raises(HandevalError, match=r"\[finite\]"):  # a sequence scoring never read is checked too
-            SubmissionSource(path).verify_unread()
+            SubmissionSource(path).verify_unread(read=set())
 
 
 def test_source_meshes_are_not_marked_as_stand_in_meshes(baseline_results):
