@@ -3,14 +3,15 @@ backend and on a Dask LocalCluster, side by side in one run.
 
 A synthetic two-hand scene is written as InterHand2.6M sequences (``--sequences`` of ``--frames`` frames,
 ``--cameras`` views each) and converted into one shard per sequence, so every stage has one unit per
-sequence. Each configuration runs in a fresh process (its peak RSS is the client's; the workers'
-are in the job logs). Reported per stage and configuration: wall time, throughput, the scaling ratio
-of 2 workers over 1, the per-unit overhead (wall time x workers minus the units' own time, per unit),
-and the Dask backend's overhead against local on the same units, with and without the cluster's
-start-up. The outputs of every configuration are compared byte for byte.
+sequence. Each configuration runs in a fresh process pinned to as many cores as it has workers (its
+peak RSS is the client's; the workers' are in the job logs). Reported per stage and configuration:
+wall time, throughput, the scaling ratio of 2 workers over 1, the per-unit overhead (wall time x
+workers minus the units' own time, per unit), and the Dask backend's overhead against local on the
+same units, with and without the cluster's start-up. The outputs of every configuration are
+compared byte for byte.
 
-    python benchmarks/bench_runner.py                       # 8 sequences x 150 frames x 4 cameras
-    python benchmarks/bench_runner.py --sequences 16 --json
+    python benchmarks/bench_runner.py                       # 6 sequences x 400 frames x 4 cameras
+    python benchmarks/bench_runner.py --sequences 12 --json
 """
 
 from __future__ import annotations
@@ -68,11 +69,15 @@ def _stage(stage: str, raw: Path, pred: Path, out: Path, frames: int, executor, 
 
 
 def _run(raw: str, pred: str, out: str, frames: int, backend: str, workers: int, queue) -> None:
-    """One configuration, every stage, in this fresh process."""
+    """One configuration, every stage, in this fresh process, pinned to as many cores as it has workers
+    (Open3D's ray casting would otherwise spread one worker's unit over every core)."""
+    import os
+
     from bench_score import _image_labels
 
     from handeval.runner import Executor
 
+    os.sched_setaffinity(0, set(range(workers)))  # the workers (and their children) inherit it
     out = Path(out)
     rows = {}
     started = time.perf_counter()
@@ -107,8 +112,8 @@ def _digest(out: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sequences", type=int, default=8, help="units per stage (one shard per sequence)")
-    parser.add_argument("--frames", type=int, default=150, help="frames per sequence")
+    parser.add_argument("--sequences", type=int, default=6, help="units per stage (one shard per sequence)")
+    parser.add_argument("--frames", type=int, default=400, help="frames per sequence")
     parser.add_argument("--cameras", type=int, default=4)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

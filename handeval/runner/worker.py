@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -60,17 +61,24 @@ def release_contexts() -> None:
 
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
-    """torch and the BLAS libraries on one thread for the block. torch is imported here, not left to
-    the unit: imported inside it, it would start with one thread per core."""
-    import torch
-
-    before = torch.get_num_threads()
+    """torch and the BLAS libraries on one thread for the block. A unit that imports torch itself (the
+    conversion never does: torch takes seconds to import) finds ``OMP_NUM_THREADS=1``, so that torch
+    starts with one thread; after the block torch has the threads it had, or would have had."""
+    torch, env = sys.modules.get("torch"), os.environ.get("OMP_NUM_THREADS")
+    before = torch.get_num_threads() if torch is not None else int(env or os.cpu_count() or 1)
+    os.environ["OMP_NUM_THREADS"] = "1"
     with threadpool_limits(limits=1):
-        torch.set_num_threads(1)
+        if torch is not None:
+            torch.set_num_threads(1)
         try:
             yield
         finally:
-            torch.set_num_threads(before)
+            if env is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = env
+            if "torch" in sys.modules:
+                sys.modules["torch"].set_num_threads(before)
 
 
 def _reset_peak_rss() -> bool:

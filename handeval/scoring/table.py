@@ -92,21 +92,21 @@ class TableWriter:
         """Join the parts; ``verdict`` (the result's deviations, synthetic flag and warnings) is kept with
         the numbers, so that a result claiming another verdict is known to be edited."""
         files = [part_path(self.path, i) for i in indices]
-        tables = [pq.read_table(f) for f in files]
-        schema = _unify(tables)
+        schema = _unify([pq.read_schema(f) for f in files])
         meta = {_META: json.dumps({"key": self.key, "shapes": shapes, "verdict": verdict}).encode()}
         schema = schema.with_metadata(meta)
         with atomic_path(self.path) as tmp:
             with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
-                for t in tables:
+                for f in files:  # one part in memory at a time
+                    t = pq.read_table(f)
                     if t.num_rows:
                         w.write_table(t.select(schema.names).cast(schema))
         shutil.rmtree(self.parts)
 
 
-def _unify(tables: list[pa.Table]) -> pa.Schema:
+def _unify(schemas: list[pa.Schema]) -> pa.Schema:
     """Parts of empty shards have only the keys; the schema is the widest part's."""
-    return max((t.schema for t in tables), key=lambda s: len(s.names), default=pa.schema(
+    return max(schemas, key=lambda s: len(s.names), default=pa.schema(
         [pa.field(f.name, f.arrow_type()) for f in TABLE_KEYS])).remove_metadata()
 
 
