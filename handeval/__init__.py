@@ -20,4 +20,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "load_protocol": "scoring.protocols", "score": "scoring.score", "compare": "scoring.score",
     "build_leaderboard": "leaderboard.build:write_leaderboard",
     "run_demo": "demo.pipeline",
+    "Executor": "runner.backends",
 })

@@ -10,12 +10,12 @@ import pytest
 import handeval
 from handeval.util.errors import HandevalError
 
-STAGES = ("util", "mano", "geometry", "metrics", "readers", "records", "shards", "labels", "scoring", "leaderboard",
-          "demo", "synth")
+STAGES = ("util", "mano", "geometry", "metrics", "readers", "records", "runner", "shards", "labels", "scoring",
+          "leaderboard", "demo", "synth")
 #: Stages whose package import loads no torch (geometry computes with it; its package imports it).
 LIGHT = tuple(s for s in STAGES if s != "geometry")
 ENTRY_POINTS = {"convert", "open_dataset", "label", "score", "compare", "build_leaderboard", "load_protocol",
-                "Submission", "read_submission", "write_submission", "run_demo"}
+                "Submission", "read_submission", "write_submission", "run_demo", "Executor"}
 
 
 def _run(code: str) -> None:

@@ -14,13 +14,69 @@ import queue
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from handeval.runner.worker import release_contexts
-from handeval.util.errors import HandevalError
+from handeval.util.errors import HandevalError, did_you_mean, is_integer
 from handeval.util.workers import init_worker
 
 BACKENDS = ("local", "dask")
 CLUSTERS = ("slurm", "pbs", "lsf")
+
+
+#: The cluster config's keys: what each means, and the Python type it takes.
+CLUSTER_KEYS: dict[str, tuple[str, type | tuple]] = {
+    "cores": ("CPU cores per batch job (required)", int),
+    "memory": ("memory per batch job, e.g. 64GB (required)", str),
+    "walltime": ("time limit per batch job, HH:MM:SS", str),
+    "queue": ("the partition (SLURM) or queue (PBS, LSF)", str),
+    "account": ("the account charged (SLURM, PBS); the project on LSF", str),
+    "processes": ("Dask worker processes per job (default: one per core, one thread each)", int),
+    "jobs": ("how many batch jobs to start (default 1); or adaptive", int),
+    "adaptive": ("{minimum: N, maximum: M}: batch jobs started and stopped with the work", dict),
+    "job_extra_directives": ("extra #SBATCH / #PBS / #BSUB lines, e.g. [--constraint=avx2]", list),
+    "job_script_prologue": ("shell lines run before the worker starts, e.g. [source venv/bin/activate]", list),
+    "local_directory": ("each worker's scratch folder (node-local disk)", str),
+    "log_directory": ("where the batch jobs' own logs go", str),
+    "python": ("the Python that runs the workers (default: this one)", str),
+    "death_timeout": ("seconds a worker waits for a lost scheduler before it exits (default 60)", int),
+}
+_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster"}
+
+
+def read_cluster_config(path: str | Path) -> dict:
+    """The YAML cluster config, checked key by key; every mistake names the file and the key."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise HandevalError(f"--cluster-config {path}: cannot read it ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise HandevalError(f"--cluster-config {path}: not valid YAML ({exc})") from None
+    if not isinstance(config, dict):
+        raise HandevalError(f"--cluster-config {path}: expected a mapping of keys ({', '.join(CLUSTER_KEYS)})")
+    for key, value in config.items():
+        if key not in CLUSTER_KEYS:
+            close = did_you_mean(key, CLUSTER_KEYS)
+            raise HandevalError(f"--cluster-config {path}: unknown key {key!r}" + (f" (did you mean {close!r}?)" if
+                                close else "") + f"; the keys are {', '.join(CLUSTER_KEYS)}")
+        what, kind = CLUSTER_KEYS[key]
+        ok = is_integer(value) and value > 0 if kind is int else isinstance(value, kind)
+        if not ok:
+            raise HandevalError(f"--cluster-config {path}: {key} is {value!r}; expected {what}")
+    for key in ("cores", "memory"):
+        if key not in config:
+            raise HandevalError(f"--cluster-config {path}: {key} is missing ({CLUSTER_KEYS[key][0]})")
+    if "jobs" in config and "adaptive" in config:
+        raise HandevalError(f"--cluster-config {path}: give jobs (a fixed count) or adaptive (bounds), not both")
+    bounds = config.get("adaptive", {})
+    if set(bounds) - {"minimum", "maximum"} or not all(is_integer(v) and v >= 0 for v in bounds.values()) \
+            or bounds.get("minimum", 0) > bounds.get("maximum", bounds.get("minimum", 0)):
+        raise HandevalError(f"--cluster-config {path}: adaptive is {bounds!r}; expected {{minimum: N, maximum: M}} "
+                            "with 0 <= N <= M")
+    return config
 
 
 @dataclass
@@ -58,6 +114,8 @@ class Executor:
         if bool(self.cluster) != bool(self.cluster_config):
             raise HandevalError("--cluster and --cluster-config go together: the batch system, and the YAML file "
                                 "that says what to ask it for (data_specs/runner.md)")
+        if self.cluster_config:
+            read_cluster_config(self.cluster_config)  # a mistake in it is named now, not when work is left
 
     def __enter__(self) -> Executor:
         self._shared = True

@@ -1,7 +1,7 @@
 """The Dask backend: a running cluster (``--scheduler``), a ``LocalCluster`` started for the job,
 or a batch-system cluster started through dask-jobqueue from a small YAML file (``--cluster
-slurm|pbs|lsf --cluster-config FILE``; the keys are :data:`CLUSTER_KEYS`, documented with an
-example in ``data_specs/runner.md``).
+slurm|pbs|lsf --cluster-config FILE``; the keys are ``backends.CLUSTER_KEYS``, documented with
+examples in ``data_specs/runner.md``).
 
 Dask and dask-jobqueue are the ``dask`` extra (``pip install 'handeval[dask]'``): only this module
 imports them, and only when a job asks for Dask.
@@ -10,66 +10,15 @@ imports them, and only when a job asks for Dask.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import shutil
 
 import distributed
-import yaml
 
-from handeval.runner.backends import Executor
-from handeval.util.errors import HandevalError, did_you_mean, is_integer
+from handeval.runner.backends import Executor, read_cluster_config
+from handeval.util.errors import HandevalError
 from handeval.util.workers import die_with_parent
 
-#: The cluster config's keys: what each means, and the Python type it takes.
-CLUSTER_KEYS: dict[str, tuple[str, type | tuple]] = {
-    "cores": ("CPU cores per batch job (required)", int),
-    "memory": ("memory per batch job, e.g. 64GB (required)", str),
-    "walltime": ("time limit per batch job, HH:MM:SS", str),
-    "queue": ("the partition (SLURM) or queue (PBS, LSF)", str),
-    "account": ("the account charged (SLURM, PBS); the project on LSF", str),
-    "processes": ("Dask worker processes per job (default: one per core, one thread each)", int),
-    "jobs": ("how many batch jobs to start (default 1); or adaptive", int),
-    "adaptive": ("{minimum: N, maximum: M}: batch jobs started and stopped with the work", dict),
-    "job_extra_directives": ("extra #SBATCH / #PBS / #BSUB lines, e.g. [--constraint=avx2]", list),
-    "job_script_prologue": ("shell lines run before the worker starts, e.g. [source venv/bin/activate]", list),
-    "local_directory": ("each worker's scratch folder (node-local disk)", str),
-    "log_directory": ("where the batch jobs' own logs go", str),
-    "python": ("the Python that runs the workers (default: this one)", str),
-    "death_timeout": ("seconds a worker waits for a lost scheduler before it exits (default 60)", int),
-}
 _CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster"}
-
-
-def read_cluster_config(path: str | Path) -> dict:
-    """The YAML cluster config, checked key by key; every mistake names the file and the key."""
-    path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise HandevalError(f"--cluster-config {path}: cannot read it ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise HandevalError(f"--cluster-config {path}: not valid YAML ({exc})") from None
-    if not isinstance(config, dict):
-        raise HandevalError(f"--cluster-config {path}: expected a mapping of keys ({', '.join(CLUSTER_KEYS)})")
-    for key, value in config.items():
-        if key not in CLUSTER_KEYS:
-            close = did_you_mean(key, CLUSTER_KEYS)
-            raise HandevalError(f"--cluster-config {path}: unknown key {key!r}" + (f" (did you mean {close!r}?)" if
-                                close else "") + f"; the keys are {', '.join(CLUSTER_KEYS)}")
-        what, kind = CLUSTER_KEYS[key]
-        ok = is_integer(value) and value > 0 if kind is int else isinstance(value, kind)
-        if not ok:
-            raise HandevalError(f"--cluster-config {path}: {key} is {value!r}; expected {what}")
-    for key in ("cores", "memory"):
-        if key not in config:
-            raise HandevalError(f"--cluster-config {path}: {key} is missing ({CLUSTER_KEYS[key][0]})")
-    if "jobs" in config and "adaptive" in config:
-        raise HandevalError(f"--cluster-config {path}: give jobs (a fixed count) or adaptive (bounds), not both")
-    bounds = config.get("adaptive", {})
-    if set(bounds) - {"minimum", "maximum"} or not all(is_integer(v) and v >= 0 for v in bounds.values()) \
-            or bounds.get("minimum", 0) > bounds.get("maximum", bounds.get("minimum", 0)):
-        raise HandevalError(f"--cluster-config {path}: adaptive is {bounds!r}; expected {{minimum: N, maximum: M}} "
-                            "with 0 <= N <= M")
-    return config
 
 
 def make_cluster(kind: str, config: dict):
@@ -103,6 +52,11 @@ class DaskBackend:
         elif executor.cluster:
             config = read_cluster_config(executor.cluster_config)
             self._cluster = make_cluster(executor.cluster, config)
+            submit = self._cluster.job_cls.submit_command
+            if shutil.which(submit) is None:  # dask-jobqueue would retry in the background, and the job wait
+                self._cluster.close()
+                raise HandevalError(f"--cluster {executor.cluster}: `{submit}` is not on this machine's PATH; run the "
+                                    "command where the batch system's commands work (a login node)")
             if "adaptive" in config:
                 bounds = config["adaptive"]
                 self._cluster.adapt(minimum_jobs=bounds.get("minimum", 0), maximum_jobs=bounds.get("maximum", 1))

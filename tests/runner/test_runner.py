@@ -12,7 +12,8 @@ import pytest
 from runner_tasks import toy_job
 
 from handeval.runner import Executor, UnitsFailed, run_job
-from handeval.runner.cluster import make_cluster, read_cluster_config
+from handeval.runner.backends import read_cluster_config
+from handeval.runner.cluster import make_cluster
 from handeval.util.errors import HandevalError
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -167,3 +168,11 @@ def test_a_bad_cluster_config_names_the_file_and_key(tmp_path, text, words):
     with pytest.raises(HandevalError) as error:
         read_cluster_config(path)
     assert str(path) in str(error.value) and words in str(error.value)
+
+
+def test_a_batch_system_that_is_not_there_is_named(tmp_path, monkeypatch):
+    """Without `sbatch`, dask-jobqueue would retry in the background while the job waited for workers."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    executor = Executor("dask", cluster="slurm", cluster_config=str(CLUSTERS / "slurm.yaml"))
+    with pytest.raises(HandevalError, match="`sbatch` is not on this machine's PATH"):
+        run_job(toy_job(tmp_path / "job"), executor, progress=False)
