@@ -176,3 +176,15 @@ def test_a_batch_system_that_is_not_there_is_named(tmp_path, monkeypatch):
     executor = Executor("dask", cluster="slurm", cluster_config=str(CLUSTERS / "slurm.yaml"))
     with pytest.raises(HandevalError, match="`sbatch` is not on this machine's PATH"):
         run_job(toy_job(tmp_path / "job"), executor, progress=False)
+
+
+def test_a_running_cluster_is_joined_by_its_address(tmp_path):
+    """--scheduler tcp://HOST:PORT: the units run on a cluster the runner did not start, which it leaves up."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        report = run_job(toy_job(tmp_path / "job", units=3), Executor("dask", scheduler=cluster.scheduler_address),
+                         progress=False)
+        assert [r["value"] for r in report.results] == [0, 1, 4] and report.summary()["backend"] == "dask"
+        with distributed.Client(cluster) as client:
+            assert len(client.scheduler_info()["workers"]) == 1  # still up
