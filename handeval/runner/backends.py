@@ -41,6 +41,7 @@ CLUSTER_KEYS: dict[str, tuple[str, type | tuple]] = {
     "local_directory": ("each worker's scratch folder (node-local disk)", str),
     "log_directory": ("where the batch jobs' own logs go", str),
     "python": ("the Python that runs the workers (default: this one)", str),
+    "interface": ("the network interface the scheduler and workers talk on, e.g. ib0 (default: the host's name)", str),
     "death_timeout": ("seconds a worker waits for a lost scheduler before it exits (default 60)", int),
 }
 _CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster"}
