@@ -11,13 +11,12 @@ counted, on every backend alike.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 from handeval.runner.units import Job, Unit
-from handeval.util.atomic import write_text_atomic
-from handeval.util.checksums import sha256_file
+from handeval.util.atomic import append_line, write_text_atomic
+from handeval.util.checksums import changed_file
 
 
 class Journal:
@@ -39,21 +38,12 @@ class Journal:
             record = json.loads(self._record(unit.key).read_text())
         except (OSError, ValueError):
             return None
-        if record.get("status") != "done":
+        if record.get("status") != "done" or changed_file(root, record["result"].get("files") or {}):
             return None
-        for rel, sha in (record["result"].get("files") or {}).items():
-            path = Path(root) / rel
-            if not path.is_file() or sha256_file(path) != sha:
-                return None
         return record
 
     def start_attempt(self, key: str, worker: str) -> None:
-        """One line in one O_APPEND write, so attempts on several workers never interleave."""
-        fd = os.open(self._attempts(key), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, (worker + "\n").encode())
-        finally:
-            os.close(fd)
+        append_line(self._attempts(key), worker)
 
     def attempts(self, key: str) -> int:
         try:

@@ -19,7 +19,6 @@ per-shard timings stay in ``meta/logs/convert.log.jsonl``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from collections import Counter
@@ -43,15 +42,14 @@ from handeval.shards.manifest import (
     DatasetIdentity,
     Manifest,
     Options,
-    ShardFile,
     SourceFile,
     SplitInfo,
     read_manifest,
     write_manifest,
 )
 from handeval.shards.writer import PlannedShard, plan_shards, write_shard
-from handeval.util.atomic import check_destination, temporaries
-from handeval.util.checksums import sha256_file
+from handeval.util.atomic import append_line, check_destination, temporaries
+from handeval.util.checksums import changed_file, sha256_file
 from handeval.util.errors import HandevalError
 from handeval.util.lazy import resolve
 
@@ -79,12 +77,7 @@ def _not_skipped(name: str, exc: HandevalError) -> HandevalError:
 
 
 def _append(path: Path, entry: dict) -> None:
-    """One journal line in one O_APPEND write: lines from several workers never interleave."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode())
-    finally:
-        os.close(fd)
+    append_line(path, json.dumps(entry, sort_keys=True))
 
 
 @dataclass
@@ -132,14 +125,6 @@ def write_unit(source: Source, split: str, index: int, sequences: list[str]) -> 
         entry["files"] = None
     entry["skipped"], entry["missing_files"] = skipped, missing_entries(missing)
     return {"files": {f["path"]: f["sha256"] for f in (entry["files"] or {}).values()}, "entry": entry}
-
-
-def _changed(root: Path, files: list[ShardFile]) -> str | None:
-    """The first of a shard's files that is missing or differs from its checksum, else None."""
-    for f in files:
-        if not (root / f.path).is_file() or sha256_file(root / f.path) != f.sha256:
-            return f.path
-    return None
 
 
 def _read_journal(root: Path) -> dict:
@@ -229,7 +214,7 @@ def _nothing_to_do(root: Path) -> Manifest:
     manifest = read_manifest(root)
     for split in manifest.splits.values():
         for shard in split.shards:
-            changed = _changed(root, list(shard.files.values()))
+            changed = changed_file(root, {f.path: f.sha256 for f in shard.files.values()})
             if changed is not None:
                 raise HandevalError(f"{root / changed} is missing or no longer matches {INFO_PATH}: pass --overwrite "
                                     "to convert again")

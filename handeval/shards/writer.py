@@ -9,7 +9,7 @@ or rewritten identically, independently of the others.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,14 +57,12 @@ def plan_shards(split: str, frame_counts: list[tuple[str, int]], target_frames: 
     return shards
 
 
-def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecords], chunk_frames: int,
-                on_written: Callable[[dict], None] | None = None) -> dict:
+def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecords], chunk_frames: int) -> dict:
     """Write one shard; returns its manifest entry (files, rows, checksums, sequence index).
 
     ``records`` may be a generator: sequences are consumed one at a time, so memory holds
-    one sequence, not the shard. ``on_written(entry)`` runs right after the files are in
-    place, with SIGINT and SIGTERM held: an interruption keeps both the files and the
-    call (the conversion journal) or neither.
+    one sequence, not the shard. Both files are renamed into place with SIGINT and SIGTERM
+    held: an interruption leaves both or neither.
     """
     planned = iter(shard.sequences)
     paths = shard.paths(root)
@@ -104,8 +102,6 @@ def write_shard(root: Path, shard: PlannedShard, records: Iterable[SequenceRecor
         }
         with signals_deferred():
             files.close()  # the renames into place
-            if on_written is not None:
-                on_written(entry)
     return entry
 
 

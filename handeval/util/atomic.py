@@ -91,6 +91,16 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def append_line(path: str | os.PathLike, line: str) -> None:
+    """``line`` and a newline appended in one O_APPEND write: lines from several processes never
+    interleave (a journal's)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
 def temporaries(folder: str | os.PathLike) -> list[Path]:
     """Files under ``folder`` that look like :func:`atomic_path`'s temporaries (``.NAME.XXXXXXXX``),
     left behind by a process killed while writing."""

@@ -34,6 +34,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def changed_file(root: str | os.PathLike, files: dict[str, str]) -> str | None:
+    """The first of ``files`` ({path relative to ``root``: sha256}) that is missing or no longer has
+    that sha256, else None."""
+    for rel, sha in files.items():
+        path = Path(root) / rel
+        if not path.is_file() or sha256_file(path) != sha:
+            return rel
+    return None
+
+
 def _memo_path() -> Path:
     return cache_root() / _MEMO_NAME
 
