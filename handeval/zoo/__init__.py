@@ -6,5 +6,5 @@ from handeval.util.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "BoxRule": "entry", "Inputs": "entry", "Outputs": "entry", "Weights": "entry", "ModelEntry": "entry",
-    "ViewBatch": "entry", "Prediction": "entry", "ZooModel": "entry",
+    "ZOO_MANO": "entry", "ViewBatch": "model", "Prediction": "model", "ZooModel": "model",
 })

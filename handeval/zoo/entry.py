@@ -1,24 +1,25 @@
-"""What a zoo entry declares: its inputs, its outputs, its weights and its flags, as frozen data.
+"""What a zoo entry declares: its inputs, its outputs, its weights and its flags, as frozen data
+that imports neither torch nor the entry's code (``handeval zoo list`` reads only this).
 
-A network entry's model is a :class:`ZooModel`: ``forward`` is the network alone (what autocast
-covers and what the profiler counts), ``decode`` turns its outputs into camera-frame predictions
-in float32 (MANO, un-cropping, placement). The runner (``handeval.zoo.run``) crops each view by
-the entry's :class:`Inputs` rule and writes what ``decode`` returns as a canonical submission,
-with the placement rule recorded (``data_specs/zoo.md``).
+A network entry's ``build`` gives a :class:`~handeval.zoo.model.ZooModel`; the runner
+(``handeval.zoo.run``) crops each view by the entry's :class:`Inputs` rule and writes what the
+model decodes as a canonical submission, with the placement rule recorded (``data_specs/zoo.md``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-import torch
-from torch import nn
+from handeval.mano.convention import ManoConvention
 
 #: Where a crop's box comes from: the ground truth's 2D joints under the entry's rule, the whole image,
 #: or a detector's boxes read from a file (``--boxes``).
 BOX_SOURCES = ("gt", "image", "detector")
 #: What produced an entry's predictions.
 KINDS = ("network", "baseline", "filter", "optimizer")
+#: The MANO parameterisation of the zoo's submissions (``mano_pose``/``mano_shape``/``mano_trans``):
+#: 45 axis-angle values relative to the mean hand, the left hand's shapedirs fixed.
+ZOO_MANO = ManoConvention(pose_space="axis_angle", flat_hand_mean=False, fix_left_shapedirs=True, tips="manopth")
 #: What an entry's weights are: none needed, a user's checkpoint file, or random weights (cost only).
 WEIGHT_KINDS = ("none", "checkpoint", "random")
 
@@ -60,6 +61,7 @@ class Outputs:
     frame: str = "root-relative"
     units: str = "m"
     root: int = 0
+    mano_convention: ManoConvention = ZOO_MANO
 
 
 @dataclass(frozen=True)
@@ -111,46 +113,3 @@ class ModelEntry:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class ViewBatch:
-    """What ``decode`` may use besides the network's outputs, per sample of the batch (float32, on
-    the model's device). ``boxes``: (B, 4) crop boxes x0, y0, x1, y1 in image pixels; ``K``: (B, 3, 3)
-    intrinsics; ``gt_root``: (B, 2, 3) the ground truth's root joints in the camera frame, metres
-    (NaN where a hand is absent), for entries placed at the true root."""
-
-    boxes: torch.Tensor
-    K: torch.Tensor
-    gt_root: torch.Tensor
-
-
-@dataclass
-class Prediction:
-    """Camera-frame predictions in metres, hands [right, left], canonical joint order.
-    ``placement``: how a root-relative output was placed ("gt-root", "predicted", "camera")."""
-
-    joints: torch.Tensor                       # (B, 2, 21, 3)
-    placement: str
-    vertices: torch.Tensor | None = None       # (B, 2, 778, 3)
-    hand_scores: torch.Tensor | None = None    # (B, 2)
-    mano_pose: torch.Tensor | None = None      # (B, 2, 48) axis-angle, camera-frame global orientation first
-    mano_shape: torch.Tensor | None = None     # (B, 2, 10)
-    mano_trans: torch.Tensor | None = None     # (B, 2, 3)
-
-
-class ZooModel(nn.Module):
-    """A network entry's model: the network in ``forward``; float32 post-processing in ``decode``."""
-
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:  # (B, 3, H, W) normalised
-        raise NotImplementedError
-
-    def decode(self, outputs: dict[str, torch.Tensor], views: ViewBatch) -> Prediction:
-        raise NotImplementedError
-
-    def example_input(self, batch: int = 1, device: str | torch.device = "cpu") -> torch.Tensor:
-        """A batch of the input the network reads, for the profiler."""
-        h, w = self.entry.inputs.crop
-        return torch.rand(batch, 3, h, w, device=device)
-
-    entry: ModelEntry
