@@ -55,7 +55,9 @@ RESULT_JSON_SCHEMA: dict = {
             "type": "object",
             "required": ["file", "format", "sha256", "rows", "vertices"],
             "properties": {"format": {"enum": ["parquet", "npz", "ho3d-pred-json", "dexycb-txt"]}, "sha256": _SHA256,
-                           "rows": {"type": "integer", "minimum": 0}, "vertices": {"type": "boolean"}},
+                           "rows": {"type": "integer", "minimum": 0}, "vertices": {"type": "boolean"},
+                           "provenance": {"type": "object", "description": "what produced the predictions, as the "
+                                          "submission file records it (data_specs/zoo.md)"}},
         },
         "deviations": {"type": "array", "items": {"type": "string"}},
         "comparable": {"type": "boolean"},
@@ -110,7 +112,7 @@ class Result:
     protocol: dict                 # name, version, sha256, title, dataset, submission
     dataset: dict                  # name, version, variant, split, manifest_sha256
     synthetic: bool
-    submission: dict               # file, format, sha256, rows, vertices
+    submission: dict               # file, format, sha256, rows, vertices (, provenance)
     deviations: list[str]
     comparable: bool
     warnings: list[dict]           # {check, severity, message, fix}

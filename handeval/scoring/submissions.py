@@ -49,6 +49,12 @@ SUBMISSION_VALUES: tuple[Feature, ...] = (
             "for a hand not predicted; enough alone under the protocols that derive joints from the meshes"),
     Feature("hand_scores", "float32", (2,), "", "presence probability of each hand, [right, left], for handedness "
             "accuracy"),
+    Feature("mano_pose", "float32", (2, 48), "rad", "each hand's MANO pose, axis-angle: the camera-frame global "
+            "orientation, then 15 joints relative to the mean hand (data_specs/zoo.md: the zoo's MANO convention), "
+            "for refinement and fitting; NaN for a hand not predicted"),
+    Feature("mano_shape", "float32", (2, 10), "", "each hand's MANO shape coefficients (betas)"),
+    Feature("mano_trans", "float32", (2, 3), "m", "each hand's MANO translation: with mano_pose and mano_shape, the "
+            "MANO layer gives the camera-frame mesh"),
 )
 SUBMISSION_FEATURES = SUBMISSION_KEYS + SUBMISSION_VALUES
 #: Every submission holds the keys and at least one of these; which a protocol needs, `handeval protocols` lists.
@@ -56,6 +62,8 @@ SUBMISSION_ANY_OF = ("joints", "vertices")
 SUBMISSION_COLUMNS: dict[str, Feature] = {f.name: f for f in SUBMISSION_FEATURES}
 #: In memory, vertices keep a Parquet file's float32 (they are large); everything else is float64.
 _PARQUET_DTYPES = {"vertices": np.float32}
+#: Where a canonical Parquet submission keeps its provenance (JSON), in the file's key-value metadata.
+PROVENANCE_KEY = b"handeval.provenance"
 
 
 def _shape_text(f: Feature) -> str:
@@ -106,7 +114,10 @@ class Submission:
     submission, its joints derived from the meshes). ``vertices``: (N, 2, 778, 3), same frame and hand
     order, or None; ``vertices_unread``: the file has them but they were left unread (a large Parquet
     file's keys and joints, as ``SubmissionSource`` reads them; ``has_vertices`` says either).
-    ``hand_scores``: (N, 2) presence probabilities [right, left], or None. ``problems``: structural
+    ``hand_scores``: (N, 2) presence probabilities [right, left], or None. ``mano_pose``, ``mano_shape``,
+    ``mano_trans``: (N, 2, 48), (N, 2, 10), (N, 2, 3) MANO parameters, or None. ``provenance``: what
+    produced the predictions (a zoo run's entry, flags, placement, weights, speed; ``data_specs/zoo.md``),
+    kept in a Parquet file's metadata, or None. ``problems``: structural
     facts the reader found (duplicate ids, a wrong vertex count), which ``check_submission`` reports
     as errors.
     """
@@ -122,6 +133,10 @@ class Submission:
     has_joints: bool = True
     problems: list = field(default_factory=list)
     vertices_unread: bool = False
+    mano_pose: np.ndarray | None = None
+    mano_shape: np.ndarray | None = None
+    mano_trans: np.ndarray | None = None
+    provenance: dict | None = None
 
     @property
     def has_vertices(self) -> bool:
@@ -136,7 +151,9 @@ class Submission:
 
         return Submission(self.path, self.format, self.sequence[rows], self.frame[rows], self.camera[rows],
                           self.joints[rows], pick(self.vertices), pick(self.hand_scores), self.has_joints,
-                          vertices_unread=self.vertices_unread)
+                          vertices_unread=self.vertices_unread, mano_pose=pick(self.mano_pose),
+                          mano_shape=pick(self.mano_shape), mano_trans=pick(self.mano_trans),
+                          provenance=self.provenance)
 
 
 class SubmissionSource:
@@ -248,17 +265,33 @@ def _canonical_parquet(path: Path, vertices: bool = True, sequences: list[str] |
                                                                        copy=False)
               for f in SUBMISSION_VALUES if f.name in table.column_names}
     return _submission(path, "parquet", table.column("sequence").to_pylist(), table.column("frame").to_pylist(),
-                       table.column("camera").to_pylist(), arrays, vertices_unread="vertices" in names and not vertices)
+                       table.column("camera").to_pylist(), arrays, vertices_unread="vertices" in names and not vertices,
+                       provenance=_provenance(path, schema))
 
 
-def _submission(path: Path, fmt: str, sequence, frame, camera, arrays: dict, vertices_unread: bool = False
-                ) -> Submission:
+def _provenance(path: Path, schema: pa.Schema) -> dict | None:
+    text = (schema.metadata or {}).get(PROVENANCE_KEY)
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise HandevalError(f"{path}: its {PROVENANCE_KEY.decode()} metadata is not a JSON object; rewrite the file "
+                            "with handeval.scoring.write_submission, or drop the metadata")
+    return value
+
+
+def _submission(path: Path, fmt: str, sequence, frame, camera, arrays: dict, vertices_unread: bool = False,
+                provenance: dict | None = None) -> Submission:
     n = len(sequence)
     joints = arrays.get("joints")
+    optional = {name: arrays.get(name) for name in ("vertices", "hand_scores", "mano_pose", "mano_shape", "mano_trans")}
     return Submission(path, fmt, np.asarray(sequence, dtype=str), np.asarray(frame, dtype=np.int64),
                       np.asarray(camera, dtype=str), np.full((n, 2, 21, 3), np.nan) if joints is None else joints,
-                      arrays.get("vertices"), arrays.get("hand_scores"), has_joints=joints is not None,
-                      vertices_unread=vertices_unread)
+                      has_joints=joints is not None, vertices_unread=vertices_unread, provenance=provenance,
+                      **optional)
 
 
 def _canonical_npz(path: Path) -> Submission:
@@ -602,7 +635,10 @@ def write_submission(path: str | Path, sub: Submission, rows_per_group: int = 40
     order = np.lexsort((sub.camera, sub.frame, sub.sequence))
     cols = {f.name: f.encode(getattr(sub, f.name)[order], len(order)) for f in SUBMISSION_FEATURES
             if getattr(sub, f.name) is not None and (f.name != "joints" or sub.has_joints)}
+    table = pa.table(cols)
+    if sub.provenance is not None:
+        table = table.replace_schema_metadata({PROVENANCE_KEY: json.dumps(sub.provenance, sort_keys=True)})
     path = Path(path)
     with atomic_path(path) as tmp:
-        pq.write_table(pa.table(cols), tmp, row_group_size=rows_per_group, compression="zstd")
+        pq.write_table(table, tmp, row_group_size=rows_per_group, compression="zstd")
     return path

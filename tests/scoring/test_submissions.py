@@ -149,7 +149,11 @@ def test_write_submission_writes_the_schema_and_reads_back(ih, tmp_path):
 
     ds, _ = ih
     full = ground_truth_submission(ds, "test")
-    full.hand_scores = np.ones((len(full.frame), 2))
+    n = len(full.frame)
+    full.hand_scores = np.ones((n, 2))
+    rng = np.random.default_rng(0)
+    full.mano_pose, full.mano_shape, full.mano_trans = (rng.normal(size=(n, 2, k)) for k in (48, 10, 3))
+    full.provenance = {"entry": "demo", "flags": ["oracle"]}
     path = write_submission(tmp_path / "s.parquet", full)
     schema = pq.read_schema(path)
     assert schema.names == [f.name for f in SUBMISSION_FEATURES]
@@ -157,6 +161,10 @@ def test_write_submission_writes_the_schema_and_reads_back(ih, tmp_path):
     back = read_submission(path)
     np.testing.assert_array_equal(back.joints, full.joints.astype(np.float32))
     np.testing.assert_array_equal(back.vertices, full.vertices.astype(np.float32))
+    for name in ("mano_pose", "mano_shape", "mano_trans"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(full, name).astype(np.float32))
+    assert back.provenance == full.provenance
+    full.mano_pose = full.mano_shape = full.mano_trans = full.provenance = None
     full.has_joints = False  # vertex-only: no joints column, so it reads back vertex-only
     back = read_submission(write_submission(tmp_path / "v.parquet", full))
     assert not back.has_joints and "joints" not in pq.read_schema(tmp_path / "v.parquet").names
