@@ -37,7 +37,7 @@ def _prepare(work: Path, sequences: int, frames: int, cameras: int) -> tuple[Pat
     """The native files, and one submission for every configuration to score (made from a conversion of
     its own, so that the configurations' inputs are the same bytes)."""
     from handeval.api import convert
-    from handeval.demo.baselines import write_baselines
+    from handeval.zoo.baselines import write_baselines
     from handeval.shards import ShardDataset
     from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
     from handeval.synth.scene import make_scene

@@ -29,9 +29,10 @@ def _register() -> None:
     from handeval.cli.mano import mano
     from handeval.cli.score import compare, protocols, regroup, score
     from handeval.cli.submissions import check_submission
+    from handeval.cli.zoo import zoo
 
     for command in (demo, mano, convert, info, validate, labels, check_submission, protocols, score, compare, regroup,
-                    leaderboard):
+                    leaderboard, zoo):
         cli.add_command(command)
 
 

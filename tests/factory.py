@@ -97,7 +97,7 @@ class DemoData:
         return self._once(("submissions", dataset), lambda: self._submissions(dataset))
 
     def _submissions(self, dataset: str) -> dict[str, Path]:
-        from handeval.demo.baselines import write_baselines
+        from handeval.zoo.baselines import write_baselines
         from handeval.scoring.protocols import load_protocol
         from handeval.shards import ShardDataset
 

@@ -86,7 +86,7 @@ def _toy_protocol(ds: ShardDataset, quantity: dict, **extra) -> dict:
 
 
 def test_a_quantity_kind_registered_once_is_validated_computed_and_tabulated(dataset, monkeypatch, tmp_path):
-    from handeval.demo.baselines import ground_truth_submission, oracle_noise
+    from handeval.zoo.baselines import ground_truth_submission, oracle_noise
 
     spec = _toy_protocol(dataset, {"kind": "depth", "joint": 0})
     with pytest.raises(HandevalError, match=r"quantities\.depth\.kind: 'depth' is not one of"):

@@ -74,7 +74,7 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
 
 def _run(out, frames, fps, cameras, seed, objects, mano_dir, progress, step, executor) -> DemoOutputs:
     from handeval.api import convert
-    from handeval.demo.baselines import write_baselines
+    from handeval.zoo.baselines import write_baselines
     from handeval.labels.registry import LABEL_SETS
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.leaderboard import write_leaderboard

@@ -45,6 +45,9 @@ class Row:
     warnings: list[str] = field(default_factory=list)
     frames: int | None = None      # scored (sequence, frame) pairs, from the error table
     views: int | None = None       # scored views (rows of the error table)
+    provenance: str = ""           # what produced a scored row's predictions (the submission's provenance)
+    speed: str = ""                # measured by handeval, with its device (scored rows)
+    reported_speed: str = ""       # the paper's speed or cost claim, with its hardware (reported rows)
 
     @property
     def label(self) -> str:
@@ -183,8 +186,11 @@ def build_boards(paths: list[str | Path], reported: bool = True, work: Path | No
             flags.append("warnings: " + "; ".join(warnings))
         if r.synthetic:
             flags.append("synthetic data")
+        made = r.submission.get("provenance") or {}
+        flags += [f for f in made.get("flags", []) if f not in flags]
         board.rows.append(Row(r.name, "scored", r.metrics, flags, shown, r, r.comparable, warnings,
-                              frames=counted["frames"], views=counted["views"]))
+                              frames=counted["frames"], views=counted["views"], provenance=provenance_text(made),
+                              speed=speed_text(made.get("speed"))))
     if reported:
         for board in boards.values():
             board.rows += [_reported_row(rep, board) for rep in reported_rows()
@@ -205,7 +211,41 @@ def _reported_row(rep: dict, board: Board) -> Row:
         metrics[column["name"]] = {"value": value, "unit": column.get("unit", ""), "ci95": None}
         if column["name"] != name:
             flags.append(f"its {name} is under {column['name']}")
-    return Row(rep["method"], "reported", metrics, flags + ([rep["note"]] if "note" in rep else []), rep["source"])
+    return Row(rep["method"], "reported", metrics, flags + ([rep["note"]] if "note" in rep else []), rep["source"],
+               reported_speed=reported_speed_text(rep.get("speed")))
+
+
+def provenance_text(made: dict) -> str:
+    """A submission's provenance in a cell: the zoo entry, its weights and where its roots come from."""
+    if not made:
+        return ""
+    weights = made.get("weights") or {}
+    parts = [made.get("entry", "?")]
+    if weights.get("kind") == "checkpoint":
+        parts.append(f"checkpoint sha256 {str(weights.get('sha256', '?'))[:12]}")
+    elif weights.get("kind") == "random":
+        parts.append("random weights")
+    if made.get("placement"):
+        parts.append({"gt-root": "GT root"}.get(made["placement"], made["placement"]))
+    if made.get("input"):
+        parts.append(f"on {provenance_text(made['input'])}")
+    return " · ".join(parts)
+
+
+def speed_text(speed: dict | None) -> str:
+    """A measured speed: end-to-end throughput, then the model alone, on the device it ran on."""
+    if not speed:
+        return ""
+    alone = f", model alone {speed['model_per_s']:.3g}/s" if speed.get("model_per_s") else ""
+    return (f"{speed['end_to_end_per_s']:.3g}/s{alone} ({speed.get('device', '?')}, {speed.get('dtype', '?')}, "
+            f"batch {speed.get('batch', '?')})")
+
+
+def reported_speed_text(speed: dict | None) -> str:
+    """A paper's claim, as printed, with its hardware (``speed`` in reported.json)."""
+    if not speed:
+        return ""
+    return f"{speed['value']:g} {speed['unit']} ({speed.get('hardware', 'hardware not stated')})"
 
 
 def _sort_value(row: Row, metric: str, lower: bool) -> float:
@@ -241,12 +281,15 @@ def markdown(boards: list[Board]) -> str:
         p = b.protocol
         out += [f"## {p['name']} (v{p['version']}, sha256 {p['sha256'][:12]})", "", p["title"], ""]
         head = ["#", "method", "kind", "frames", "views"] + \
-            [f"{m} ({b.units[m]})" if b.units[m] else m for m in b.metric_names] + ["notes"]
+            [f"{m} ({b.units[m]})" if b.units[m] else m for m in b.metric_names] + \
+            ["measured speed", "reported speed (hardware)", "provenance", "notes"]
         out.append("| " + " | ".join(_md_escape(h) for h in head) + " |")
         out.append("|" + "---|" * len(head))
         for i, row in enumerate(b.rows, 1):
             cells = [str(i), _md_escape(row.label), row.kind, count_text(row.frames), count_text(row.views)] + \
-                [cell_text(row.metrics.get(m)) for m in b.metric_names] + [_md_escape("; ".join(row.flags))]
+                [cell_text(row.metrics.get(m)) for m in b.metric_names] + \
+                [_md_escape(t or "–") for t in (row.speed, row.reported_speed, row.provenance)] + \
+                [_md_escape("; ".join(row.flags))]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
@@ -263,7 +306,8 @@ def csv_text(boards: list[Board]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["protocol", "protocol_version", "protocol_sha256", "method", "kind", "frames", "views", "metric",
-                "value", "unit", "ci95_low", "ci95_high", "comparable", "warnings", "synthetic", "source"])
+                "value", "unit", "ci95_low", "ci95_high", "comparable", "warnings", "synthetic", "source",
+                "measured_speed", "reported_speed", "provenance", "flags"])
     for b in boards:
         for row in b.rows:
             for m in b.metric_names:
@@ -274,7 +318,8 @@ def csv_text(boards: list[Board]) -> str:
                 w.writerow([csv_cell(v) for v in (
                     b.protocol["name"], b.protocol["version"], b.protocol["sha256"], row.name, row.kind, row.frames,
                     row.views, m, cell["value"], b.units[m], ci[0], ci[1], row.comparable, "; ".join(row.warnings),
-                    "synthetic data" in row.flags, row.source)])
+                    "synthetic data" in row.flags, row.source, row.speed, row.reported_speed, row.provenance,
+                    "; ".join(row.flags))])
     return buf.getvalue()
 
 

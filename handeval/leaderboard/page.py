@@ -152,7 +152,8 @@ def html_page(boards: list[Board]) -> str:
             unit = f" ({e(b.units[m])})" if b.units[m] else ""
             parts.append(f"<th title='{'lower' if b.lower_is_better[m] else 'higher'} is better'>"
                          f"{e(m)}{unit} {arrow}</th>")
-        parts.append("<th class='name'>notes</th></tr></thead><tbody>")
+        parts.append("<th class='name'>measured speed</th><th class='name'>reported speed (hardware)</th>"
+                     "<th class='name'>provenance</th><th class='name'>notes</th></tr></thead><tbody>")
         for row in b.rows:
             marks = ("" if row.comparable else " not-comparable") + (" warned" if row.warnings else "")
             parts.append(f"<tr class='{row.kind}{marks}'><td class='name'>{e(row.label)}</td>"
@@ -161,6 +162,7 @@ def html_page(boards: list[Board]) -> str:
             for m in b.metric_names:
                 cell = row.metrics.get(m) or {}
                 parts.append(f"{_sortable_td(cell.get('value'))}{e(cell_text(cell))}</td>")
+            parts += [f"<td class='name'>{e(t or '–')}</td>" for t in (row.speed, row.reported_speed, row.provenance)]
             notes = inline_markdown("; ".join(row.flags))
             parts.append(f"<td class='notes'><span class='flag'>{notes}</span></td></tr>")
         parts.append("</tbody></table></div>")

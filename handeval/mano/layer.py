@@ -105,6 +105,14 @@ class ManoLayer(torch.nn.Module):
         joints = torch.cat([out.joints, tips], dim=1).index_select(1, self.canonical_index)
         return ManoOutput(vertices=out.vertices, joints=joints)
 
+    def absolute_hand_pose(self, hand_pose) -> torch.Tensor:
+        """(B, hand_pose_dim) in this convention -> (B, 45) axis-angle per joint, mean hand added: what
+        the model poses, so that parameters can move between conventions."""
+        hand_pose = self._tensor(hand_pose, "hand_pose", self.convention.hand_pose_dim)
+        if self.convention.pose_space == "pca":
+            hand_pose = hand_pose @ self.pca_components
+        return hand_pose + self.smplx.hand_mean
+
     def _tensor(self, value, name: str, width: int, batch: int | None = None) -> torch.Tensor:
         if isinstance(value, np.ndarray) and not value.flags.writeable:
             value = value.copy()  # arrays read from Parquet are read-only views

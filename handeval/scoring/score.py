@@ -83,7 +83,7 @@ def _cache_key(protocol: Protocol, ds: ShardDataset, split: str, pred_sha256: st
 #: Parts of the package an error table cannot depend on: what it reads from them arrives as files
 #: whose hashes the key holds already (shards, labels), or they never run while scoring. Everything
 #: else is in the fingerprint, so a new module counts until it is listed here.
-_NOT_IN_TABLE = ("leaderboard", "readers", "synth", "convert.py", "baselines.py", "plots.py")
+_NOT_IN_TABLE = ("leaderboard", "readers", "synth", "convert.py", "zoo", "plots.py")
 
 
 def _engine_fingerprint() -> str:

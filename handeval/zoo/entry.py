@@ -68,11 +68,14 @@ class Outputs:
 class Weights:
     """``kind``: see :data:`WEIGHT_KINDS`. ``file``: the official file's name, ``key``: where its
     state_dict sits inside it (e.g. "network"), ``origin``: where users get it (never fetched),
-    ``sha256``: the official file's, when known. ``parity``: how the adapter was checked."""
+    ``sha256``: the official file's, when known. ``renames``: (regex, replacement) pairs applied in
+    order to the file's keys before the strict load (e.g. ``(r"^module\\.", "")`` for a checkpoint
+    saved from ``DataParallel``). ``parity``: how the adapter was checked."""
 
     kind: str = "none"
     file: str | None = None
     key: str | None = None
+    renames: tuple[tuple[str, str], ...] = ()
     origin: str | None = None
     sha256: str | None = None
     licence: str | None = None

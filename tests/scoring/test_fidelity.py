@@ -105,7 +105,7 @@ def test_intaghand_and_dir_select_and_score_as_defined(cases, tmp_path):
         assert set(keys) == want
         if protocol.endswith("intaghand"):
             # The meshes the engine scores against are the NeuralAnnot fits put through MANO.
-            from handeval.demo.baselines import ground_truth_submission
+            from handeval.zoo.baselines import ground_truth_submission
 
             gt = ground_truth_submission(ShardDataset(shards), "test")
             gi = {k: i for i, k in enumerate(gt.keys())}

@@ -9,7 +9,7 @@ import pytest
 from handeval.cli import main
 
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO, canonical_to_interhand42
-from handeval.demo.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
+from handeval.zoo.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
 from handeval.scoring import aggregate as agg
 from handeval.scoring.protocols import canonical_hash, load_protocol, protocol_names, validate_spec
 from handeval.scoring.score import STAND_IN_DEVIATION, compare, regroup, score

@@ -8,7 +8,7 @@ import torch
 from factory import converted_interhand
 
 from handeval.conventions import CV_FROM_GL, FINGERS, HAND_SIDES, JOINT_INDEX, JOINT_NAMES, MANO
-from handeval.demo.baselines import ground_truth_submission
+from handeval.zoo.baselines import ground_truth_submission
 from handeval.mano import ManoConvention, load_mano
 from handeval.mano.parts import JOINT_PART, MANO_JOINT_PART, PARTS
 from handeval.readers import open_reader

@@ -1,0 +1,107 @@
+"""The zoo's entries by name: the built-in ones below, and those third-party packages add through
+the entry-point group ``handeval.models`` (``data_specs/zoo.md``, the README's plug-in example).
+
+An entry point names a :class:`~handeval.zoo.entry.ModelEntry`, a sequence of them, or a function
+of no arguments returning either; it is loaded when the registry is first asked, and a broken
+plug-in is reported by name, never silently skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+
+from handeval.util.errors import HandevalError, did_you_mean
+from handeval.zoo.entry import BoxRule, Inputs, ModelEntry, Outputs, Weights
+
+#: The entry-point group through which other packages add entries.
+ENTRY_POINT_GROUP = "handeval.models"
+_IHMR = "Rong et al., Monocular 3D Reconstruction of Interacting Hands via Collision-Aware Factorized Refinements"
+_CC_BY_NC = "CC-BY-NC-4.0"
+
+BUILTIN: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        "oracle-noise", "baseline", "handeval.zoo.baselines:oracle_noise",
+        "the ground truth's joints and vertices plus i.i.d. Gaussian noise of sigma per axis (MPJPE ~ 1.596 sigma)",
+        outputs=Outputs(vertices=True, frame="camera"), oracle=True),
+    ModelEntry(
+        "mean-pose", "baseline", "handeval.zoo.baselines:mean_pose",
+        "every hand replaced by the split's mean root-relative hand, placed at the true wrist: the floor a model "
+        "that ignores the image reaches", outputs=Outputs(vertices=True, frame="camera"), oracle=True),
+    ModelEntry(
+        "smoothed-noise", "baseline", "handeval.zoo.baselines:smoothed_noise",
+        "oracle-noise averaged over a centred window of frames along each camera's track",
+        outputs=Outputs(vertices=True, frame="camera"), oracle=True, causal=False),
+    ModelEntry(
+        "swapped-hands", "baseline", "handeval.zoo.baselines:swapped_hands",
+        "oracle-noise with right and left exchanged where both hands are there (the hand-order check warns)",
+        outputs=Outputs(vertices=True, frame="camera"), oracle=True),
+    ModelEntry(
+        "mano-noise", "baseline", "handeval.zoo.baselines:mano_noise",
+        "the ground truth's MANO fit in each camera plus Gaussian noise on pose and translation, meshed by MANO: "
+        "the refinement's starting point", outputs=Outputs(vertices=True, mano=True, frame="camera"), oracle=True),
+    ModelEntry(
+        "one-euro", "filter", "handeval.zoo.filters:filter_submission",
+        "One-Euro filter along each camera's track (Casiez et al. 2012), cut-offs in Hz: online, reads no future "
+        "frame", outputs=Outputs(vertices=True, frame="camera"), causal=True),
+    ModelEntry(
+        "savitzky-golay", "filter", "handeval.zoo.filters:filter_submission",
+        "centred Savitzky-Golay filter along each camera's track, window in seconds: reads future frames",
+        outputs=Outputs(vertices=True, frame="camera"), causal=False),
+    ModelEntry(
+        "ihmr-opt", "optimizer", "handeval.zoo.refine:refine_submission",
+        "IHMR-OPT: collision-aware factorised refinement of a prediction's MANO (relative translation, global "
+        "orientations, finger poses, shapes; Adam; per-sample verification), fitted to the prediction's own joints",
+        paper=_IHMR, outputs=Outputs(vertices=True, mano=True, frame="camera"),
+        reported={"speed": {"value": 0.89, "unit": "FPS", "hardware": "not stated; the code runs batch 512 on 2 GPUs",
+                            "source": _IHMR}}),
+    ModelEntry(
+        "fit-mano", "optimizer", "handeval.zoo.refine:fit_submission",
+        "MANO fitted to a joints-only prediction (the refinement's optimiser), so that MPVPE and the penetration "
+        "metrics can score it", outputs=Outputs(vertices=True, mano=True, frame="camera")),
+    ModelEntry(
+        "tiny", "network", "handeval.zoo.nets.tiny:build",
+        "a small convolutional regressor of root-relative joints with random weights, placed at the true root: it "
+        "exercises the runner, the profiler and the scoring in CI; its accuracy means nothing",
+        inputs=Inputs(crop=(64, 64), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), box="gt",
+                      box_rule=BoxRule("both", 1.25, 1.0)),
+        outputs=Outputs(frame="root-relative", units="m"), weights=Weights(kind="random")),
+)
+
+
+def _loaded(value, where: str) -> list[ModelEntry]:
+    if callable(value):
+        value = value()
+    items = [value] if isinstance(value, ModelEntry) else list(value) if isinstance(value, Iterable) else None
+    if items is None or not all(isinstance(e, ModelEntry) for e in items):
+        raise HandevalError(f"zoo plug-in {where} gave {type(value).__name__}, expected a handeval.zoo.ModelEntry, a "
+                            "list of them, or a function returning either (data_specs/zoo.md)")
+    return items
+
+
+def entries() -> dict[str, ModelEntry]:
+    """Every entry by name: the built-in ones, then the plug-ins'. A plug-in that fails to load, or
+    names an entry that exists already, is refused with its distribution's name."""
+    out = {e.name: e for e in BUILTIN}
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        where = f"{point.name!r} ({point.value}" + (f", from {point.dist.name}" if point.dist else "") + ")"
+        try:
+            value = point.load()
+        except Exception as exc:  # a plug-in's import can fail in any way; say whose it was
+            raise HandevalError(f"zoo plug-in {where} failed to load: {type(exc).__name__}: {exc}; fix or uninstall "
+                                "that package") from exc
+        for entry in _loaded(value, where):
+            if entry.name in out:
+                raise HandevalError(f"zoo plug-in {where} adds the entry {entry.name!r}, which exists already; "
+                                    "entries need distinct names")
+            out[entry.name] = entry
+    return out
+
+
+def get_entry(name: str) -> ModelEntry:
+    known = entries()
+    if name not in known:
+        close = did_you_mean(name, known)
+        raise HandevalError(f"no zoo entry {name!r}" + (f" (did you mean {close!r}?)" if close else "")
+                            + f"; `handeval zoo list` shows the {len(known)} entries")
+    return known[name]
