@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
 from handeval.cli.options import executor_options, json_option, mano_dir_option, resume_option
 from handeval.cli.output import emit_json
 
@@ -145,6 +144,7 @@ def profile(entry, device, dtype, batch, repeats, mano_dir, as_json) -> None:
       handeval zoo profile interwild --device cuda --dtype bf16 --batch 64 --json
     """
     from handeval.zoo.profile import profile_model
+
     from handeval.zoo.registry import get_entry
     from handeval.zoo.run import build_model
 

@@ -10,6 +10,7 @@ context). The units' parts are joined in shard order into the one submission.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import platform
@@ -190,6 +191,19 @@ def _detector_boxes(runner: ZooRunner, truth) -> np.ndarray:
     return corners.reshape(-1, 2, 2)
 
 
+def _roots(truth, root: int) -> tuple[np.ndarray, int]:
+    """(V, 2, 3) each present hand's true root joint, for entries placed at it. Where the annotation
+    lacks that joint, the centroid of the hand's annotated joints stands in (their count is in the
+    manifest): a hand left unplaced would be refused as unpredicted."""
+    roots = truth.joints[:, :, root].copy()
+    lost = truth.present & ~np.isfinite(roots).all(axis=-1)
+    if lost.any():
+        joints = np.where(truth.valid[..., None], truth.joints, np.nan)
+        with np.errstate(invalid="ignore"):
+            roots[lost] = np.nanmean(joints[lost], axis=1)
+    return roots, int(lost.sum())
+
+
 def run_unit(runner: ZooRunner, index: int) -> dict:
     """The runner's task: every view of one source shard through the model, written as a part."""
     shard = next(s for s in runner.ds.manifest.splits[runner.split].shards if s.index == index)
@@ -198,7 +212,7 @@ def run_unit(runner: ZooRunner, index: int) -> dict:
     truth = view_truth(frames, views)
     entry, device = runner.entry, runner.device
     boxes = _view_boxes(runner, truth, views)
-    root_joint = truth.joints[:, :, entry.outputs.root]
+    root_joint, fallback = _roots(truth, entry.outputs.root)
     loader = DataLoader(ViewCrops(runner.root, views["image_path"], boxes, entry.inputs.crop), runner.batch,
                         num_workers=runner.workers, pin_memory=device.type == "cuda",
                         persistent_workers=False)
@@ -236,7 +250,7 @@ def run_unit(runner: ZooRunner, index: int) -> dict:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"files": {path.relative_to(runner.parts.parent).as_posix(): sha256_file(path)},
             "views": len(truth), "batch_sizes": sizes, "model_s": model_s, "end_to_end_s": e2e_s,
-            "wall_s": time.perf_counter() - started, "placement": parts[0][1].placement if parts else None,
+            "root_fallback_hands": fallback, "wall_s": time.perf_counter() - started, "placement": parts[0][1].placement if parts else None,
             "peak_memory_bytes": int(peak), "peak_memory_kind": "cuda allocated" if device.type == "cuda" else "RSS"}
 
 
@@ -329,7 +343,7 @@ def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root:
     settings = {"entry": spec.to_dict(), "checkpoint": ckpt and ckpt["sha256"], "random": random_weights,
                 "device": device, "dtype": dtype, "batch": batch, "boxes": boxes and sha256_file(Path(boxes)),
                 "mano_dir": mano_dir is not None}
-    key = content_key("zoo run", __version__, settings, split, [s.files["views"].sha256 for s in shards],
+    key = content_key("zoo run", __version__, settings, _code(spec), split, [s.files["views"].sha256 for s in shards],
                       [s.files["frames"].sha256 for s in shards])
     manifest = manifest_path(out)
     if resume and out.is_file() and manifest.is_file():
@@ -375,7 +389,8 @@ def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root:
         "dataset": ds.manifest.dataset.to_dict(), "checkpoint": ckpt,
         "weights": sub.provenance["weights"]["kind"], "device": dev, "dtype": dtype, "batch": batch,
         "loader_workers": workers, "box_source": spec.inputs.box, "box_rule": spec.inputs.box_rule.__dict__,
-        "placement": placement, "views": int(len(sub.frame)), "timing": timing, "wall_s": wall,
+        "placement": placement, "root_fallback_hands": sum(r["root_fallback_hands"] for r in results),
+        "views": int(len(sub.frame)), "timing": timing, "wall_s": wall,
         "peak_memory": {"bytes": max((r["peak_memory_bytes"] for r in results), default=0),
                         "kind": results[0]["peak_memory_kind"] if results else None},
         "units": report.summary(), "submission": {"file": out.name, "sha256": sha256_file(out)},
@@ -384,6 +399,13 @@ def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root:
     report.close()
     shutil.rmtree(parts, ignore_errors=True)
     return record
+
+
+def _code(entry: ModelEntry) -> list[str]:
+    """The sha256 of the code a run's bytes depend on (the entry's module, this runner), so that a
+    changed model never reuses an earlier run's submission."""
+    module = importlib.import_module(entry.build.partition(":")[0])
+    return [sha256_file(Path(module.__file__)), sha256_file(Path(__file__))]
 
 
 def _concat(pieces: list[Submission], entry: ModelEntry) -> Submission:
