@@ -395,10 +395,11 @@ def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root:
                         "kind": results[0]["peak_memory_kind"] if results else None},
         "units": report.summary(), "submission": {"file": out.name, "sha256": sha256_file(out)},
         "handeval_version": __version__}
-    write_text_atomic(manifest, json.dumps(record, indent=1) + "\n")
+    text = json.dumps(record, indent=1) + "\n"
+    write_text_atomic(manifest, text)
     report.close()
     shutil.rmtree(parts, ignore_errors=True)
-    return record
+    return json.loads(text)
 
 
 def _code(entry: ModelEntry) -> list[str]:
