@@ -219,8 +219,12 @@ def write_baselines(ds: ShardDataset, split: str, out_dir: Path, sigma: float = 
             "smoothed-noise": smoothed_noise(gt, sigma, seed=seed)}
     if scores.all(axis=1).any():
         made["swapped-hands"] = swapped_hands(gt, sigma, seed)
+    from handeval.zoo.registry import get_entry, provenance
+
     paths = {}
     for name, sub in made.items():
         sub.hand_scores = scores
+        params = {"mean-pose": {}}.get(name, {"sigma": sigma, "seed": seed})
+        sub.provenance = provenance(get_entry(name), params=params, placement="camera")
         paths[name] = write_submission(Path(out_dir) / f"{name}.parquet", sub)
     return paths

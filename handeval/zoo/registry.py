@@ -98,6 +98,23 @@ def entries() -> dict[str, ModelEntry]:
     return out
 
 
+def provenance(entry: ModelEntry, **facts) -> dict:
+    """What a submission made by ``entry`` records of it (``data_specs/zoo.md``): the entry, its kind
+    and flags (oracle, causal, weights), then ``facts`` (parameters, placement, weights, speed, the
+    input's provenance for a post-processor). An input made with the ground truth keeps its
+    ``oracle`` flag through every post-processor."""
+    from handeval import __version__
+
+    flags = entry.flags() + [f for f in (facts.pop("flags", None) or []) if f not in entry.flags()]
+    made = facts.get("input") or {}
+    for inherited in ("oracle", "GT root"):
+        if inherited in made.get("flags", []) and inherited not in flags:
+            flags.append(inherited)
+    return {"entry": entry.name, "kind": entry.kind, "flags": flags, "oracle": "oracle" in flags,
+            "causal": entry.causal, "paper": entry.paper, "code_licence": entry.code_licence, **facts,
+            "handeval_version": __version__}
+
+
 def get_entry(name: str) -> ModelEntry:
     known = entries()
     if name not in known:

@@ -37,7 +37,7 @@ from handeval.util.errors import HandevalError
 from handeval.util.lazy import resolve
 from handeval.zoo.entry import BoxRule, ModelEntry
 from handeval.zoo.model import Prediction, ViewBatch, ZooModel
-from handeval.zoo.registry import get_entry
+from handeval.zoo.registry import get_entry, provenance
 
 RUN_SCHEMA = "handeval-zoo-run/1"
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -250,7 +250,8 @@ def run_unit(runner: ZooRunner, index: int) -> dict:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"files": {path.relative_to(runner.parts.parent).as_posix(): sha256_file(path)},
             "views": len(truth), "batch_sizes": sizes, "model_s": model_s, "end_to_end_s": e2e_s,
-            "root_fallback_hands": fallback, "wall_s": time.perf_counter() - started, "placement": parts[0][1].placement if parts else None,
+            "root_fallback_hands": fallback, "wall_s": time.perf_counter() - started,
+            "placement": parts[0][1].placement if parts else None,
             "peak_memory_bytes": int(peak), "peak_memory_kind": "cuda allocated" if device.type == "cuda" else "RSS"}
 
 
@@ -373,21 +374,19 @@ def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root:
               "end_to_end": _timing(cat("end_to_end_s"), cat("batch_sizes"))}
     placement = next((r["placement"] for r in results if r["placement"]), None)
     dev = device_record(torch.device(device))
-    flags = spec.flags() + (["GT root"] if placement == "gt-root" else []) + \
-        (["random weights"] if random_weights and "random weights" not in spec.flags() else [])
-    sub.provenance = {
-        "entry": spec.name, "kind": spec.kind, "flags": flags, "placement": placement, "paper": spec.paper,
-        "code_licence": spec.code_licence, "oracle": spec.oracle, "causal": spec.causal,
-        "weights": {"kind": "random" if random_weights else spec.weights.kind, **(ckpt or {})},
-        "speed": {"end_to_end_per_s": timing["end_to_end"]["throughput_per_s"],
-                  "model_per_s": timing["model_alone"]["throughput_per_s"], "device": dev["name"],
-                  "dtype": dtype, "batch": batch},
-        "run_manifest": manifest.name, "handeval_version": __version__}
+    weights = {"kind": "random" if random_weights else spec.weights.kind, **(ckpt or {})}
+    sub.provenance = provenance(
+        spec, flags=(["GT root"] if placement == "gt-root" else []) + (["random weights"] if random_weights else []),
+        placement=placement, weights=weights, run_manifest=manifest.name,
+        speed={"end_to_end_per_s": timing["end_to_end"]["throughput_per_s"],
+               "model_per_s": timing["model_alone"]["throughput_per_s"], "device": dev["name"], "dtype": dtype,
+               "batch": batch})
+    flags = sub.provenance["flags"]
     write_submission(out, sub)
     record = {
         "schema": RUN_SCHEMA, "key": key, "entry": spec.to_dict(), "flags": flags, "split": split,
         "dataset": ds.manifest.dataset.to_dict(), "checkpoint": ckpt,
-        "weights": sub.provenance["weights"]["kind"], "device": dev, "dtype": dtype, "batch": batch,
+        "weights": weights["kind"], "device": dev, "dtype": dtype, "batch": batch,
         "loader_workers": workers, "box_source": spec.inputs.box, "box_rule": spec.inputs.box_rule.__dict__,
         "placement": placement, "root_fallback_hands": sum(r["root_fallback_hands"] for r in results),
         "views": int(len(sub.frame)), "timing": timing, "wall_s": wall,
