@@ -3,6 +3,7 @@ through the ``handeval.models`` entry-point group (the test installs one with pi
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,33 +16,9 @@ from handeval.util.lazy import resolve
 from handeval.zoo.entry import BOX_SOURCES, KINDS, WEIGHT_KINDS
 from handeval.zoo.registry import BUILTIN, entries, get_entry
 
-PLUGIN = '''
-from handeval.zoo import ModelEntry, Inputs, Outputs, Weights, ZooModel, Prediction
-import torch
-
-
-class Centroid(ZooModel):
-    """Predicts every joint at the true root: the simplest network there is."""
-
-    def __init__(self, entry):
-        super().__init__(entry)
-        self.scale = torch.nn.Parameter(torch.ones(1))
-
-    def forward(self, images):
-        return {"offset": self.scale * images.mean(dim=(1, 2, 3))[:, None, None, None] * 0}
-
-    def decode(self, outputs, views):
-        joints = views.gt_root[:, :, None].expand(-1, -1, 21, -1) + outputs["offset"]
-        return Prediction(joints.contiguous(), "gt-root")
-
-
-def build(entry):
-    return Centroid(entry)
-
-
-ENTRY = ModelEntry("centroid", "network", "handeval_centroid:build", "every joint at the true root",
-                   inputs=Inputs(crop=(32, 32)), weights=Weights(kind="random"))
-'''
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: The README's example plug-in, installed here as its users would.
+PLUGIN = re.search(r"### Plug in your model.*?```python\n(.*?)```", README.read_text(), flags=re.S).group(1)
 
 
 def test_builtin_entries_are_well_formed():
@@ -74,18 +51,18 @@ def test_an_unknown_entry_is_refused_with_a_suggestion():
 def plugin(tmp_path_factory):
     """A third-party package declaring an entry point in ``handeval.models``, pip-installed into a folder."""
     src = tmp_path_factory.mktemp("plugin-src")
-    (src / "handeval_centroid.py").write_text(PLUGIN)
+    (src / "my_hands.py").write_text(PLUGIN)
     (src / "pyproject.toml").write_text(textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=61"]
         build-backend = "setuptools.build_meta"
         [project]
-        name = "handeval-centroid"
+        name = "my-hands"
         version = "0.1"
         [project.entry-points."handeval.models"]
-        centroid = "handeval_centroid:ENTRY"
+        my-hands = "my_hands:ENTRY"
         [tool.setuptools]
-        py-modules = ["handeval_centroid"]
+        py-modules = ["my_hands"]
         """))
     target = tmp_path_factory.mktemp("plugin-site")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
@@ -98,17 +75,20 @@ def test_a_plugin_installed_with_pip_is_listed_and_runs(plugin, demo_data, tmp_p
     listed = subprocess.run([str(Path(sys.executable).with_name("handeval")), "zoo", "list", "--json"], env=env,
                             capture_output=True, text=True, check=True)
     names = {e["name"]: e for e in json.loads(listed.stdout)}
-    assert "centroid" in names and names["centroid"]["flags"] == ["random weights"]
+    assert "my-hands" in names and names["my-hands"]["weights"]["kind"] == "checkpoint"
 
     monkeypatch.syspath_prepend(str(plugin))
     from handeval.scoring.submissions import read_submission
     from handeval.zoo.run import run_entry
 
     raw, _ = demo_data.native("interhand26m")
-    out = tmp_path / "centroid.parquet"
-    run_entry("centroid", demo_data.shards("interhand26m"), "test", out, raw, batch=8, workers=0, progress=False)
+    out = tmp_path / "my-hands.parquet"
+    with pytest.raises(HandevalError, match="--checkpoint"):
+        run_entry("my-hands", demo_data.shards("interhand26m"), "test", out, raw, progress=False)
+    run_entry("my-hands", demo_data.shards("interhand26m"), "test", out, raw, random_weights=True, batch=8, workers=0,
+              progress=False)
     sub = read_submission(out)
-    assert sub.provenance["entry"] == "centroid" and "GT root" in sub.provenance["flags"]
+    assert sub.provenance["entry"] == "my-hands" and {"GT root", "random weights"} <= set(sub.provenance["flags"])
 
 
 def test_a_plugin_that_reuses_a_name_is_refused(plugin, tmp_path, monkeypatch):
