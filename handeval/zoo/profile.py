@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import platform
 import time
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -168,10 +169,11 @@ def profile_model(model: ZooModel, device: str = "cpu", dtype: str = "fp32", bat
     dev = torch.device(device)
     model = model.to(dev).eval()
     count = count_flops(model, model.example_input(1, dev))
-    warnings = []
+    messages = []
     if count.uncounted:
-        warnings.append("operators without a FLOP formula ran and count as 0, so the total is short: "
+        messages.append("operators without a FLOP formula ran and count as 0, so the total is short: "
                         + ", ".join(count.uncounted))
+        warnings.warn(f"{model.entry.name}: {messages[-1]}", RuntimeWarning, stacklevel=2)
 
     def forward(x, bf16):
         with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
@@ -194,7 +196,7 @@ def profile_model(model: ZooModel, device: str = "cpu", dtype: str = "fp32", bat
         threads=torch.get_num_threads(), dtype=dtype, params=sum(p.numel() for p in model.parameters()),
         counter=COUNTER, convention=CONVENTION, gmacs=count.gmacs,
         gmacs_by_child={k: v / 2e9 for k, v in count.by_child.items()}, flops_by_op=count.by_op,
-        uncounted_ops=count.uncounted, warnings=warnings,
+        uncounted_ops=count.uncounted, warnings=messages,
         latency_ms_p50=float(np.percentile(single, 50)), latency_ms_p95=float(np.percentile(single, 95)),
         throughput=batch / float(np.median(batched)), batch=batch, warmup=warmup, repeats=repeats,
         bf16_joints_max_mm=float(diff.max()) if diff.numel() else float("nan"),
