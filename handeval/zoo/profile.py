@@ -14,7 +14,7 @@ import platform
 import time
 import warnings
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -136,7 +136,6 @@ class Profile:
     bf16_joints_mean_mm: float
     timing_scope: str = "model forward only (no decode, no crop, no MANO)"
     weights: str = "as loaded (random unless a checkpoint was loaded)"
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
