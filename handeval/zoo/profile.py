@@ -13,7 +13,6 @@ import math
 import platform
 import time
 import warnings
-from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -80,12 +79,10 @@ def count_flops(model: torch.nn.Module, inputs: torch.Tensor, mapping: dict | No
     total = counter.get_total_flops()
     if total - sum(by_child.values()):
         by_child["(top level)"] = total - sum(by_child.values())
-    by_op = Counter()
-    for op, flops in per_module.get("Global", {}).items():
-        by_op[str(op)] += flops
+    by_op = {str(op): flops for op, flops in per_module.get("Global", {}).items()}
     known = set(flop_registry) | set(mapping or {})
     uncounted = sorted(str(op) for op in recorder.ops if op not in known and is_contraction(str(op)))
-    return FlopCount(total, by_child, dict(by_op), uncounted)
+    return FlopCount(total, by_child, by_op, uncounted)
 
 
 def _fvcore_2020_conv(x_shape, w_shape, bias_shape, stride, padding, dilation, transposed, *args, out_shape=None,
