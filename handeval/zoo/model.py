@@ -66,3 +66,12 @@ class ZooModel(nn.Module):
         h, w = self.entry.inputs.crop
         return torch.rand(batch, 3, h, w, device=device)
 
+    def example_views(self, batch: int = 1, device: str | torch.device = "cpu") -> ViewBatch:
+        """Plausible views for the profiler's decode: the crop's box at 1:1 scale in the middle of a
+        640 x 480 image, a 1000 px focal length, the two roots 10 cm apart 0.6 m from the camera."""
+        h, w = self.entry.inputs.crop
+        boxes = torch.tensor([320 - w / 2, 240 - h / 2, 320 + w / 2, 240 + h / 2], device=device)
+        K = torch.tensor([[1000.0, 0.0, 320.0], [0.0, 1000.0, 240.0], [0.0, 0.0, 1.0]], device=device)
+        roots = torch.tensor([[-0.05, 0.0, 0.6], [0.05, 0.0, 0.6]], device=device)
+        return ViewBatch(boxes=boxes.expand(batch, 4), K=K.expand(batch, 3, 3), gt_root=roots.expand(batch, 2, 3))
+
