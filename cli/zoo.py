@@ -144,7 +144,6 @@ def profile(entry, device, dtype, batch, repeats, mano_dir, as_json) -> None:
       handeval zoo profile interwild --device cuda --dtype bf16 --batch 64 --json
     """
     from handeval.zoo.profile import profile_model
-
     from handeval.zoo.registry import get_entry
     from handeval.zoo.run import build_model
 
@@ -154,3 +153,109 @@ def profile(entry, device, dtype, batch, repeats, mano_dir, as_json) -> None:
         emit_json(result.to_dict())
     else:
         click.echo(result.text())
+
+
+def _params(pairs: tuple[str, ...]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r}: give NAME=VALUE", param_hint="--param")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r}: the value must be a number", param_hint="--param") from None
+    return out
+
+
+@zoo.command("filter")
+@click.argument("name", type=click.Choice(["one-euro", "savitzky-golay"]))
+@click.option("--pred", required=True, help="The submission to smooth (any format `score` reads).")
+@click.option("--out", required=True, help="The smoothed submission (.parquet).")
+@click.option("--gt", "gt_dir", default=None, help="The converted dataset: its released frame rate, and the views "
+              "of HO3D/Dex-YCB native files.")
+@click.option("--split", default=None, help="With --gt, for native prediction formats.")
+@click.option("--fps", type=float, default=None, help="Released frames per second of the sequences (default: the "
+              "dataset's, where handeval knows it).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A filter parameter: one-euro "
+              "min_cutoff_hz, beta, d_cutoff_hz; savitzky-golay window_s, polyorder.")
+@json_option
+def filter_(name, pred, out, gt_dir, split, fps, params, as_json) -> None:
+    """Smooth a prediction along each camera's track: One-Euro (causal: reads no future frame) or
+    Savitzky–Golay (centred: not causal). Cut-offs are in Hz and windows in seconds at the sequences'
+    frame rate; tune them on a validation split only. The output's rows carry the causal flag.
+
+    \b
+    Example:
+      handeval zoo filter one-euro --pred noisy.parquet --out smooth.parquet --gt shards/ih --param min_cutoff_hz=3
+      handeval zoo filter savitzky-golay --pred noisy.parquet --out sg.parquet --fps 30 --param window_s=0.3
+    """
+    from handeval.zoo.postprocess import filter_file
+
+    record = filter_file(name, pred, out, gt_dir, split, fps, _params(params))
+    if as_json:
+        emit_json(record)
+    else:
+        click.echo(f"{out}: {record['rows']} rows, {name} ({'causal' if record['causal'] else 'non-causal'}) at "
+                   f"{record['fps']:g} fps: {record['settings']}")
+
+
+@zoo.command("refine")
+@click.option("--pred", required=True, help="A submission with MANO parameters (mano_pose, mano_shape, mano_trans).")
+@click.option("--gt", "gt_dir", required=True, help="The converted dataset: the views' intrinsics for the 2D term "
+              "(never its annotations: the targets are the prediction's own joints).")
+@click.option("--split", required=True, help="The split the prediction is of.")
+@click.option("--out", required=True, help="The refined submission (.parquet); NAME.refine.json beside it holds the "
+              "per-sample stages accepted and penetration before and after.")
+@click.option("--iterations", type=click.IntRange(1), default=300, show_default=True,
+              help="Adam steps per stage (the paper's 300; fewer for a quick look).")
+@_DEVICE
+@click.option("--batch", type=click.IntRange(1), default=512, show_default=True, help="Views optimised together.")
+@mano_dir_option
+@json_option
+def refine(pred, gt_dir, split, out, iterations, device, batch, mano_dir, as_json) -> None:
+    """IHMR-OPT: collision-aware factorised refinement of both hands' MANO (relative translation, global
+    orientations, finger poses, shapes), each stage kept per view only where the joint fit is no worse
+    and the collision lower. Views with one hand are left as they are.
+
+    \b
+    Example:
+      handeval zoo refine --pred mano-noise.parquet --gt shards/ih --split test --out refined.parquet
+      handeval zoo refine --pred model.parquet --gt shards/ih --split test --out r.parquet --device cuda --batch 512
+    """
+    from handeval.zoo.postprocess import refine_file
+
+    record = refine_file(pred, gt_dir, split, out, iterations, device, batch, mano_dir)
+    _optimised(out, record, as_json)
+
+
+@zoo.command("fit")
+@click.option("--pred", required=True, help="A joints-only submission.")
+@click.option("--gt", "gt_dir", required=True, help="The converted dataset: the views' intrinsics.")
+@click.option("--split", required=True, help="The split the prediction is of.")
+@click.option("--out", required=True, help="The submission with MANO parameters and meshes (.parquet).")
+@click.option("--iterations", type=click.IntRange(1), default=200, show_default=True, help="Adam steps per stage.")
+@_DEVICE
+@click.option("--batch", type=click.IntRange(1), default=512, show_default=True, help="Views fitted together.")
+@mano_dir_option
+@json_option
+def fit(pred, gt_dir, split, out, iterations, device, batch, mano_dir, as_json) -> None:
+    """Fit MANO to a joints-only prediction (the refinement's optimiser), so that MPVPE and the penetration
+    metrics can score it; the per-view joint residual is recorded.
+
+    \b
+    Example:
+      handeval zoo fit --pred internet.parquet --gt shards/ih --split test --out internet-mano.parquet
+    """
+    from handeval.zoo.postprocess import fit_file
+
+    record = fit_file(pred, gt_dir, split, out, iterations, device, batch, mano_dir)
+    _optimised(out, record, as_json)
+
+
+def _optimised(out: str, record: dict, as_json: bool) -> None:
+    if as_json:
+        emit_json(record)
+        return
+    click.echo(f"{out}: {record['summary']}")
+    click.echo(f"  per-view record: {record['record']}")

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass, field
 
 from handeval.mano.convention import ManoConvention
 
-#: Where a crop's box comes from: the ground truth's 2D joints under the entry's rule, the whole image,
-#: or a detector's boxes read from a file (``--boxes``).
-BOX_SOURCES = ("gt", "image", "detector")
+#: Where a crop's box comes from, before the entry's rule grows it: the ground truth's 2D joints, the
+#: annotation's box around the hands (InterHand2.6M's ``bbox``; elsewhere the per-hand boxes' union),
+#: the whole image, or a detector's boxes read from a file (``--boxes``).
+BOX_SOURCES = ("gt", "annotation", "image", "detector")
 #: What produced an entry's predictions.
 KINDS = ("network", "baseline", "filter", "optimizer")
 #: The MANO parameterisation of the zoo's submissions (``mano_pose``/``mano_shape``/``mano_trans``):

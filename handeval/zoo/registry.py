@@ -66,6 +66,31 @@ BUILTIN: tuple[ModelEntry, ...] = (
         inputs=Inputs(crop=(64, 64), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), box="gt",
                       box_rule=BoxRule("both", 1.25, 1.0)),
         outputs=Outputs(frame="root-relative", units="m"), weights=Weights(kind="random")),
+    ModelEntry(
+        name="internet",
+        kind="network",
+        build="handeval.zoo.nets.internet:build",
+        summary="InterNet: ResNet-50 + per-hand 64^3 2.5D joint heatmaps, relative root depth, handedness",
+        paper="Moon et al., InterHand2.6M: A Dataset and Baseline for 3D Interacting Hand Pose Estimation "
+              "from a Single RGB Image, ECCV 2020",
+        code_licence="CC-BY-NC-4.0",
+        datasets=("interhand26m",),
+        # Official test with trans_test='gt': the annotation's box (x, y, w, h) made square by growing its
+        # short side, then grown 1.25x about its centre (common/utils/preprocessing.py process_bbox); pixels
+        # scaled to [0, 1] with no mean/std (data/InterHand2.6M/dataset.py: ToTensor()(img) / 255).
+        inputs=Inputs(crop=(256, 256), mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), box="annotation",
+                      box_rule=BoxRule(hands="both", expand=1.25, aspect=1.0)),
+        outputs=Outputs(joints=True, frame="root-relative", units="mm", root=0),
+        weights=Weights(kind="checkpoint", file="snapshot_20.pth.tar", key="network", renames=((r"^module\.", ""),),
+                        origin="Google Drive, linked from facebookresearch/InterHand2.6M README.md under "
+                               "'Pre-trained InterNet' > 'Trained on InterHand2.6M 5 fps (v1.0)' "
+                               "(drive.google.com/file/d/15Akkzf1AvKm6iKYQGPhBfGLSeF9DPiFZ)",
+                        licence="CC-BY-NC-4.0", parity="parity on random weights; accuracy unverified"),
+        reported={"LWA-HAND Table 1 (GFlops as printed, convention unstated)":
+                  {"total": 19.49, "image part": 5.37, "pose part": 14.12}},
+        notes="Placement gt-root: each hand's depth is the ground truth's root depth "
+              "(the official test with trans_test='gt'); the predicted relative root depth is not used for it.",
+    ),
 )
 
 

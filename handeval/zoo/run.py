@@ -172,11 +172,31 @@ def _view_boxes(runner: ZooRunner, truth, views: dict) -> np.ndarray:
                             "per view (hands='both')")
     if source == "gt":
         points = project(truth.joints.reshape(len(truth), -1, 3), truth.K)
+    elif source == "annotation":
+        points = _annotation_corners(runner, views)
     elif source == "image":
         points = np.full((len(truth), 1, 2), np.nan)
     else:
         points = _detector_boxes(runner, truth)
     return boxes_from_points(points, rule, views["width"], views["height"])
+
+
+def _annotation_corners(runner: ZooRunner, views: dict) -> np.ndarray:
+    """The annotation's box around the hands (x, y, w, h) as its corner points: ``hands_bbox`` where
+    the source gives one, else the corners of every per-hand ``bbox``."""
+    n = len(views["frame"])
+    boxes = np.full((n, 3, 4), np.nan)           # the box around the hands, then each hand's
+    if "hands_bbox" in views:
+        boxes[:, 0] = views["hands_bbox"]
+    missing = ~np.isfinite(boxes[:, 0]).all(axis=-1)
+    if "bbox" in views:
+        boxes[missing, 1:] = views["bbox"][missing]
+    if not np.isfinite(boxes).all(axis=-1).any():
+        raise HandevalError(f"zoo entry {runner.entry.name!r} crops by the annotation's boxes, and "
+                            f"{runner.ds.root} has none (its source gives no bbox); use an entry whose box source is "
+                            "'gt' or 'detector'")
+    corners = np.stack([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=2)   # (V, B, 2, 2)
+    return corners.reshape(len(corners), -1, 2).astype(np.float64)
 
 
 def _detector_boxes(runner: ZooRunner, truth) -> np.ndarray:
@@ -207,7 +227,8 @@ def _roots(truth, root: int) -> tuple[np.ndarray, int]:
 def run_unit(runner: ZooRunner, index: int) -> dict:
     """The runner's task: every view of one source shard through the model, written as a part."""
     shard = next(s for s in runner.ds.manifest.splits[runner.split].shards if s.index == index)
-    views = to_numpy(pq.read_table(runner.ds.shard_file(shard, "views"), columns=_VIEW_COLUMNS), "views")
+    columns = _VIEW_COLUMNS + (["hands_bbox", "bbox"] if runner.entry.inputs.box == "annotation" else [])
+    views = to_numpy(pq.read_table(runner.ds.shard_file(shard, "views"), columns=columns), "views")
     frames = to_numpy(pq.read_table(runner.ds.shard_file(shard, "frames"), columns=list(FRAME_COLUMNS)), "frames")
     truth = view_truth(frames, views)
     entry, device = runner.entry, runner.device

@@ -12,18 +12,20 @@ import pytest
 import torch
 
 from handeval.zoo.model import ViewBatch
-from handeval.zoo.nets.internet import ENTRY, RENAMES, InterNet, build
+from handeval.zoo.nets.internet import InterNet, build
+from handeval.zoo.registry import get_entry
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "zoo"
 MANIFEST = json.loads((GOLDEN / "internet_keys.json").read_text())
 PARITY = json.loads((GOLDEN / "internet_parity.json").read_text())
+ENTRY = get_entry("internet")
 PARITY_TOLERANCE = 1e-5   # relative to the largest official value of each output
 
 
 @pytest.fixture(scope="module")
 def model() -> InterNet:
     torch.manual_seed(0)
-    return build().eval()
+    return build(get_entry("internet")).eval()
 
 
 def test_the_state_dict_is_the_official_manifest(model):
@@ -37,10 +39,10 @@ def test_an_official_style_checkpoint_loads_strictly_after_the_renames(model):
              else torch.tensor(7) for k, shape in MANIFEST["keys"].items()}
     renamed = {}
     for key, value in saved.items():
-        for pattern, repl in RENAMES:
+        for pattern, repl in ENTRY.weights.renames:
             key = re.sub(pattern, repl, key)
         renamed[key] = value
-    fresh = InterNet()
+    fresh = InterNet(ENTRY)
     fresh.load_state_dict(renamed, strict=True)
     assert torch.equal(fresh.pose_net.joint_conv_2[0].bias, saved["module.pose_net.joint_conv_2.0.bias"])
     assert int(fresh.backbone_net.resnet.bn1.num_batches_tracked) == 7
@@ -86,7 +88,7 @@ def test_the_entry_builds_the_model_and_names_the_official_file():
     assert getattr(importlib.import_module(module), function) is build
     assert (ENTRY.kind, ENTRY.code_licence, ENTRY.datasets) == ("network", "CC-BY-NC-4.0", ("interhand26m",))
     assert (ENTRY.inputs.crop, ENTRY.inputs.mean, ENTRY.inputs.std) == ((256, 256), (0.0,) * 3, (1.0,) * 3)
-    assert (ENTRY.inputs.box, ENTRY.inputs.box_rule.expand, ENTRY.inputs.box_rule.aspect) == ("gt", 1.25, 1.0)
+    assert (ENTRY.inputs.box, ENTRY.inputs.box_rule.expand, ENTRY.inputs.box_rule.aspect) == ("annotation", 1.25, 1.0)
     assert (ENTRY.weights.kind, ENTRY.weights.file, ENTRY.weights.key) == ("checkpoint", "snapshot_20.pth.tar",
                                                                            "network")
 

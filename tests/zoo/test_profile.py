@@ -10,6 +10,7 @@ from handeval.zoo.entry import Inputs, ModelEntry
 from handeval.zoo.model import Prediction, ZooModel
 from handeval.zoo.nets.internet import build
 from handeval.zoo.profile import FVCORE_2020, count_flops, is_contraction, profile_model
+from handeval.zoo.registry import get_entry
 
 TINY = ModelEntry(name="tiny", kind="network", build="tests:none", summary="a conv and a linear layer",
                   inputs=Inputs(crop=(16, 16)))
@@ -61,7 +62,7 @@ def test_only_contractions_are_flagged(op, flagged):
 
 @pytest.fixture(scope="module")
 def internet():
-    model = build().eval()
+    model = build(get_entry("internet")).eval()
     return model, model.example_input(1)
 
 

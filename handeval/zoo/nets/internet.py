@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from handeval.conventions import INTERHAND
-from handeval.zoo.entry import BoxRule, Inputs, ModelEntry, Outputs, Weights
+from handeval.zoo.entry import ModelEntry
 from handeval.zoo.model import Prediction, ViewBatch, ZooModel
 from handeval.zoo.nets.resnet import ResNet
 
@@ -23,35 +23,6 @@ JOINTS = 21              # per hand
 HEATMAP = (64, 64, 64)   # depth, height, width (main/config.py output_hm_shape)
 ROOT_BINS = 64           # main/config.py output_root_hm_shape
 DEPTH_SPAN_MM = 400.0    # main/config.py bbox_3d_size (joints) and bbox_3d_size_root (root), both 400
-#: The official checkpoint was saved from ``DataParallel``; these regex renames map its keys to ours.
-RENAMES = ((r"^module\.", ""),)
-
-ENTRY = ModelEntry(
-    name="internet",
-    kind="network",
-    build="handeval.zoo.nets.internet:build",
-    summary="InterNet: ResNet-50 + per-hand 64^3 2.5D joint heatmaps, relative root depth, handedness",
-    paper="Moon et al., InterHand2.6M: A Dataset and Baseline for 3D Interacting Hand Pose Estimation "
-          "from a Single RGB Image, ECCV 2020",
-    code_licence="CC-BY-NC-4.0",
-    datasets=("interhand26m",),
-    # Official test with trans_test='gt': the annotation's box (x, y, w, h) made square by growing its
-    # short side, then grown 1.25x about its centre (common/utils/preprocessing.py process_bbox); pixels
-    # scaled to [0, 1] with no mean/std (data/InterHand2.6M/dataset.py: ToTensor()(img) / 255).
-    inputs=Inputs(crop=(256, 256), mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), box="gt",
-                  box_rule=BoxRule(hands="both", expand=1.25, aspect=1.0)),
-    outputs=Outputs(joints=True, frame="root-relative", units="mm", root=0),
-    weights=Weights(kind="checkpoint", file="snapshot_20.pth.tar", key="network",
-                    origin="Google Drive, linked from facebookresearch/InterHand2.6M README.md under "
-                           "'Pre-trained InterNet' > 'Trained on InterHand2.6M 5 fps (v1.0)' "
-                           "(drive.google.com/file/d/15Akkzf1AvKm6iKYQGPhBfGLSeF9DPiFZ)",
-                    licence="CC-BY-NC-4.0", parity="parity on random weights; accuracy unverified"),
-    reported={"LWA-HAND Table 1 (GFlops as printed, convention unstated)":
-              {"total": 19.49, "image part": 5.37, "pose part": 14.12}},
-    notes="The official box is the annotation's bbox, not one cut from the 2D joints; the box rule here is "
-          "its process_bbox step. Placement gt-root: each hand's depth is the ground truth's root depth "
-          "(the official test with trans_test='gt'); the predicted relative root depth is not used for it.",
-)
 
 
 def _deconvs(cin: int) -> nn.Sequential:
@@ -104,7 +75,7 @@ class InterNet(ZooModel):
     of each heatmap's maximum (the official test's argmax, main/model.py), ``rel_root_depth`` (B, 1) in
     root bins, ``hand_type`` (B, 2) [right, left] in (0, 1)."""
 
-    def __init__(self, entry: ModelEntry = ENTRY):
+    def __init__(self, entry: ModelEntry):
         super().__init__(entry)
         self.backbone_net = BackboneNet()
         self.pose_net = PoseNet(self.backbone_net.resnet.channels)
@@ -136,5 +107,5 @@ class InterNet(ZooModel):
                           hand_scores=outputs["hand_type"].float())
 
 
-def build(entry: ModelEntry = ENTRY) -> InterNet:
+def build(entry: ModelEntry) -> InterNet:
     return InterNet(entry)
