@@ -94,15 +94,16 @@ def one_euro(x: np.ndarray, t: np.ndarray, min_cutoff_hz: float = 1.0, beta: flo
             speed = (np.where(known, speed, 0.0).sum(axis=axes, keepdims=True)
                      / np.maximum(known.sum(axis=axes, keepdims=True), 1))
         a = _alpha(min_cutoff_hz + beta * speed, dt)
-        x_hat = np.where(fresh, xi, a * xi + (1.0 - a) * x_hat)
+        # x_hat + a (x - x_hat) rather than a x + (1 - a) x_hat: a constant input stays exactly constant.
+        x_hat = np.where(fresh, xi, x_hat + a * (xi - x_hat))
         dx_hat = np.where(fresh & np.isfinite(xi), 0.0, dx_hat)
         out[i] = x_hat
     return out
 
 
 def savgol_window(window_s: float, fps: float) -> int:
-    """The odd number of frames nearest to ``window_s`` seconds at ``fps`` frames per second."""
-    return max(1, 2 * int(round((window_s * fps - 1.0) / 2.0)) + 1)
+    """The odd number of frames nearest to ``window_s`` seconds at ``fps`` frames per second (a tie: the larger)."""
+    return max(1, 2 * int(np.floor((window_s * fps - 1.0) / 2.0 + 0.5)) + 1)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
