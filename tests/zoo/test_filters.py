@@ -36,7 +36,7 @@ def test_one_euro_beta_zero_is_a_first_order_low_pass_on_a_step():
 def test_constant_signals_pass_unchanged():
     x = np.full((50, 4, 3), 0.123)
     np.testing.assert_array_equal(one_euro(x, np.arange(50) / FPS, 1.0, 0.7, 1.0), x)
-    np.testing.assert_allclose(savgol(x, 9, 2), x, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(savgol(x, 9, 2), x, rtol=1e-13, atol=0)   # its weights sum to 1 up to rounding
 
 
 def test_savgol_order_two_reproduces_a_quadratic_inside_and_at_the_edges():
