@@ -97,9 +97,9 @@ class DemoData:
         return self._once(("submissions", dataset), lambda: self._submissions(dataset))
 
     def _submissions(self, dataset: str) -> dict[str, Path]:
-        from handeval.zoo.baselines import write_baselines
         from handeval.scoring.protocols import load_protocol
         from handeval.shards import ShardDataset
+        from handeval.zoo.baselines import write_baselines
 
         split = DEMO_SPLITS.get(dataset) or load_protocol(DEMO_PROTOCOLS[dataset][0]).split
         return write_baselines(ShardDataset(self.shards(dataset)), split, self.root / "submissions" / dataset)

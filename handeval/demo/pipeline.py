@@ -74,7 +74,6 @@ def run_demo(out: str | Path = "handeval-demo", frames: int = 45, fps: float = 3
 
 def _run(out, frames, fps, cameras, seed, objects, mano_dir, progress, step, executor) -> DemoOutputs:
     from handeval.api import convert
-    from handeval.zoo.baselines import write_baselines
     from handeval.labels.registry import LABEL_SETS
     from handeval.labels.summary import plot_summary, summarise_labels
     from handeval.leaderboard import write_leaderboard
@@ -87,6 +86,7 @@ def _run(out, frames, fps, cameras, seed, objects, mano_dir, progress, step, exe
     from handeval.synth.native import write_native
     from handeval.synth.picture import scene_picture
     from handeval.synth.scene import make_scene
+    from handeval.zoo.baselines import write_baselines
 
     out_dir = Path(out).resolve()
     files = mano_files(mano_dir)

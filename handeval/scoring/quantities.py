@@ -359,15 +359,9 @@ def _acceleration(truth: ViewTruth, pred: np.ndarray, gt: np.ndarray, valid: np.
     A row counts when its track's previous and next frames are present at the track's
     smallest frame step (the frame rate's spacing), all three valid.
     """
-    import pandas as pd
+    from handeval.shards.views import track_steps
 
-    order = np.lexsort((truth.frame, truth.camera, truth.sequence))
-    seq, cam, fr = truth.sequence[order], truth.camera[order], truth.frame[order]
-    same_prev = np.r_[False, (seq[1:] == seq[:-1]) & (cam[1:] == cam[:-1])]
-    step = np.where(same_prev, np.r_[0, np.diff(fr)], 0)
-    track = np.cumsum(~same_prev)
-    min_step = pd.Series(np.where(step > 0, step, np.iinfo(np.int64).max)).groupby(track).transform("min").to_numpy()
-    even = same_prev & (step == min_step)
+    order, even = track_steps(truth.sequence, truth.camera, truth.frame)
     consecutive = even & np.r_[even[1:], False]
     e = acceleration_error(pred[order], gt[order], valid[order], consecutive)
     out = np.empty_like(e)

@@ -80,3 +80,20 @@ def read_view_truth(ds: ShardDataset, split: str, meshes: HandMeshes | None = No
     views = to_numpy(ds.read("views", split, columns=list(VIEW_COLUMNS)), "views")
     columns = list(FRAME_COLUMNS) + (list(meshes.COLUMNS) if meshes is not None else [])
     return view_truth(to_numpy(ds.read("frames", split, columns=columns), "frames"), views, meshes=meshes)
+
+
+def track_steps(sequence: np.ndarray, camera: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Views as tracks, one per (sequence, camera), ordered by frame: ``order`` sorts the rows so, and
+    ``even[i]`` says sorted row ``i`` follows its predecessor in the same track at that track's
+    smallest positive frame step (the frame rate's spacing: a larger step is a gap). The acceleration
+    error and the temporal filters read a track's frames as evenly spaced exactly where ``even`` holds."""
+    order = np.lexsort((frame, camera, sequence))
+    seq, cam, fr = sequence[order], camera[order], frame[order]
+    same = np.r_[False, (seq[1:] == seq[:-1]) & (cam[1:] == cam[:-1])]
+    step = np.where(same, np.r_[0, np.diff(fr)], 0)
+    first = np.flatnonzero(~same)
+    if not len(first):
+        return order, same
+    smallest = np.minimum.reduceat(np.where(step > 0, step, np.iinfo(np.int64).max), first)
+    return order, same & (step == smallest[np.cumsum(~same) - 1])
+

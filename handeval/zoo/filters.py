@@ -21,8 +21,9 @@ import numpy as np
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from handeval.scoring.submissions import Submission
-from handeval.util.checksums import sha256_file
+from handeval.shards.views import track_steps
 from handeval.util.errors import HandevalError, did_you_mean
+from handeval.zoo.registry import get_entry, input_provenance, provenance
 
 #: Released frame rates (frames per second) per dataset name and the variant's leading words, as the
 #: manifest's ``dataset`` records them. Sources: data_specs/zoo_filters.md; a dataset not listed needs --fps.
@@ -244,22 +245,16 @@ FILTERS: dict[str, TemporalFilter] = {
 def _segments(sub: Submission) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows sorted by (sequence, camera, frame), and the [start, stop) of each segment in that order:
     a track cut wherever its frame step is not the track's smallest (a gap, missing frames)."""
-    order = np.lexsort((sub.frame, sub.camera, sub.sequence))
-    seq, cam, fr = sub.sequence[order], sub.camera[order], sub.frame[order]
-    same = np.r_[False, (seq[1:] == seq[:-1]) & (cam[1:] == cam[:-1])]
-    step = np.where(same, np.r_[0, np.diff(fr)], 0)
-    dup = np.flatnonzero(same & (step == 0))
+    order, even = track_steps(sub.sequence, sub.camera, sub.frame)
+    same = np.r_[False, (sub.sequence[order][1:] == sub.sequence[order][:-1])
+                 & (sub.camera[order][1:] == sub.camera[order][:-1])]
+    dup = np.flatnonzero(same & (np.r_[0, np.diff(sub.frame[order])] == 0))
     if len(dup):
-        i = dup[0]
-        raise HandevalError(f"{sub.path or 'the submission'}: view (sequence {seq[i]!r}, frame {fr[i]}, camera "
-                            f"{cam[i]!r}) is on {len(dup) + 1}+ rows; give one row per view (handeval "
-                            "check-submission lists the duplicates)")
-    if not len(order):
-        return order, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    first = np.flatnonzero(~same)
-    smallest = np.minimum.reduceat(np.where(same, step, np.iinfo(np.int64).max), first)
-    regular = smallest[np.cumsum(~same) - 1]
-    starts = np.flatnonzero(~same | (step != regular))
+        i = order[dup[0]]
+        raise HandevalError(f"{sub.path or 'the submission'}: view (sequence {sub.sequence[i]!r}, frame "
+                            f"{sub.frame[i]}, camera {sub.camera[i]!r}) is on {len(dup) + 1}+ rows; give one row per "
+                            "view (handeval check-submission lists the duplicates)")
+    starts = np.flatnonzero(~even)
     return order, starts, np.r_[starts[1:], len(order)]
 
 
@@ -275,14 +270,6 @@ def _chunks(starts: np.ndarray, stops: np.ndarray, per_row: int):
         group.append(s)
     if group:
         yield group
-
-
-def _input_provenance(sub: Submission):
-    if sub.provenance is not None:
-        return sub.provenance
-    if sub.path is not None:
-        return {"file": str(sub.path), "format": sub.format, "sha256": sha256_file(sub.path)}
-    return {"format": sub.format}
 
 
 def filter_submission(sub: Submission, name: str, fps: float, **params) -> Submission:
@@ -321,10 +308,8 @@ def filter_submission(sub: Submission, name: str, fps: float, **params) -> Submi
     joints = filtered.pop(0) if sub.has_joints else sub.joints
     vertices = filtered.pop(0) if sub.vertices is not None else None
     mano = any(getattr(sub, f) is not None for f in ("mano_pose", "mano_shape", "mano_trans"))
-    provenance = {"filter": {"name": name, "causal": spec.causal, "fps": fps, **settings,
-                             "time": "row position within a segment / fps; a segment ends where the track's frame "
-                                     "step differs from its smallest",
-                             "mano": "dropped" if mano else "none in the input"},
-                  "input": _input_provenance(sub)}
+    made = provenance(get_entry(name), params={"fps": fps, **settings}, input=input_provenance(sub),
+                      time="row position within a segment / fps; a segment ends where the track's frame step "
+                           "differs from its smallest", mano="dropped" if mano else "none in the input")
     return Submission(None, f"{sub.format}+{name}", sub.sequence, sub.frame, sub.camera, joints, vertices,
-                      sub.hand_scores, sub.has_joints, provenance=provenance)
+                      sub.hand_scores, sub.has_joints, provenance=made)

@@ -140,6 +140,19 @@ def provenance(entry: ModelEntry, **facts) -> dict:
             "handeval_version": __version__}
 
 
+def input_provenance(sub) -> dict:
+    """What a post-processor records of the submission it read: its provenance, else its identity."""
+    from pathlib import Path
+
+    from handeval.util.checksums import sha256_file
+
+    if sub.provenance is not None:
+        return sub.provenance
+    if sub.path is not None:
+        return {"entry": Path(sub.path).name, "format": sub.format, "sha256": sha256_file(Path(sub.path))}
+    return {"entry": sub.format}
+
+
 def get_entry(name: str) -> ModelEntry:
     known = entries()
     if name not in known:

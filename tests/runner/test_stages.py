@@ -30,9 +30,9 @@ def outputs(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def three_sequences(demo_data, tmp_path_factory):
     """The demo's scene as three InterHand2.6M sequences (three units per stage), and a submission."""
-    from handeval.zoo.baselines import write_baselines
     from handeval.shards import ShardDataset
     from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
+    from handeval.zoo.baselines import write_baselines
 
     root = tmp_path_factory.mktemp("three")
     write_interhand26m(root / "raw", [InterHandSequence(demo_data.scene(), "test", i, f"s{i}") for i in range(3)])

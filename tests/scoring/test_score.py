@@ -9,7 +9,6 @@ import pytest
 from handeval.cli import main
 
 from handeval.conventions import CV_FROM_GL, HAND_SIDES, MANO, canonical_to_interhand42
-from handeval.zoo.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
 from handeval.scoring import aggregate as agg
 from handeval.scoring.protocols import canonical_hash, load_protocol, protocol_names, validate_spec
 from handeval.scoring.score import STAND_IN_DEVIATION, compare, regroup, score
@@ -18,6 +17,7 @@ from handeval.scoring.table import read_table
 from handeval.shards import ShardDataset
 from handeval.shards.meshes import HandMeshes
 from handeval.util.errors import HandevalError
+from handeval.zoo.baselines import ground_truth_submission, hand_scores_from_truth, mean_pose, oracle_noise
 
 SIGMA = 0.004
 

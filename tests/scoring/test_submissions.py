@@ -144,8 +144,8 @@ def test_pandas_lists_and_null_rows_read_as_the_canonical_file(ih, tmp_path):
 
 
 def test_write_submission_writes_the_schema_and_reads_back(ih, tmp_path):
-    from handeval.zoo.baselines import ground_truth_submission
     from handeval.scoring.submissions import SUBMISSION_FEATURES, write_submission
+    from handeval.zoo.baselines import ground_truth_submission
 
     ds, _ = ih
     full = ground_truth_submission(ds, "test")
@@ -255,8 +255,8 @@ def test_heuristics_warn_and_facts_refuse(ih, tmp_path):
 
 
 def test_vertex_only_submissions(ih, tmp_path):
-    from handeval.zoo.baselines import ground_truth_submission
     from handeval.scoring.protocols import load_protocol
+    from handeval.zoo.baselines import ground_truth_submission
 
     ds, gt = ih
     full = ground_truth_submission(ds, "test")

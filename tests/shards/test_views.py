@@ -8,7 +8,6 @@ import torch
 from factory import converted_interhand
 
 from handeval.conventions import CV_FROM_GL, FINGERS, HAND_SIDES, JOINT_INDEX, JOINT_NAMES, MANO
-from handeval.zoo.baselines import ground_truth_submission
 from handeval.mano import ManoConvention, load_mano
 from handeval.mano.parts import JOINT_PART, MANO_JOINT_PART, PARTS
 from handeval.readers import open_reader
@@ -21,6 +20,7 @@ from handeval.shards.views import read_view_truth
 from handeval.synth.native.dexycb import DexYCBSequence, write_dexycb
 from handeval.synth.native.ho3d import HO3DSequence, write_ho3d
 from handeval.synth.scene import make_scene
+from handeval.zoo.baselines import ground_truth_submission
 
 #: A MANO-built vertex in two batches of different sizes: float32 rounding, nothing more.
 MESH_ATOL = 1e-6

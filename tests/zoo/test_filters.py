@@ -112,7 +112,7 @@ def test_vertices_and_joints_stay_consistent_and_mano_is_dropped():
         np.testing.assert_allclose(out.joints, derived, rtol=0, atol=1e-6)
         assert out.mano_pose is None and out.mano_shape is None and out.mano_trans is None
         assert out.vertices.dtype == np.float32 and np.isnan(out.joints[5:8, 1]).all()
-        assert out.provenance["filter"]["mano"] == "dropped"
+        assert out.provenance["mano"] == "dropped"
 
 
 def test_provenance_and_format(tmp_path):
@@ -120,13 +120,14 @@ def test_provenance_and_format(tmp_path):
     sub = read_submission(path)
     out = filter_submission(sub, "savitzky-golay", fps=FPS, window_s=0.5)
     assert out.format == "parquet+savitzky-golay" and out.path is None
-    f = out.provenance["filter"]
-    assert (f["name"], f["causal"], f["fps"], f["window_s"], f["window_frames"], f["polyorder"]) == \
-        ("savitzky-golay", False, FPS, 0.5, 15, 2)
+    f = out.provenance["params"]
+    assert (out.provenance["entry"], out.provenance["causal"], f["fps"], f["window_s"], f["window_frames"],
+            f["polyorder"]) == ("savitzky-golay", False, FPS, 0.5, 15, 2)
+    assert out.provenance["flags"] == ["non-causal"]
     assert out.provenance["input"]["sha256"] == sha256_file(path)
     twice = filter_submission(out, "one-euro", fps=FPS)
     assert twice.format == "parquet+savitzky-golay+one-euro" and twice.provenance["input"] == out.provenance
-    assert twice.provenance["filter"]["causal"] is True
+    assert twice.provenance["causal"] is True and twice.provenance["flags"] == ["causal"]
     path2 = write_submission(tmp_path / "q.parquet", twice)
     assert read_submission(path2).provenance == twice.provenance
 
