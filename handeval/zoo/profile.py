@@ -14,12 +14,14 @@ import platform
 import time
 import warnings
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
+from handeval.util.errors import HandevalError
 from handeval.zoo.model import ZooModel
 
 COUNTER = f"torch.utils.flop_counter.FlopCounterMode (torch {torch.__version__})"
@@ -30,6 +32,10 @@ CONVENTION = "GMACs = FLOPs / 2; one multiply-accumulate of a convolution or mat
 #: they are uncounted by this convention, not missed.
 _CONTRACTION_TOKENS = {"mm", "bmm", "addmm", "addbmm", "baddbmm", "matmul", "linear", "einsum", "tensordot",
                        "bilinear", "trilinear", "mv", "addmv", "dot", "vdot", "lstm", "gru", "rnn", "cdist"}
+
+
+#: The dtypes autocast runs a network in.
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def is_contraction(op_name: str) -> bool:
@@ -137,6 +143,33 @@ class Profile:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def text(self) -> str:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in self.gmacs_by_child.items())
+        lines = [f"{self.model}: {self.params / 1e6:.2f} M parameters, {self.gmacs:.3f} GMACs per sample ({parts})",
+                 f"  counter: {self.counter}; {self.convention}",
+                 f"  latency at batch 1: p50 {self.latency_ms_p50:.2f} ms, p95 {self.latency_ms_p95:.2f} ms "
+                 f"({self.dtype}, {self.device_name}, {self.threads} threads; {self.timing_scope})",
+                 f"  throughput at batch {self.batch}: {self.throughput:.3g} samples/s",
+                 f"  fp32 vs bf16 decoded joints: mean {self.bf16_joints_mean_mm:.3g} mm, max "
+                 f"{self.bf16_joints_max_mm:.3g} mm"]
+        return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_record(device: torch.device) -> dict:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
+    return {"type": device.type, "name": name, "torch": torch.__version__, "cuda": torch.version.cuda,
+            "threads": torch.get_num_threads()}
+
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
@@ -160,8 +193,8 @@ def profile_model(model: ZooModel, device: str = "cpu", dtype: str = "fp32", bat
                   repeats: int = 20) -> Profile:
     """Profile ``model`` (moved to ``device`` and put in eval mode). ``dtype``: "fp32", or "bf16" to time the
     forward under bfloat16 autocast. FLOPs are counted on one sample in float32."""
-    if dtype not in ("fp32", "bf16"):
-        raise ValueError(f"dtype must be fp32 or bf16, not {dtype!r}")
+    if dtype not in DTYPES:
+        raise HandevalError(f"--dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
     dev = torch.device(device)
     model = model.to(dev).eval()
     count = count_flops(model, model.example_input(1, dev))
@@ -171,22 +204,21 @@ def profile_model(model: ZooModel, device: str = "cpu", dtype: str = "fp32", bat
                         + ", ".join(count.uncounted))
         warnings.warn(f"{model.entry.name}: {messages[-1]}", RuntimeWarning, stacklevel=2)
 
-    def forward(x, bf16):
-        with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            return model(x)
+    def forward(x, half: str):
+        with torch.inference_mode(), torch.autocast(dev.type, dtype=DTYPES[half], enabled=half != "fp32"):
+            return {k: v.float() for k, v in model(x).items()}  # decoding is float32, as the runner's
 
-    bf16 = dtype == "bf16"
     one, many = model.example_input(1, dev), model.example_input(batch, dev)
-    single = _seconds(lambda: forward(one, bf16), dev, warmup, repeats) * 1e3
-    batched = _seconds(lambda: forward(many, bf16), dev, max(1, warmup // 2), max(2, repeats // 4))
+    single = _seconds(lambda: forward(one, dtype), dev, warmup, repeats) * 1e3
+    batched = _seconds(lambda: forward(many, dtype), dev, max(1, warmup // 2), max(2, repeats // 4))
 
     views = model.example_views(batch, dev)
     with torch.inference_mode():
-        full = model.decode(forward(many, False), views).joints
-        half = model.decode(forward(many, True), views).joints
+        full = model.decode(forward(many, "fp32"), views).joints
+        half = model.decode(forward(many, "bf16"), views).joints
     diff = (full - half).norm(dim=-1) * 1e3
     diff = diff[torch.isfinite(diff)]
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else (platform.processor() or platform.machine())
+    name = device_record(dev)["name"]
     return Profile(
         model=model.entry.name, device=str(dev), device_name=name, torch=torch.__version__,
         threads=torch.get_num_threads(), dtype=dtype, params=sum(p.numel() for p in model.parameters()),

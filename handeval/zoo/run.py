@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import platform
 import resource
 import shutil
 import time
@@ -37,10 +36,10 @@ from handeval.util.errors import HandevalError
 from handeval.util.lazy import resolve
 from handeval.zoo.entry import BoxRule, ModelEntry
 from handeval.zoo.model import Prediction, ViewBatch, ZooModel
+from handeval.zoo.profile import DTYPES, device_record
 from handeval.zoo.registry import get_entry, provenance
 
 RUN_SCHEMA = "handeval-zoo-run/1"
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _VIEW_COLUMNS = list(dict.fromkeys([*VIEW_COLUMNS, "K", "image_path", "width", "height"]))
 
 
@@ -317,22 +316,6 @@ def _timing(seconds: list[float], sizes: list[int]) -> dict:
     per = 1000.0 * s / n
     return {"per_sample_ms_p50": float(np.percentile(per, 50)), "per_sample_ms_p95": float(np.percentile(per, 95)),
             "throughput_per_s": float(n.sum() / s.sum()), "batches": int(len(s))}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def device_record(device: torch.device) -> dict:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
-    return {"type": device.type, "name": name, "torch": torch.__version__, "cuda": torch.version.cuda,
-            "threads": torch.get_num_threads()}
 
 
 def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root: str | Path | None = None,
