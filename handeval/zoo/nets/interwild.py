@@ -56,7 +56,6 @@ BODY_HM = (64, 48)           # cfg.output_body_hm_shape[1:]
 HAND_HM = 8                  # cfg.output_hand_hm_shape (depth = height = width)
 TRANS_HM = 64                # cfg.input_hm_shape
 SIGMA = 2.5                  # cfg.sigma
-# Depth of the crop camera at sigmoid(gamma) = 1: sqrt(f_x f_y) * camera_3d_size / sqrt(H W) (RotationNet).
 _NUM_JOINTS = 21
 _NUM_MANO_JOINTS = 16
 _HAND_BOX_EXTEND = 2.0       # main/model.py restore_bbox(..., 2.0) for the crops
@@ -144,7 +143,8 @@ def _box_to_crop(boxes: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
     """(N, 3, 3) maps taking image pixels to crop pixels: the box's corner to the crop's corner,
     its centre to the crop's centre (kornia get_affine_matrix2d with angle 0, as the official code)."""
     center = (boxes[:, :2] + boxes[:, 2:]) / 2
-    scale = torch.stack((out_hw[1] / (boxes[:, 2] - boxes[:, 0] + 1e-8), out_hw[0] / (boxes[:, 3] - boxes[:, 1] + 1e-8)), 1)
+    size = boxes[:, 2:] - boxes[:, :2] + 1e-8
+    scale = boxes.new_tensor([out_hw[1], out_hw[0]]) / size
     half = boxes.new_tensor([out_hw[1] / 2, out_hw[0] / 2])
     mat = torch.zeros(len(boxes), 3, 3, dtype=boxes.dtype, device=boxes.device)
     mat[:, 0, 0], mat[:, 1, 1], mat[:, 2, 2] = scale[:, 0], scale[:, 1], 1.0
