@@ -169,7 +169,7 @@ def crop(images: torch.Tensor, boxes: torch.Tensor, out_hw: tuple[int, int] = HA
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True), to_crop
 
 
-def _apply(mat: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+def _affine(mat: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
     """(N, 2 or 3, 3) affine maps applied to points (N, J, 2)."""
     return xy @ mat[:, :2, :2].transpose(1, 2) + mat[:, None, :2, 2]
 
@@ -260,7 +260,7 @@ class TransNet(nn.Module):
         union = torch.cat((mid - side / 2, mid - side / 2 + side), 1)
         to_hm = _box_to_crop(union, (TRANS_HM, TRANS_HM))
         b = len(joints)
-        xy = _apply(to_hm, xy.reshape(b, -1, 2)).reshape(b, 2, _NUM_JOINTS, 2)
+        xy = _affine(to_hm, xy.reshape(b, -1, 2)).reshape(b, 2, _NUM_JOINTS, 2)
         z = joints[..., 2] / HAND_HM * TRANS_HM
         grid = torch.arange(TRANS_HM, dtype=joints.dtype, device=joints.device)
         gx = torch.exp(-(((grid - xy[..., 0, None]) / SIGMA) ** 2) / 2)
@@ -299,7 +299,8 @@ class InterWild(ZooModel):
         """(B, 3, 512, 384) RGB in [0, 1] -> per hand [right, left]: ``root_pose`` (B, 2, 3) and
         ``hand_pose`` (B, 2, 45) axis-angle (hand pose relative to the MANO mean), ``betas`` (B, 2, 10),
         ``hand_boxes`` (B, 2, 4) xyxy and ``joint_img`` (B, 2, 21, 3) (x, y in input pixels, z on the
-        8-bin grid, MANO-21 order), ``hand_conf`` (B, 2); ``rel_trans`` (B, 3) left minus right wrist (m)."""
+        8-bin grid; canonical joint order, which is InterWild's sh_joints_name), ``hand_conf`` (B, 2);
+        ``rel_trans`` (B, 3) left minus right wrist (m)."""
         b = len(images)
         feat = self.body_backbone(F.interpolate(images, BODY_SHAPE, mode="bilinear", align_corners=False))
         centers, sizes, conf = self.body_box_net(feat)
@@ -317,7 +318,7 @@ class InterWild(ZooModel):
         pose = torch.cat((pose[:b], _mirror(pose[b:].reshape(b, -1, 3)).reshape(b, -1)))
 
         to_input = torch.linalg.inv(to_crop)
-        xy = _apply(to_input, joint_hm[..., :2] * cell)
+        xy = _affine(to_input, joint_hm[..., :2] * cell)
         joint_img = torch.cat((xy, joint_hm[..., 2:]), 2)
 
         def per_hand(t: torch.Tensor) -> torch.Tensor:
