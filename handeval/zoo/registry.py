@@ -91,6 +91,24 @@ BUILTIN: tuple[ModelEntry, ...] = (
         notes="Placement gt-root: each hand's depth is the ground truth's root depth "
               "(the official test with trans_test='gt'); the predicted relative root depth is not used for it.",
     ),
+    ModelEntry(
+        name="interwild",
+        kind="network",
+        build="handeval.zoo.nets.interwild:build",
+        summary="InterWild: two-hand MANO from a person crop, hand boxes found and cropped inside the network",
+        paper="Moon, Bringing Inputs to Shared Domains for 3D Interacting Hands Recovery in the Wild, CVPR 2023",
+        code_licence="CC-BY-NC-4.0",
+        datasets=("interhand26m", "hic"),
+        # The official test crop (data/HIC/HIC.py, data/InterHand26M/InterHand26M.py) is the whole image,
+        # sanitised to [0, 0, w - 1, h - 1] and grown to 384:512 with extend_ratio 1.0 (process_bbox).
+        inputs=Inputs(crop=(512, 384), box="image", box_rule=BoxRule(hands="both", expand=1.0, aspect=384 / 512)),
+        outputs=Outputs(joints=True, vertices=True, mano=True, frame="root-relative"),
+        weights=Weights(kind="checkpoint", file="snapshot_6.pth", key="network", renames=((r"^module\.", ""),),
+                        origin="Google Drive links in the README of facebookresearch/InterWild (Demo step 3 and "
+                               "Test: IH26M (H+M) + MSCOCO, + ReInterHand Mugsy_cameras, + ReInterHand Ego_cameras)",
+                        licence="CC-BY-NC-4.0", parity="parity on random weights; accuracy unverified"),
+        notes="placement gt-root: the right wrist at the true root, the left wrist at right + predicted rel_trans",
+    ),
 )
 
 

@@ -173,8 +173,9 @@ def _view_boxes(runner: ZooRunner, truth, views: dict) -> np.ndarray:
         points = project(truth.joints.reshape(len(truth), -1, 3), truth.K)
     elif source == "annotation":
         points = _annotation_corners(runner, views)
-    elif source == "image":
-        points = np.full((len(truth), 1, 2), np.nan)
+    elif source == "image":  # the whole image, [0, 0, w - 1, h - 1], under the rule as any box
+        points = np.stack([np.zeros((len(truth), 2)), np.stack([views["width"], views["height"]], axis=1) - 1.0],
+                          axis=1).astype(np.float64)
     else:
         points = _detector_boxes(runner, truth)
     return boxes_from_points(points, rule, views["width"], views["height"])

@@ -15,6 +15,7 @@ from handeval.mano import load_mano
 from handeval.zoo.entry import BOX_SOURCES, KINDS, ZOO_MANO
 from handeval.zoo.model import ViewBatch
 from handeval.zoo.nets import interwild as iw
+from handeval.zoo.registry import get_entry
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "zoo"
 
@@ -22,7 +23,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "zoo"
 @pytest.fixture(scope="module")
 def model(standin_dir):
     torch.manual_seed(0)
-    return iw.build().eval()
+    return iw.build(get_entry("interwild")).eval()
 
 
 def _manifest() -> dict:
@@ -30,7 +31,7 @@ def _manifest() -> dict:
 
 
 def test_entry():
-    e = iw.ENTRY
+    e = get_entry("interwild")
     assert e.kind in KINDS and e.inputs.box in BOX_SOURCES and e.inputs.crop == iw.INPUT_SHAPE
     assert e.build == "handeval.zoo.nets.interwild:build" and e.outputs.mano_convention == ZOO_MANO
     assert e.weights.key == "network" and e.weights.kind == "checkpoint"
@@ -54,10 +55,10 @@ def test_strict_load_of_a_checkpoint_with_the_official_names(model):
                                     else torch.rand(shape, generator=gen))
     renamed = {}
     for key, value in network.items():
-        for pattern, repl in iw.RENAMES:
+        for pattern, repl in get_entry("interwild").weights.renames:
             key = re.sub(pattern, repl, key)
         renamed[key] = value
-    fresh = iw.build()
+    fresh = iw.build(get_entry("interwild"))
     fresh.load_state_dict(renamed, strict=True)
     assert torch.equal(fresh.hand_trans_net.fc[0].weight, network["module.hand_trans_net.fc.0.weight"])
 

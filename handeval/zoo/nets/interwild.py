@@ -23,31 +23,9 @@ from torch import nn
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.mano.convention import TIP_PRESETS
 from handeval.mano.layer import ManoLayer, load_mano
-from handeval.zoo.entry import ZOO_MANO, BoxRule, Inputs, ModelEntry, Outputs, Weights
+from handeval.zoo.entry import ZOO_MANO, ModelEntry
 from handeval.zoo.model import Prediction, ViewBatch, ZooModel
 from handeval.zoo.nets.resnet import ResNet
-
-ENTRY = ModelEntry(
-    name="interwild",
-    kind="network",
-    build="handeval.zoo.nets.interwild:build",
-    summary="InterWild: two-hand MANO from a person crop, hand boxes found and cropped inside the network",
-    paper="Moon, Bringing Inputs to Shared Domains for 3D Interacting Hands Recovery in the Wild, CVPR 2023",
-    code_licence="CC-BY-NC-4.0",
-    datasets=("interhand26m", "hic"),
-    # The official test crop (data/HIC/HIC.py, data/InterHand26M/InterHand26M.py) is the whole image,
-    # sanitised to [0, 0, w - 1, h - 1] and grown to 384:512 with extend_ratio 1.0 (process_bbox).
-    inputs=Inputs(crop=(512, 384), box="image", box_rule=BoxRule(hands="both", expand=1.0, aspect=384 / 512)),
-    outputs=Outputs(joints=True, vertices=True, mano=True, frame="root-relative"),
-    weights=Weights(kind="checkpoint", file="snapshot_6.pth", key="network",
-                    origin="Google Drive links in the README of facebookresearch/InterWild (Demo step 3 and "
-                           "Test: IH26M (H+M) + MSCOCO, + ReInterHand Mugsy_cameras, + ReInterHand Ego_cameras)",
-                    licence="CC-BY-NC-4.0", parity="parity on random weights; accuracy unverified"),
-    notes="placement gt-root: the right wrist at the true root, the left wrist at right + predicted rel_trans",
-)
-
-#: Checkpoint key renames (regex, replacement), applied before a strict load: DataParallel's prefix.
-RENAMES = ((r"^module\.", ""),)
 
 INPUT_SHAPE = (512, 384)     # cfg.input_img_shape
 BODY_SHAPE = (256, 192)      # cfg.input_body_shape
@@ -282,7 +260,7 @@ def _mirror(rotvec: torch.Tensor) -> torch.Tensor:
 class InterWild(ZooModel):
     """The official ``Model`` minus its MANO layers; MANO runs in :meth:`decode` (float32)."""
 
-    def __init__(self, entry: ModelEntry = ENTRY, mano_dir=None):
+    def __init__(self, entry: ModelEntry, mano_dir=None):
         super().__init__(entry)
         self.body_backbone = ResNet(50)
         self.body_box_net = BoxNet()
@@ -367,5 +345,5 @@ def _joint_regressor(right: ManoLayer, side: str) -> torch.Tensor:
     return rows[torch.as_tensor(MANO_ORDER.source_of_canonical)].float()
 
 
-def build(entry: ModelEntry = ENTRY, mano_dir=None) -> InterWild:
+def build(entry: ModelEntry, mano_dir=None) -> InterWild:
     return InterWild(entry, mano_dir=mano_dir)
