@@ -73,6 +73,11 @@ def _print_step(step: str, facts: dict) -> None:
         click.echo(f"  labels       : {', '.join(facts['labels'])}; plots {facts['labels_plot']}")
     elif step == "scoring":
         click.echo(f"{facts['name']}: scores -> {facts['results']}")
+    elif step == "zoo":
+        click.echo(f"zoo: {facts['name']:<28} {facts['path']}")
+    elif step == "profile":
+        click.echo(f"zoo profile ({facts['path']}):")
+        click.echo("\n".join("  " + line for line in facts["text"].splitlines()))
     elif step == "score":
         click.echo(f"  {facts['protocol']:<40} {facts['baseline']:<14} {_headline(facts['result'])}")
 
