@@ -89,13 +89,14 @@ def _segment_distance(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torc
     return _dot(d, d).clamp_min(1e-24).sqrt()
 
 
-def winding_numbers_batched(points: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
-    """(M, 3) points, each with its own mesh (M, F, 3, 3) -> (M,) generalized winding numbers: the sum of
-    the triangles' solid angles (Van Oosterom and Strackee) over 4 pi, as
-    :func:`handeval.geometry.winding_numbers` computes for one mesh."""
-    r = triangles - points[:, None, None, :]
-    a, b, c = r.unbind(-2)
-    la, lb, lc = a.norm(dim=-1), b.norm(dim=-1), c.norm(dim=-1)
+def winding_numbers_batched(points: torch.Tensor, vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """(M, 3) points, each with its own mesh vertices (M, V, 3), and the meshes' shared faces (F, 3) ->
+    (M,) generalized winding numbers: the sum of the triangles' solid angles (Van Oosterom and Strackee)
+    over 4 pi, as :func:`handeval.geometry.winding_numbers` computes for one mesh."""
+    r = vertices - points[:, None, :]
+    length = r.norm(dim=-1)
+    a, b, c = (r[:, faces[:, k]] for k in range(3))
+    la, lb, lc = (length[:, faces[:, k]] for k in range(3))
     num = _dot(a, torch.linalg.cross(b, c))
     den = la * lb * lc + _dot(a, b) * lc + _dot(b, c) * la + _dot(c, a) * lb
     return (2.0 * torch.atan2(num, den)).sum(-1) / (4.0 * torch.pi)
@@ -122,35 +123,37 @@ class Collision:
         """(N, 2, 778, 3) -> (N, 2, 779, 3): each hand with its wrist cap centre."""
         return torch.stack([seal.close(vertices[:, h]) for h, seal in enumerate(self.seals)], dim=1)
 
-    def _triangles(self, closed: torch.Tensor, sample: torch.Tensor, hand: torch.Tensor, faces: torch.Tensor):
-        return closed[sample[:, None, None], hand[:, None, None], faces]
+    def _blocks(self, vertices: torch.Tensor, candidates: torch.Tensor):
+        """For each querying hand, chunks of its candidate vertices (N, 2, 778) bool: (hand, sample ids,
+        vertex ids, points (m, 3), the other hand's closed vertices (m, 779, 3), its faces)."""
+        closed = self.closed(vertices)
+        for hand in range(2):
+            sample, vertex = candidates[:, hand].nonzero(as_tuple=True)
+            for lo in range(0, len(sample), self.chunk):
+                s, v = sample[lo : lo + self.chunk], vertex[lo : lo + self.chunk]
+                yield hand, s, v, vertices[s, hand, v], closed[s, 1 - hand], self.faces[1 - hand]
 
     @torch.no_grad()
-    def inside(self, vertices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(sample, hand, vertex) indices of the vertices inside the other hand's sealed mesh."""
+    def inside(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(N, 2, 778) bool: the vertex is inside the other hand's sealed mesh."""
         closed = self.closed(vertices)
         lo, hi = closed.amin(dim=2), closed.amax(dim=2)
         other = torch.tensor([1, 0], device=vertices.device)
         in_box = ((vertices >= lo[:, other, None]) & (vertices <= hi[:, other, None])).all(dim=-1)
-        sample, hand, vertex = in_box.nonzero(as_tuple=True)
-        keep = torch.zeros(len(sample), dtype=torch.bool, device=vertices.device)
-        for lo_i in range(0, len(sample), self.chunk):
-            s, h, v = (t[lo_i : lo_i + self.chunk] for t in (sample, hand, vertex))
-            tri = self._triangles(closed, s, 1 - h, self.faces[1 - h])
-            keep[lo_i : lo_i + self.chunk] = winding_numbers_batched(vertices[s, h, v], tri) > 0.5
-        return sample[keep], hand[keep], vertex[keep]
+        inside = torch.zeros_like(in_box)
+        for hand, s, v, points, mesh, faces in self._blocks(vertices, in_box):
+            inside[s, hand, v] = winding_numbers_batched(points, mesh, faces) > 0.5
+        return inside
 
     @torch.no_grad()
     def refresh(self, vertices: torch.Tensor) -> None:
         """Recompute the inside vertices and each one's closest triangle of the other hand."""
-        closed = self.closed(vertices)
-        sample, hand, vertex = self.inside(vertices)
-        face = torch.empty_like(sample)
-        for lo_i in range(0, len(sample), self.chunk):
-            s, h, v = (t[lo_i : lo_i + self.chunk] for t in (sample, hand, vertex))
-            tri = self._triangles(closed, s, 1 - h, self.faces[1 - h])
-            face[lo_i : lo_i + self.chunk] = point_triangle_distance(vertices[s, h, v][:, None], tri).argmin(dim=1)
-        self.pairs = (sample, hand, vertex, face)
+        pairs = []
+        for hand, s, v, points, mesh, faces in self._blocks(vertices, self.inside(vertices)):
+            face = point_triangle_distance(points[:, None], mesh[:, faces]).argmin(dim=1)
+            pairs.append((s, torch.full_like(s, hand), v, face))
+        self.pairs = tuple(torch.cat(t) for t in zip(*pairs)) if pairs else (
+            torch.zeros(0, dtype=torch.long, device=vertices.device),) * 4
 
     def __call__(self, vertices: torch.Tensor, fresh: bool = True) -> torch.Tensor:
         """(N, 2, 778, 3) vertices -> (N,) collision term (see the class)."""
