@@ -1,6 +1,6 @@
 """The staged Adam engine that IHMR-OPT's refinement (:mod:`handeval.zoo.refine`) and joints-to-MANO
 fitting (:mod:`handeval.zoo.fit`) share: per-sample parameters, one factor updated per stage, and a
-per-sample verification at each stage's end (``data_specs/zoo_refine.md`` §3).
+per-sample verification at each stage's end (``data_specs/zoo_refine.md`` §4).
 
 Every parameter is a tensor whose first axis is the sample, and every objective term is per sample, so
 Adam's element-wise steps make one batched run the same as one run per sample.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from handeval.conventions import FINGER_JOINTS, HAND_SIDES, ROOT
+from handeval.conventions import FINGER_JOINTS, FINGERS, HAND_SIDES, ROOT
 
 #: objective(params, fresh) -> per-sample terms {name: (N,)}; ``fresh`` asks it to recompute what it
 #: caches between iterations (the refinement's inside masks), as it must wherever a snapshot is taken.
@@ -157,7 +157,7 @@ def finger_regulariser(joints: torch.Tensor) -> torch.Tensor:
     """(..., 21, 3) canonical joints -> (...): for each finger's bones v1, v2, v3 (base to tip, each the
     nearer-the-palm joint minus the next), ``|(v1 x v2) . v3| - min((v1 x v2) . (v2 x v3), 0)`` summed
     over the five fingers: non-zero when a finger leaves its plane or bends the wrong way (IHMR Eq. 9-10)."""
-    chains = joints[..., torch.as_tensor([FINGER_JOINTS[f] for f in FINGER_JOINTS], device=joints.device), :]
+    chains = joints[..., torch.as_tensor([FINGER_JOINTS[f] for f in FINGERS], device=joints.device), :]
     bones = chains[..., :-1, :] - chains[..., 1:, :]               # (..., 5, 3, 3)
     n1 = torch.linalg.cross(bones[..., 0, :], bones[..., 1, :])
     n2 = torch.linalg.cross(bones[..., 1, :], bones[..., 2, :])
