@@ -42,7 +42,8 @@ def test_the_initial_fit_puts_each_wrist_on_its_target(layers, truth):
 
 
 def test_fitting_recovers_known_hands_from_their_joints_alone(layers, truth):
-    """A quarter of the default iterations (150 in all). Measured: joint residual 0.8-1.7 mm, MPVPE 1.8-2.2 mm."""
+    """A quarter of the default iterations (150 in all). Measured: joint residual mean 1.49, max 1.62 mm; MPVPE
+    mean 2.12, max 2.73 mm."""
     vertices, joints = truth
     present = np.ones((4, 2), dtype=bool)
     present[0, 1] = False  # a single right hand
