@@ -207,25 +207,31 @@ def filter_(name, pred, out, gt_dir, split, fps, params, as_json) -> None:
 @click.option("--split", required=True, help="The split the prediction is of.")
 @click.option("--out", required=True, help="The refined submission (.parquet); NAME.refine.json beside it holds the "
               "per-sample stages accepted and penetration before and after.")
+@click.option("--targets", default=None, metavar="FILE", help="The joints to fit: another prediction of the same "
+              "views (IHMR fits its joint head's output). Default: the input's own joints, which the input fits "
+              "exactly, so the verification keeps every view as it is. Ground-truth-made targets flag the output "
+              "oracle.")
 @click.option("--iterations", type=click.IntRange(1), default=300, show_default=True,
               help="Adam steps per stage (the paper's 300; fewer for a quick look).")
 @_DEVICE
 @click.option("--batch", type=click.IntRange(1), default=512, show_default=True, help="Views optimised together.")
 @mano_dir_option
 @json_option
-def refine(pred, gt_dir, split, out, iterations, device, batch, mano_dir, as_json) -> None:
+def refine(pred, gt_dir, split, out, targets, iterations, device, batch, mano_dir, as_json) -> None:
     """IHMR-OPT: collision-aware factorised refinement of both hands' MANO (relative translation, global
     orientations, finger poses, shapes), each stage kept per view only where the joint fit is no worse
     and the collision lower. Views with one hand are left as they are.
 
     \b
     Example:
-      handeval zoo refine --pred mano-noise.parquet --gt shards/ih --split test --out refined.parquet
-      handeval zoo refine --pred model.parquet --gt shards/ih --split test --out r.parquet --device cuda --batch 512
+      handeval zoo refine --pred mano-noise.parquet --targets oracle-noise.parquet --gt shards/ih --split test \\
+          --out refined.parquet --iterations 20
+      handeval zoo refine --pred mesh-model.parquet --targets joint-model.parquet --gt shards/ih --split test \\
+          --out refined.parquet --device cuda --batch 512
     """
     from handeval.zoo.postprocess import refine_file
 
-    record = refine_file(pred, gt_dir, split, out, iterations, device, batch, mano_dir)
+    record = refine_file(pred, gt_dir, split, out, iterations, device, batch, mano_dir, targets)
     _optimised(out, record, as_json)
 
 

@@ -49,14 +49,14 @@ BUILTIN: tuple[ModelEntry, ...] = (
         "centred Savitzky-Golay filter along each camera's track, window in seconds: reads future frames",
         outputs=Outputs(vertices=True, frame="camera"), causal=False),
     ModelEntry(
-        "ihmr-opt", "optimizer", "handeval.zoo.refine:refine_submission",
+        "ihmr-opt", "optimizer", "handeval.zoo.postprocess:refine_file",
         "IHMR-OPT: collision-aware factorised refinement of a prediction's MANO (relative translation, global "
         "orientations, finger poses, shapes; Adam; per-sample verification), fitted to the prediction's own joints",
         paper=_IHMR, outputs=Outputs(vertices=True, mano=True, frame="camera"),
         reported={"speed": {"value": 0.89, "unit": "FPS", "hardware": "not stated; the code runs batch 512 on 2 GPUs",
                             "source": _IHMR}}),
     ModelEntry(
-        "fit-mano", "optimizer", "handeval.zoo.refine:fit_submission",
+        "fit-mano", "optimizer", "handeval.zoo.postprocess:fit_file",
         "MANO fitted to a joints-only prediction (the refinement's optimiser), so that MPVPE and the penetration "
         "metrics can score it", outputs=Outputs(vertices=True, mano=True, frame="camera")),
     ModelEntry(
