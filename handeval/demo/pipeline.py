@@ -36,6 +36,9 @@ ZOO_PROTOCOLS = {
     "mano-noise": ["interhand26m/ihmr-inter"],
     "mano-noise+ihmr-opt": ["interhand26m/ihmr-inter"],
 }
+#: The filters' parameters at the demo's InterHand2.6M release rate (5 fps), whose tracks run 4 frames between
+#: gaps: Savitzky-Golay over 3 frames.
+ZOO_FILTERS = {"one-euro": {"min_cutoff_hz": 1.0, "beta": 0.0}, "savitzky-golay": {"window_s": 0.6, "polyorder": 1}}
 #: The refinement's iterations per stage in the demo (the paper's 300 take minutes on a CPU).
 ZOO_REFINE_ITERATIONS = 10
 #: The architecture the demo profiles on the CPU, with a short timing run.
@@ -170,9 +173,9 @@ def _zoo(outputs: DemoOutputs, mano_dir, progress, step, executor) -> None:
     run_entry("tiny", gt, "test", made["tiny"], raw, batch=16, workers=0, mano_dir=mano_dir, executor=executor,
               progress=progress)
     noisy = outputs.out / "submissions" / "interhand26m" / "oracle-noise.parquet"
-    for name in ("one-euro", "savitzky-golay"):
+    for name, params in ZOO_FILTERS.items():
         made[f"oracle-noise+{name}"] = zoo / f"oracle-noise+{name}.parquet"
-        filter_file(name, noisy, made[f"oracle-noise+{name}"], gt)
+        filter_file(name, noisy, made[f"oracle-noise+{name}"], gt, params=params)
     start = mano_noise(ground_truth_mano(ShardDataset(gt), "test", mano_dir), 0.1, 0.005, seed=0, mano_dir=mano_dir)
     start.provenance = provenance(get_entry("mano-noise"), params={"pose_sigma": 0.1, "trans_sigma": 0.005, "seed": 0},
                                   placement="camera")

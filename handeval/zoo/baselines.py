@@ -118,7 +118,8 @@ def hand_scores_from_truth(gt: Submission) -> np.ndarray:
 
 def ground_truth_mano(ds: ShardDataset, split: str, mano_dir: str | None = None) -> Submission:
     """Every view's ground-truth MANO fit in the view's camera frame and :data:`ZOO_MANO`, with the
-    meshes and joints that layer gives (NaN where a frame has no valid fit of the hand).
+    meshes and joints that layer gives (where a frame has no valid fit of a hand: NaN parameters and
+    vertices, the annotated joints as :func:`ground_truth_submission` gives them).
 
     A view rotates the fit about the camera: with ``X_cam = R M X + t`` (``M`` maps the fit's frame
     to the world: identity, or the OpenGL flip for HO3D), the global orientation becomes
@@ -164,23 +165,20 @@ def ground_truth_mano(ds: ShardDataset, split: str, mano_dir: str | None = None)
                             + views["t"][ok].astype(np.float64) - wrist)
         parts.append((views, pose, shape, trans))
     pose, shape, trans = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
-    joints, vertices = _mano_meshes(ours, pose, shape, trans)
-
-    def keys(name):
-        return np.concatenate([p[0][name] for p in parts])
-
-    return Submission(ds.root, "ground-truth-mano", keys("sequence").astype(str), keys("frame").astype(np.int64),
-                      keys("camera").astype(str), joints, vertices, mano_pose=pose, mano_shape=shape,
-                      mano_trans=trans)
+    truth = ground_truth_submission(ds, split, mano_dir, vertices=False)
+    joints, vertices = _mano_meshes(ours, pose, shape, trans, truth.joints)
+    return Submission(ds.root, "ground-truth-mano", truth.sequence, truth.frame, truth.camera, joints, vertices,
+                      mano_pose=pose, mano_shape=shape, mano_trans=trans)
 
 
-def _mano_meshes(layers: dict, pose: np.ndarray, shape: np.ndarray, trans: np.ndarray
+def _mano_meshes(layers: dict, pose: np.ndarray, shape: np.ndarray, trans: np.ndarray, joints: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(V, 2, 21, 3) joints and (V, 2, 778, 3) vertices of MANO parameters, NaN where they are."""
+    """(V, 2, 21, 3) joints and (V, 2, 778, 3) vertices of MANO parameters; where a hand has none, its
+    ``joints`` are kept (an annotated hand without a MANO fit is still predicted) and its vertices NaN."""
     from handeval.conventions import HAND_SIDES
 
     V = len(pose)
-    joints, vertices = np.full((V, 2, 21, 3), np.nan), np.full((V, 2, 778, 3), np.nan)
+    joints, vertices = joints.copy(), np.full((V, 2, 778, 3), np.nan)
     for h, side in enumerate(HAND_SIDES):
         ok = np.isfinite(pose[:, h]).all(axis=1)
         if ok.any():
@@ -202,7 +200,7 @@ def mano_noise(gt: Submission, pose_sigma: float, trans_sigma: float, seed: int 
     pose = gt.mano_pose + rng.normal(0.0, pose_sigma, gt.mano_pose.shape)
     trans = gt.mano_trans + rng.normal(0.0, trans_sigma, gt.mano_trans.shape)
     layers = {side: load_mano(side, ZOO_MANO, mano_dir, dtype=torch.float64) for side in HAND_SIDES}
-    joints, vertices = _mano_meshes(layers, pose, gt.mano_shape, trans)
+    joints, vertices = _mano_meshes(layers, pose, gt.mano_shape, trans, gt.joints)
     return Submission(gt.path, "mano-noise", gt.sequence, gt.frame, gt.camera, joints, vertices,
                       mano_pose=pose, mano_shape=gt.mano_shape.copy(), mano_trans=trans)
 
