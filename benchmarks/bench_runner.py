@@ -37,10 +37,10 @@ def _prepare(work: Path, sequences: int, frames: int, cameras: int) -> tuple[Pat
     """The native files, and one submission for every configuration to score (made from a conversion of
     its own, so that the configurations' inputs are the same bytes)."""
     from handeval.api import convert
-    from handeval.zoo.baselines import write_baselines
     from handeval.shards import ShardDataset
     from handeval.synth.native.interhand26m import InterHandSequence, write_interhand26m
     from handeval.synth.scene import make_scene
+    from handeval.zoo.baselines import write_baselines
 
     scene = make_scene(seed=0, num_frames=frames, num_cameras=cameras, render=False, progress=False)
     write_interhand26m(work / "raw", [InterHandSequence(scene, "test", i, f"seq{i:03d}") for i in range(sequences)],
