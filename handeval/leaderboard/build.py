@@ -190,7 +190,7 @@ def build_boards(paths: list[str | Path], reported: bool = True, work: Path | No
         flags += [f for f in made.get("flags", []) if f not in flags]
         board.rows.append(Row(r.name, "scored", r.metrics, flags, shown, r, r.comparable, warnings,
                               frames=counted["frames"], views=counted["views"], provenance=provenance_text(made),
-                              speed=speed_text(made.get("speed"))))
+                              speed=speed_text(r.submission.get("speed"))))
     if reported:
         for board in boards.values():
             board.rows += [_reported_row(rep, board) for rep in reported_rows()

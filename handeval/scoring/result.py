@@ -57,7 +57,9 @@ RESULT_JSON_SCHEMA: dict = {
             "properties": {"format": {"enum": ["parquet", "npz", "ho3d-pred-json", "dexycb-txt"]}, "sha256": _SHA256,
                            "rows": {"type": "integer", "minimum": 0}, "vertices": {"type": "boolean"},
                            "provenance": {"type": "object", "description": "what produced the predictions, as the "
-                                          "submission file records it (data_specs/zoo.md)"}},
+                                          "submission file records it (data_specs/zoo.md)"},
+                           "speed": {"type": "object", "description": "the speed the run that wrote the submission "
+                                     "measured, from the record beside it (data_specs/zoo.md)"}},
         },
         "deviations": {"type": "array", "items": {"type": "string"}},
         "comparable": {"type": "boolean"},
@@ -112,7 +114,7 @@ class Result:
     protocol: dict                 # name, version, sha256, title, dataset, submission
     dataset: dict                  # name, version, variant, split, manifest_sha256
     synthetic: bool
-    submission: dict               # file, format, sha256, rows, vertices (, provenance)
+    submission: dict               # file, format, sha256, rows, vertices (, provenance, speed)
     deviations: list[str]
     comparable: bool
     warnings: list[dict]           # {check, severity, message, fix}

@@ -273,7 +273,8 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
                     "manifest_sha256": sha256_file(ds.root / INFO_PATH)},
         "submission": {"file": pred.name, "format": source.all.format, "sha256": pred_sha256,
                        "rows": int(len(source.all.frame)), "vertices": source.has_vertices,
-                       **({"provenance": source.all.provenance} if source.all.provenance else {})},
+                       **({"provenance": source.all.provenance} if source.all.provenance else {}),
+                       **_measured_speed(pred, pred_sha256, source.all.provenance)},
         **table_verdict(table_path),
         "errors_table": {"path": table_path.name, "sha256": sha256_file(table_path)},
         "handeval_version": __version__,
@@ -281,6 +282,22 @@ def score(gt_dir: str | Path, pred: str | Path, protocol_name: str, out: str | P
     result = {k: result[k] for k in RESULT_KEYS if k in result}
     write_text_atomic(out, json.dumps(result, indent=1) + "\n")
     return result
+
+
+def _measured_speed(pred: Path, sha256: str, made: dict | None) -> dict:
+    """The speed the run that wrote ``pred`` measured, from the record its provenance names beside it
+    (``NAME.run.json`` of ``handeval zoo run``; ``data_specs/zoo.md``), when that record measured this
+    very file. A measurement is kept out of the submission's bytes, which depend on content only."""
+    record = pred.parent / str((made or {}).get("measurements", ""))
+    if not (made and made.get("measurements")) or not record.is_file():
+        return {}
+    try:
+        data = json.loads(record.read_text())
+    except ValueError:
+        return {}
+    if not isinstance(data, dict) or data.get("submission", {}).get("sha256") != sha256 or "speed" not in data:
+        return {}
+    return {"speed": data["speed"]}
 
 
 #: The deviation recorded when a protocol builds ground truth with MANO and no MANO files were given.

@@ -14,6 +14,7 @@ import numpy as np
 from handeval.scoring.submissions import Submission, read_submission, write_submission
 from handeval.shards.reader import ShardDataset, rows_of, to_numpy
 from handeval.util.atomic import write_text_atomic
+from handeval.util.checksums import sha256_file
 from handeval.util.errors import HandevalError
 from handeval.zoo.registry import get_entry, input_provenance, provenance
 
@@ -138,7 +139,7 @@ def refine_file(pred: str | Path, gt_dir: str | Path, split: str, out: str | Pat
     refined.provenance = provenance(
         get_entry("ihmr-opt"), flags=["oracle"] if oracle_targets else [], input=input_provenance(sub),
         targets=made_targets, params={"iterations_per_stage": iterations, "stages": stages, "batch": batch},
-        speed={"end_to_end_per_s": rate, "device": device, "dtype": "fp32", "batch": batch})
+        measurements=record_path(Path(out), "refine").name)
     out = Path(out)
     write_submission(out, refined)
     summary = _refine_summary(per_view, stages)
@@ -148,13 +149,25 @@ def refine_file(pred: str | Path, gt_dir: str | Path, split: str, out: str | Pat
               "stages": stages, "units": {"mmpd": "m", "ave_p": "m", "max_p": "m", "volume": "m^3"},
               "refined_views": len(rows), "copied_views": int(len(sub.frame) - len(rows)), "targets": made_targets,
               "iterations_per_stage": iterations, "device": device, "batch": batch, "samples_per_s": rate,
-              "summary": summary}
+              "summary": summary, **_measured(out, rate, device, batch)}
     path = _write_record(out, "refine", record)
     text = (f"{len(rows)} views refined ({record['copied_views']} copied), stages accepted "
             + ", ".join(f"{s} {p:.0f}%" for s, p in summary["accepted_percent"].items())
             + f"; AVE-P {summary['ave_p_mm'][0]:.3f} -> {summary['ave_p_mm'][1]:.3f} mm, volume "
             f"{summary['volume_cm3'][0]:.3f} -> {summary['volume_cm3'][1]:.3f} cm3")
     return {"out": str(out), "record": str(path), "summary": text, **summary}
+
+
+def _measured(out: Path, rate: float | None, device: str, batch: int) -> dict:
+    """What a record says of the run that wrote ``out``: its speed, and the file it measured (``handeval
+    score`` copies the speed into the result when the file is that one)."""
+    import torch
+
+    from handeval.zoo.profile import device_record
+
+    speed = {"end_to_end_per_s": rate, "device": device_record(torch.device(device))["name"],
+             "dtype": "fp32", "batch": batch}
+    return {"speed": speed, "submission": {"file": out.name, "sha256": sha256_file(out)}}
 
 
 def _refine_summary(per_view: dict, stages: list[str]) -> dict:
@@ -203,9 +216,8 @@ def fit_file(pred: str | Path, gt_dir: str | Path, split: str, out: str | Path, 
     vertices[~present] = np.nan
     fitted = Submission(None, f"{sub.format}+fit-mano", sub.sequence, sub.frame, sub.camera, sub.joints, vertices,
                         sub.hand_scores, mano_pose=pose, mano_shape=shape, mano_trans=trans)
-    fitted.provenance = provenance(
-        get_entry("fit-mano"), input=input_provenance(sub), params={"iterations": iterations},
-        speed={"end_to_end_per_s": rate, "device": device, "dtype": "fp32", "batch": batch})
+    fitted.provenance = provenance(get_entry("fit-mano"), input=input_provenance(sub),
+                                   params={"iterations": iterations}, measurements=record_path(Path(out), "fit").name)
     out = Path(out)
     write_submission(out, fitted)
     finite = residual[np.isfinite(residual)]
@@ -213,7 +225,7 @@ def fit_file(pred: str | Path, gt_dir: str | Path, split: str, out: str | Path, 
                         "residual_mm": [[None if not np.isfinite(x) else float(x) for x in row] for row in residual]},
               "hands": int(present.sum()), "residual_mm_mean": float(finite.mean()) if len(finite) else None,
               "residual_mm_max": float(finite.max()) if len(finite) else None, "device": device, "batch": batch,
-              "samples_per_s": rate}
+              "samples_per_s": rate, **_measured(out, rate, device, batch)}
     path = _write_record(out, "fit", record)
     text = (f"{record['hands']} hands fitted, joint residual mean {record['residual_mm_mean']:.2f} mm, max "
             f"{record['residual_mm_max']:.2f} mm" if len(finite) else "no hand to fit")

@@ -382,10 +382,7 @@ def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root:
     weights = {"kind": "random" if random_weights else spec.weights.kind, **(ckpt or {})}
     sub.provenance = provenance(
         spec, flags=(["GT root"] if placement == "gt-root" else []) + (["random weights"] if random_weights else []),
-        placement=placement, weights=weights, run_manifest=manifest.name,
-        speed={"end_to_end_per_s": timing["end_to_end"]["throughput_per_s"],
-               "model_per_s": timing["model_alone"]["throughput_per_s"], "device": dev["name"], "dtype": dtype,
-               "batch": batch})
+        placement=placement, weights=weights, measurements=manifest.name)
     flags = sub.provenance["flags"]
     write_submission(out, sub)
     record = {
@@ -395,6 +392,9 @@ def run_entry(entry: str, gt_dir: str | Path, split: str, out: str | Path, root:
         "loader_workers": workers, "box_source": spec.inputs.box, "box_rule": spec.inputs.box_rule.__dict__,
         "placement": placement, "root_fallback_hands": sum(r["root_fallback_hands"] for r in results),
         "views": int(len(sub.frame)), "timing": timing, "wall_s": wall,
+        "speed": {"end_to_end_per_s": timing["end_to_end"]["throughput_per_s"],
+                  "model_per_s": timing["model_alone"]["throughput_per_s"], "device": dev["name"], "dtype": dtype,
+                  "batch": batch},
         "peak_memory": {"bytes": max((r["peak_memory_bytes"] for r in results), default=0),
                         "kind": results[0]["peak_memory_kind"] if results else None},
         "units": report.summary(), "submission": {"file": out.name, "sha256": sha256_file(out)},
