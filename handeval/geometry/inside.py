@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from handeval.geometry.batched import winding_numbers_batched
 from handeval.geometry.scene import import_open3d, raycasting_scene
 
 
@@ -48,17 +49,12 @@ def inside_parity(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, t
 def winding_numbers(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, chunk: int = 512) -> np.ndarray:
     """(N,) generalized winding numbers of points with respect to a triangle mesh (float64)."""
     v = torch.as_tensor(np.asarray(vertices, dtype=np.float64))
-    tri = v[torch.as_tensor(np.asarray(faces, dtype=np.int64))]  # (F, 3, 3)
+    f = torch.as_tensor(np.asarray(faces, dtype=np.int64))
     p_all = torch.as_tensor(np.asarray(points, dtype=np.float64))
     out = torch.empty(len(p_all), dtype=torch.float64)
     for lo in range(0, len(p_all), chunk):
-        p = p_all[lo : lo + chunk, None, None, :]          # (n, 1, 1, 3)
-        r = tri[None] - p                                   # (n, F, 3, 3)
-        a, b, c = r[:, :, 0], r[:, :, 1], r[:, :, 2]
-        la, lb, lc = a.norm(dim=-1), b.norm(dim=-1), c.norm(dim=-1)
-        num = (a * torch.cross(b, c, dim=-1)).sum(-1)
-        den = la * lb * lc + (a * b).sum(-1) * lc + (b * c).sum(-1) * la + (c * a).sum(-1) * lb
-        out[lo : lo + chunk] = (2.0 * torch.atan2(num, den)).sum(-1) / (4.0 * torch.pi)
+        p = p_all[lo : lo + chunk]
+        out[lo : lo + chunk] = winding_numbers_batched(p, v.expand(len(p), -1, -1), f)
     return out.numpy()
 
 

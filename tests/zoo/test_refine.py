@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from handeval.geometry.batched import point_triangle_distance, winding_numbers_batched
 from handeval.zoo.optimise import Stage, run_stages, two_hands
-from handeval.zoo.refine import (
-    Collision,
-    RefineConfig,
-    mano_params,
-    point_triangle_distance,
-    refine,
-    winding_numbers_batched,
-)
+from handeval.zoo.refine import Collision, RefineConfig, mano_params, refine
 
 #: Camera frame of the synthetic cases: the scene's world frame moved 0.6 m along the optical axis.
 OFFSET = np.array([0.0, 0.0, 0.6])
