@@ -108,3 +108,39 @@ def test_the_users_mistakes(demo_data, tmp_path, capsys):
     code, _, err = run(["zoo", "run", "tiny", "--gt", gt, "--root", raw, "--split", "test", "--out",
                         tmp_path / "a.parquet", "--device", "cuda:0"], capsys)
     user_error(code, err, "no CUDA device")
+
+
+def test_a_checkpoint_is_loaded_strictly_and_its_sha256_recorded(tiny_run, tmp_path):
+    from safetensors.torch import save_file
+
+    from handeval.util.checksums import sha256_file
+    from handeval.zoo.registry import get_entry
+    from handeval.zoo.run import build_model
+
+    gt, raw, _, _ = tiny_run
+    model, _ = build_model(get_entry("tiny"))
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    save_file(weights, tmp_path / "tiny.safetensors")
+    out = tmp_path / "ckpt.parquet"
+    record = run_entry("tiny", gt, "test", out, raw, checkpoint=tmp_path / "tiny.safetensors", batch=8, workers=0,
+                       progress=False)
+    assert record["checkpoint"]["sha256"] == sha256_file(tmp_path / "tiny.safetensors")
+    assert read_submission(out).provenance["weights"]["sha256"] == record["checkpoint"]["sha256"]
+    del weights["head.bias"]
+    save_file(weights, tmp_path / "short.safetensors")
+    with pytest.raises(HandevalError, match="head.bias"):
+        run_entry("tiny", gt, "test", tmp_path / "short.parquet", raw, checkpoint=tmp_path / "short.safetensors",
+                  progress=False)
+
+
+@pytest.mark.slow
+def test_the_run_spreads_over_dask_workers_and_writes_the_same_submission(tiny_run, tmp_path):
+    from handeval.runner import Executor
+
+    gt, raw, out, _ = tiny_run
+    there = tmp_path / "dask.parquet"
+    with Executor("dask", workers=1) as executor:
+        record = run_entry("tiny", gt, "test", there, raw, batch=4, workers=0, executor=executor, progress=False)
+    assert record["units"]["backend"] == "dask"
+    a, b = read_submission(out), read_submission(there)
+    np.testing.assert_array_equal(a.joints, b.joints)
