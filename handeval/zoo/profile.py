@@ -208,7 +208,9 @@ def profile_model(model: ZooModel, device: str = "cpu", dtype: str = "fp32", bat
         with torch.inference_mode(), torch.autocast(dev.type, dtype=DTYPES[half], enabled=half != "fp32"):
             return {k: v.float() for k, v in model(x).items()}  # decoding is float32, as the runner's
 
-    one, many = model.example_input(1, dev), model.example_input(batch, dev)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(0)
+        one, many = model.example_input(1, dev), model.example_input(batch, dev)
     single = _seconds(lambda: forward(one, dtype), dev, warmup, repeats) * 1e3
     batched = _seconds(lambda: forward(many, dtype), dev, max(1, warmup // 2), max(2, repeats // 4))
 

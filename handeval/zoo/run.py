@@ -131,8 +131,10 @@ def build_model(entry: ModelEntry, checkpoint: str | None = None, random_weights
         raise HandevalError(f"zoo entry {entry.name!r} is a {entry.kind}, not a network; `handeval zoo show "
                             f"{entry.name}` says how it runs")
     factory = resolve(entry.build)
-    model = factory(entry, mano_dir=mano_dir) if "mano_dir" in inspect.signature(factory).parameters \
-        else factory(entry)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # random weights are the same on every run: a cost run, or a pipeline test, repeats
+        model = factory(entry, mano_dir=mano_dir) if "mano_dir" in inspect.signature(factory).parameters \
+            else factory(entry)
     record = None
     if checkpoint is not None:
         from handeval.zoo.checkpoints import load_checkpoint
