@@ -144,3 +144,25 @@ def test_the_run_spreads_over_dask_workers_and_writes_the_same_submission(tiny_r
     assert record["units"]["backend"] == "dask"
     a, b = read_submission(out), read_submission(there)
     np.testing.assert_array_equal(a.joints, b.joints)
+
+
+def test_a_detectors_boxes_are_read_by_view(tiny_run, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from handeval.zoo import registry
+
+    gt, raw, out, _ = tiny_run
+    tiny = registry.get_entry("tiny")
+    detector = replace(tiny, name="tiny-detector", inputs=replace(tiny.inputs, box="detector"))
+    monkeypatch.setattr(registry, "BUILTIN", registry.BUILTIN + (detector,))
+    with pytest.raises(HandevalError, match="--boxes"):
+        run_entry("tiny-detector", gt, "test", tmp_path / "d.parquet", raw, workers=0, progress=False)
+    sub = read_submission(out)
+    boxes = pd.DataFrame({"sequence": sub.sequence, "frame": sub.frame, "camera": sub.camera,
+                          "x0": 0.0, "y0": 0.0, "x1": 16.0, "y1": 16.0}).iloc[1:]  # the first view has none
+    boxes.to_parquet(tmp_path / "boxes.parquet")
+    record = run_entry("tiny-detector", gt, "test", tmp_path / "d.parquet", raw, boxes=tmp_path / "boxes.parquet",
+                       workers=0, progress=False)
+    assert record["box_source"] == "detector" and record["views"] == len(sub.frame)
