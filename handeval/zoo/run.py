@@ -78,7 +78,8 @@ def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 
 class ViewCrops(Dataset):
-    """One item per view: its image cropped to the entry's box, (3, H, W) uint8, and its row. The
+    """One item per view: its image cropped to the entry's box, (3, H, W) uint8, its row, and why its
+    image could not be read ("" when it could). The
     crop is an affine resample (bilinear) putting crop pixel ``(u, v)`` at image point
     ``(x0 + u (x1 - x0) / W, y0 + v (y1 - y0) / H)``: the convention of ``handeval.zoo.model``."""
 
@@ -97,9 +98,14 @@ class ViewCrops(Dataset):
         # PIL samples output pixel centres (u + 0.5) at input a (u + 0.5) + c in its half-integer
         # centred coordinates; these a, c put crop pixel u at image pixel x0 + u sx (integer centres).
         coeffs = (sx, 0.0, x0 + 0.5 - 0.5 * sx, 0.0, sy, y0 + 0.5 - 0.5 * sy)
-        image = Image.fromarray(read_rgb(self.root / self.paths[i]))
+        try:
+            image = Image.fromarray(read_rgb(self.root / self.paths[i]))
+        except HandevalError as exc:
+            # Raised in a loader worker, torch would re-raise it with the worker's traceback in its
+            # message; the main process raises it as it is.
+            return torch.zeros(3, h, w, dtype=torch.uint8), i, str(exc)
         cropped = image.transform((w, h), Image.AFFINE, coeffs, resample=Image.BILINEAR)
-        return torch.from_numpy(np.asarray(cropped).copy()).permute(2, 0, 1), i
+        return torch.from_numpy(np.asarray(cropped).copy()).permute(2, 0, 1), i, ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,7 +252,9 @@ def run_unit(runner: ZooRunner, index: int) -> dict:
     model_s, e2e_s, sizes = [], [], []
     started = last = time.perf_counter()
     with torch.inference_mode():
-        for images, rows in loader:
+        for images, rows, failed in loader:
+            if any(failed):
+                raise HandevalError(next(f for f in failed if f))
             rows = rows.numpy()
             images = images.to(device, non_blocking=True).float().div_(255.0).sub_(mean).div_(std)
             _sync(device)

@@ -2,6 +2,7 @@
 provenance and run manifest, resume, scoring and the leaderboard row; and the user's mistakes."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -34,7 +35,8 @@ def test_crops_sample_the_image_where_the_convention_says(tmp_path):
     ramp[..., 1] = np.arange(h)[:, None] * 3      # G = 3 y
     Image.fromarray(ramp).save(tmp_path / "ramp.png")
     box = np.array([[10.0, 5.0, 30.0, 25.0]])     # 20 x 20 px -> 10 x 10 crop: 2 px per crop pixel
-    crop, _ = ViewCrops(tmp_path, np.array(["ramp.png"]), box, (10, 10))[0]
+    crop, _, failed = ViewCrops(tmp_path, np.array(["ramp.png"]), box, (10, 10))[0]
+    assert failed == ""
     u = np.arange(10)
     # crop pixel u samples image x = x0 + 2 u exactly (integer points: no interpolation error)
     np.testing.assert_array_equal(crop[0, 0].numpy(), 2 * (10 + 2 * u))
@@ -108,6 +110,13 @@ def test_the_users_mistakes(demo_data, tmp_path, capsys):
     code, _, err = run(["zoo", "run", "tiny", "--gt", gt, "--root", raw, "--split", "test", "--out",
                         tmp_path / "a.parquet", "--device", "cuda:0"], capsys)
     user_error(code, err, "no CUDA device")
+    broken = tmp_path / "raw"
+    shutil.copytree(raw, broken)
+    lost = sorted(broken.rglob("*.jpg"))[0]
+    lost.unlink()
+    code, _, err = run(["zoo", "run", "tiny", "--gt", gt, "--root", broken, "--split", "test", "--out",
+                        tmp_path / "b.parquet", "--loader-workers", "1"], capsys)
+    assert code == 2 and str(lost) in err and "Traceback" not in err
 
 
 def test_a_checkpoint_is_loaded_strictly_and_its_sha256_recorded(tiny_run, tmp_path):
