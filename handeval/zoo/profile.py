@@ -137,6 +137,7 @@ class Profile:
     repeats: int
     bf16_joints_max_mm: float          # fp32 vs bfloat16-autocast forward, both decoded in float32
     bf16_joints_mean_mm: float
+    bf16_joints_median_relative: float  # the drift over the joint's distance from its root
     timing_scope: str = "model forward only (no decode, no crop, no MANO)"
     weights: str = "as loaded (random unless a checkpoint was loaded)"
 
@@ -151,7 +152,8 @@ class Profile:
                  f"({self.dtype}, {self.device_name}, {self.threads} threads; {self.timing_scope})",
                  f"  throughput at batch {self.batch}: {self.throughput:.3g} samples/s",
                  f"  fp32 vs bf16 decoded joints: mean {self.bf16_joints_mean_mm:.3g} mm, max "
-                 f"{self.bf16_joints_max_mm:.3g} mm"]
+                 f"{self.bf16_joints_max_mm:.3g} mm, median {100 * self.bf16_joints_median_relative:.2g} % of the "
+                 f"joint's distance from its root ({self.weights})"]
         return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
 
 
@@ -219,6 +221,10 @@ def profile_model(model: ZooModel, device: str = "cpu", dtype: str = "fp32", bat
         full = model.decode(forward(many, "fp32"), views).joints
         half = model.decode(forward(many, "bf16"), views).joints
     diff = (full - half).norm(dim=-1) * 1e3
+    # Relative to each joint's distance from its hand's root: random weights can put hands anywhere.
+    spread = (full - full[:, :, :1]).norm(dim=-1) * 1e3
+    finite = torch.isfinite(diff) & torch.isfinite(spread) & (spread > 0)
+    relative = (diff[finite] / spread[finite]).median() if finite.any() else torch.tensor(float("nan"))
     diff = diff[torch.isfinite(diff)]
     name = device_record(dev)["name"]
     return Profile(
@@ -230,4 +236,5 @@ def profile_model(model: ZooModel, device: str = "cpu", dtype: str = "fp32", bat
         latency_ms_p50=float(np.percentile(single, 50)), latency_ms_p95=float(np.percentile(single, 95)),
         throughput=batch / float(np.median(batched)), batch=batch, warmup=warmup, repeats=repeats,
         bf16_joints_max_mm=float(diff.max()) if diff.numel() else float("nan"),
-        bf16_joints_mean_mm=float(diff.mean()) if diff.numel() else float("nan"))
+        bf16_joints_mean_mm=float(diff.mean()) if diff.numel() else float("nan"),
+        bf16_joints_median_relative=float(relative))
