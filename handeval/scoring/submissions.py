@@ -287,7 +287,7 @@ def _submission(path: Path, fmt: str, sequence, frame, camera, arrays: dict, ver
                 provenance: dict | None = None) -> Submission:
     n = len(sequence)
     joints = arrays.get("joints")
-    optional = {name: arrays.get(name) for name in ("vertices", "hand_scores", "mano_pose", "mano_shape", "mano_trans")}
+    optional = {f.name: arrays.get(f.name) for f in SUBMISSION_VALUES if f.name != "joints"}
     return Submission(path, fmt, np.asarray(sequence, dtype=str), np.asarray(frame, dtype=np.int64),
                       np.asarray(camera, dtype=str), np.full((n, 2, 21, 3), np.nan) if joints is None else joints,
                       has_joints=joints is not None, vertices_unread=vertices_unread, provenance=provenance,

@@ -124,8 +124,8 @@ def refine_file(pred: str | Path, gt_dir: str | Path, split: str, out: str | Pat
         with torch.enable_grad():
             res = refine(pose[r], shape[r], trans[r], K[r], layers, goal[r], config)
         seconds += res.seconds
-        for name, values in (("pose", res.pose), ("shape", res.shape), ("trans", res.trans)):
-            {"pose": pose, "shape": shape, "trans": trans}[name][r] = values.detach().double().cpu().numpy()
+        for into, values in ((pose, res.pose), (shape, res.shape), (trans, res.trans)):
+            into[r] = values.detach().double().cpu().numpy()
         joints[r] = res.joints.detach().double().cpu().numpy()
         vertices[r] = res.vertices.detach().double().cpu().numpy()
         per_view["row"] += r.tolist()

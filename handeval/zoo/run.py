@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from handeval import __version__
 from handeval.runner import Context, Executor, Job, Unit, content_key, run_job
-from handeval.scoring.submissions import Submission, read_submission, write_submission
+from handeval.scoring.submissions import SUBMISSION_VALUES, Submission, read_submission, write_submission
 from handeval.shards.reader import ShardDataset, read_rgb, to_numpy
 from handeval.shards.views import FRAME_COLUMNS, VIEW_COLUMNS, view_truth
 from handeval.util.atomic import write_text_atomic
@@ -295,20 +295,17 @@ def _to_numpy(pred: Prediction) -> Prediction:
 
 
 def _joined(truth, parts: list, entry: ModelEntry) -> Submission:
+    """The shard's predictions in its views' order; a view the loader gave no output keeps NaN joints."""
     n = len(truth)
     order = np.concatenate([rows for rows, _ in parts]) if parts else np.zeros(0, dtype=int)
-
-    def field(name: str, shape: tuple) -> np.ndarray | None:
-        if not parts or getattr(parts[0][1], name) is None:
-            return np.full((n,) + shape, np.nan) if name == "joints" else None
-        out = np.full((n,) + shape, np.nan)
-        out[order] = np.concatenate([getattr(p, name) for _, p in parts])
-        return out
-
+    fields = {}
+    for f in SUBMISSION_VALUES:
+        if parts and getattr(parts[0][1], f.name) is not None:
+            fields[f.name] = np.full((n,) + f.shape, np.nan)
+            fields[f.name][order] = np.concatenate([getattr(p, f.name) for _, p in parts])
+    joints = fields.pop("joints", np.full((n, 2, 21, 3), np.nan))
     return Submission(None, f"zoo:{entry.name}", truth.sequence.astype(str), truth.frame.astype(np.int64),
-                      truth.camera.astype(str), field("joints", (2, 21, 3)), field("vertices", (2, 778, 3)),
-                      field("hand_scores", (2,)), mano_pose=field("mano_pose", (2, 48)),
-                      mano_shape=field("mano_shape", (2, 10)), mano_trans=field("mano_trans", (2, 3)))
+                      truth.camera.astype(str), joints, **fields)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,5 +426,4 @@ def _concat(pieces: list[Submission], entry: ModelEntry) -> Submission:
         return None if any(v is None for v in values) else np.concatenate(values)
 
     return Submission(None, f"zoo:{entry.name}", cat("sequence"), cat("frame"), cat("camera"), cat("joints"),
-                      cat("vertices"), cat("hand_scores"), mano_pose=cat("mano_pose"), mano_shape=cat("mano_shape"),
-                      mano_trans=cat("mano_trans"))
+                      **{f.name: cat(f.name) for f in SUBMISSION_VALUES if f.name != "joints"})
