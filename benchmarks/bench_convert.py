@@ -8,19 +8,30 @@ a child process so its peak RSS is measured alone.
 
     python benchmarks/bench_convert.py --images 1000000 --workers 1
     python benchmarks/bench_convert.py --images 1000000 --workers 2 --json
+
+The speed table's row (``speed_rows``, ``benchmarks/speed.py --only convert``): the conversion
+(annotation parsing, MANO, shard writing; one worker, one core) of 1 M image records, in image
+records per CPU second, against whole-file ``orjson.loads`` of the same data.json, each in its own
+pinned process; the conversion's peak RSS at 0.25 / 1 / 2 / 4 M records and its slope in bytes
+per record (flat: at most ``RSS_SLOPE_BOUND``); and, on the same data.json, the parsers that were
+candidates for reading it (parse only). Quick mode runs the same at 25 K to 200 K records.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import random
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import harness
 import numpy as np
 from harness import in_child
 
@@ -114,6 +125,181 @@ def bench_read(out: Path) -> dict:
     return {"scan_seconds": scan, "scan_frames_per_s": frames.num_rows / scan,
             "scan_views_per_s": views.num_rows / scan, "sequence_ms": 1000 * one,
             "sequence_frames": len(seq.frames["frame"]), "sequence_views": len(seq.views["frame"])}
+
+
+#: Image records converted for the RSS slope; the row is measured at ROW_RECORDS.
+SIZES = {False: (250_000, 1_000_000, 2_000_000, 4_000_000), True: (25_000, 50_000, 100_000, 200_000)}
+ROW_RECORDS = {False: 1_000_000, True: 100_000}
+GOAL_PER_CPU_S = 50_000
+RSS_SLOPE_BOUND = 8.0  # bytes of peak RSS per image record: "flat in dataset size"
+ANCHOR = "orjson.loads of the same data.json (whole file, GC paused)"
+
+
+def _data_json(raw: str) -> Path:
+    return Path(raw) / "annotations" / "test" / "InterHand2.6M_test_data.json"
+
+
+def _peaks_kept() -> list:
+    """The runner starts each unit's peak RSS afresh (``clear_refs``); the conversion's peak is the
+    largest of the client's (parsing) and the units', so each is noted before it is cleared."""
+    import handeval.runner.worker as worker
+
+    peaks, reset = [], worker._reset_peak_rss
+
+    def keep():
+        peaks.append(harness.peak_mib())
+        return reset()
+
+    worker._reset_peak_rss = keep
+    return peaks
+
+
+def _convert_row(raw: str, out: str, queue) -> None:
+    harness.pin(1)
+    import pandas  # noqa: F401  (imported by the writer on first use: start-up, not conversion)
+    import pyarrow.parquet  # noqa: F401
+
+    from handeval.readers.interhand26m import InterHand26M
+    from handeval.runner import Executor
+    from handeval.shards.convert import convert
+
+    peaks = _peaks_kept()
+    with harness.timed() as t:
+        test = convert(InterHand26M(raw), out, progress=False, executor=Executor(workers=1)).splits["test"]
+    m = harness.measure(test.views, "records", t, frames=test.frames)
+    m["peak_mib"] = max([m["peak_mib"], *peaks])
+    queue.put(m)
+
+
+def _chunks(path: Path, block: int = 1 << 20):
+    """data.json's images[] then annotations[] as ``(key, b"[item, ...]")`` batches of about ``block``
+    bytes. Only for this benchmark's generated layout (``},{`` between items, ``}]`` only at an array's
+    end): it hands parsers that have no streaming interface their chunks."""
+    with open(path, "rb") as fh:
+        text, start = b"", 0
+        for key in ("images", "annotations"):
+            if len(text) - start < block:
+                text, start = text[start:] + fh.read(block), 0
+            start = text.index(f'"{key}": ['.encode(), start) + len(key) + 5
+            while True:
+                if len(text) - start < block:
+                    text, start = text[start:] + fh.read(block), 0
+                end = text.find(b"}]", start, start + block)
+                cut = end if end >= 0 else text.rfind(b"},{", start, start + block)
+                yield key, b"[" + text[start:cut + 1] + b"]"
+                start = cut + 2
+                if end >= 0:
+                    break
+
+
+def _parse_only(which: str, path: Path) -> int:
+    """Image records of data.json, parsed by ``which`` (values built, nothing kept)."""
+    if which.startswith("orjson.loads") or which.startswith("json.loads"):
+        loads = __import__("orjson").loads if which.startswith("orjson") else json.loads
+        return len(loads(path.read_bytes())["images"])
+    if which.startswith("ijson"):
+        import ijson
+
+        with open(path, "rb") as fh:
+            n = sum(1 for _ in ijson.items(fh, "images.item", use_float=True))
+        with open(path, "rb") as fh:
+            sum(1 for _ in ijson.items(fh, "annotations.item", use_float=True))
+        return n
+    if which.startswith("handeval"):
+        from handeval.readers.json_stream import JsonStream
+
+        n, stream = 0, JsonStream(open(path, "rb"))
+        for key in stream.members():
+            for batch in stream.batches(b"["):
+                n += len(batch) if key == "images" else 0
+        return n
+    parse = {"orjson": lambda: __import__("orjson").loads,
+             "msgspec": lambda: __import__("msgspec").json.Decoder().decode,
+             "pysimdjson": lambda: lambda b: __import__("simdjson").Parser().parse(b)}[which.split()[0]]()
+    n = 0
+    for key, batch in _chunks(path):
+        items = parse(batch)
+        n += len(items) if key == "images" else 0
+        del items  # simdjson refuses a new parse while the last one's proxies live
+    return n
+
+
+#: The parsers measured side by side (parse only, one pinned process each): whole-file loads, the
+#: streaming parser used before, chunked parses, and handeval's stream (simdjson, cuts verified).
+PARSERS = ("orjson.loads, whole file", "orjson.loads, whole file, GC on", "json.loads, whole file",
+           "ijson yajl2_c, two passes (as before)", "orjson on 1 MB chunks", "msgspec on 1 MB chunks",
+           "pysimdjson on 1 MB chunks", "handeval JsonStream (pysimdjson, 1 MB batches)")
+
+
+def _parse_child(which: str, path: str, queue) -> None:
+    harness.pin(1)
+    import ijson  # noqa: F401
+    import msgspec  # noqa: F401
+    import orjson  # noqa: F401
+    import simdjson  # noqa: F401
+
+    if "GC on" not in which:
+        gc.disable()
+    with harness.timed() as t:
+        n = _parse_only(which, Path(path))
+    queue.put(harness.measure(n, "records", t, backend=ijson.backend if which.startswith("ijson") else None))
+
+
+def _slope(sizes: list[int], peaks: list[float]) -> float:
+    """Least-squares bytes of peak RSS per image record."""
+    return float(np.polyfit(np.asarray(sizes, dtype=float), np.asarray(peaks) * 2**20, 1)[0])
+
+
+def _free_bytes(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def speed_rows(quick: bool) -> list[dict]:
+    sizes, row_n = SIZES[quick], ROW_RECORDS[quick]
+    base = Path(tempfile.gettempdir())
+    need = max(sizes) * 1000  # ~560 B of json and ~400 B of index and shards per record
+    if _free_bytes(base) < need:
+        raise SystemExit(f"bench_convert needs about {need / 2**30:.1f} GiB free in {base} for {max(sizes):,} "
+                         "records; set TMPDIR to a larger disk")
+    series, ours, anchor, parsers = [], None, None, {}
+    for n in sizes:
+        work = Path(tempfile.mkdtemp(prefix="handeval-bench-convert-"))
+        try:
+            generate(work / "raw", n)
+            m = in_child(_convert_row, str(work / "raw"), str(work / "out"))
+            series.append({"records": n, "peak_mib": m["peak_mib"], "cpu_s": m["cpu_s"], "per_cpu_s": m["per_cpu_s"]})
+            if n == row_n:
+                ours = m
+                shutil.rmtree(work / "out", ignore_errors=True)
+                for which in PARSERS:
+                    parsers[which] = in_child(_parse_child, which, str(_data_json(work / "raw")))
+                anchor = parsers[PARSERS[0]]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    ours["rss_slope_b"] = _slope([s["records"] for s in series], [s["peak_mib"] for s in series])
+    ours["rss"] = series
+    label = f"{row_n / 1e6:g} M" if row_n >= 1_000_000 else f"{row_n // 1000} K"
+    row = harness.speed_row(
+        f"InterHand2.6M conversion, {label} records", ours, anchor, ANCHOR,
+        f"≥ {GOAL_PER_CPU_S // 1000} K records/CPU-s; peak RSS flat in dataset size "
+        f"(≤ {RSS_SLOPE_BOUND:g} B/record from {sizes[0] // 1000} K to {sizes[-1] / 1e6:g} M)", None,
+        absolute={"cpu_s": ours["count"] / GOAL_PER_CPU_S, "rss_slope_b": RSS_SLOPE_BOUND})
+    row["parsers"] = parsers
+    _report(row, sys.stderr)
+    return [row]
+
+
+def _report(row: dict, out) -> None:
+    """The RSS series and the parsers' figures, beside the row (stderr: ``--json`` stays one document)."""
+    o = row["ours"]
+    print("  peak RSS: " + ", ".join(f"{s['records']:,}: {s['peak_mib']:,.0f} MiB ({s['per_cpu_s']:,.0f}/CPU-s)"
+                                     for s in o["rss"]) + f"; slope {o['rss_slope_b']:+.1f} B/record", file=out)
+    print("  parsing the same data.json (parse only, one pinned process each):", file=out)
+    for name, p in row["parsers"].items():
+        print(f"    {name:48s} {p['cpu_s']:7.2f} CPU-s  {p['per_cpu_s']:>9,.0f} records/CPU-s  "
+              f"peak {p['peak_mib']:>7,.0f} MiB", file=out)
+    out.flush()
 
 
 def main() -> None:
