@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -192,3 +193,126 @@ def test_torch_views_load_images_lazily(scenes, tmp_path):
     assert np.abs(item["image"].permute(1, 2, 0).numpy().astype(int) - scene.rgb[2, 1].astype(int)).mean() < 12
     with pytest.raises(HandevalError, match="camera 'cam9'"):
         HandFrames(tmp_path / "out", "test", camera="cam9")
+
+
+def _relaid(raw_root, dest, seed=0, images=False):
+    """The raw source laid out otherwise: annotations shuffled (and ``images``, which interleaves the
+    sequences and changes the first-seen order of cameras), keys reordered, other top-level keys,
+    pretty or compact json, joint_3d and MANO frames shuffled."""
+    import random
+    import shutil
+
+    shutil.copytree(raw_root, dest)
+    rnd = random.Random(seed)
+    for path in sorted(dest.glob("annotations/*/*.json")):
+        doc = json.loads(path.read_text())
+        if path.name.endswith("_data.json"):
+            for key in ("images", "annotations") if images else ("annotations",):
+                rnd.shuffle(doc[key])
+                doc[key] = [dict(reversed(list(item.items()))) for item in doc[key]]
+            doc = {"info": {"note": "}, {"}, "annotations": doc["annotations"], "licenses": [], "images": doc["images"]}
+        elif path.name.endswith(("_joint_3d.json", "_MANO_NeuralAnnot.json")):
+            doc = {c: dict(rnd.sample(sorted(f.items()), len(f))) for c, f in reversed(list(doc.items()))}
+        path.write_text(json.dumps(doc, indent=1) if seed % 2 else json.dumps(doc, separators=(",", ":")))
+    return dest
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_source_layout_and_batch_sizes_do_not_change_the_shards(raw, converted, tmp_path, monkeypatch, seed):
+    """Byte-identical shards from a relaid source (images in their order, which sets the cameras' order
+    within a frame), parsed in batches of a few items and reordered a few rows at a time (every cut,
+    fallback and step boundary exercised), as from the original."""
+    import handeval.readers.interhand26m as ih
+    from handeval.readers import json_stream
+
+    monkeypatch.setattr(json_stream, "_BLOCK", 700)
+    monkeypatch.setattr(json_stream, "_MIN_BLOCK", 64)
+    monkeypatch.setattr(json_stream, "_READ", 500)
+    monkeypatch.setattr(ih, "_ROWS", 5)
+    root = _relaid(raw[0], tmp_path / "raw", seed)
+    convert(InterHand26M(root), tmp_path / "out", progress=False)
+    for part in sorted((converted.root / "data").rglob("*.parquet")):
+        assert (tmp_path / "out" / part.relative_to(converted.root)).read_bytes() == part.read_bytes(), part.name
+
+
+def test_views_follow_the_official_files(raw, tmp_path):
+    """Each sequence's views against a whole-file reading of data.json: rows of a (capture, seq_name),
+    sorted by frame, then by camera in data.json's first-seen order, then by file position; a
+    file_name off the official pattern kept as it is."""
+    from handeval.conventions import interhand42_to_canonical
+
+    root = _relaid(raw[0], tmp_path / "raw", seed=3, images=True)
+    data_path = root / "annotations/test/InterHand2.6M_test_data.json"
+    doc = json.loads(data_path.read_text())
+    doc["images"][4]["file_name"] = "elsewhere/odd name.jpg"
+    data_path.write_text(json.dumps(doc))
+    convert(InterHand26M(root), tmp_path / "out", progress=False, splits=["test"])
+    ds = ShardDataset(tmp_path / "out")
+    ann = {a["image_id"]: a for a in doc["annotations"]}
+    cameras = list(dict.fromkeys(str(im["camera"]) for im in doc["images"]))
+    seqs = list(dict.fromkeys(im["seq_name"] for im in doc["images"]))
+    groups = {}
+    for pos, im in enumerate(doc["images"]):
+        groups.setdefault((im["capture"], seqs.index(im["seq_name"])), []).append((pos, im))
+    names = [f"test/Capture{c}/{seqs[s]}" for c, s in sorted(groups)]
+    assert ds.sequences() == names
+    for (c, s), rows in sorted(groups.items()):
+        rows.sort(key=lambda r: (r[1]["frame_idx"], cameras.index(str(r[1]["camera"])), r[0]))
+        got = ds.sequence(f"test/Capture{c}/{seqs[s]}").views
+        assert list(got["image_path"]) == [f"images/test/{im['file_name']}" for _, im in rows]
+        assert list(got["camera"]) == [str(im["camera"]) for _, im in rows]
+        np.testing.assert_array_equal(got["frame"], [im["frame_idx"] for _, im in rows])
+        np.testing.assert_array_equal(got["hands_bbox"], np.float32([ann[im["id"]]["bbox"] for _, im in rows]))
+        valid = np.array([ann[im["id"]]["joint_valid"] for _, im in rows], dtype=float)  # (V, 42, 1)
+        np.testing.assert_array_equal(got["joints_image_valid"], interhand42_to_canonical(valid)[..., 0] > 0)
+        assert list(got["hand_type"]) == [ann[im["id"]]["hand_type"] for _, im in rows]
+        np.testing.assert_array_equal(got["hand_type_valid"], [ann[im["id"]]["hand_type_valid"] > 0 for _, im in rows])
+    assert "images/test/elsewhere/odd name.jpg" in sum((list(ds.sequence(n).views["image_path"]) for n in names), [])
+
+
+def _break(doc, kind):
+    images, anns = doc.get("images"), doc.get("annotations")
+    if kind == "image key":
+        del images[3]["capture"]
+    elif kind == "image type":
+        images[2]["width"] = 80.5
+    elif kind == "joint_valid length":
+        anns[5]["joint_valid"] = anns[5]["joint_valid"][:41]
+    elif kind == "hand type":
+        anns[6]["hand_type"] = "both"
+    elif kind == "numbers":
+        anns[7]["bbox"] = [1, 2, "x", 4]
+    elif kind == "unknown image":
+        anns[8]["image_id"] = 10_000
+    elif kind == "missing annotation":
+        del anns[9]
+    elif kind == "capture key":
+        doc["zero"] = doc.pop("0")
+    elif kind == "frame value":
+        frames = doc["0"]
+        frames[sorted(frames)[0]] = {"world_coord": [[0, 0]] * 42, "joint_valid": [1] * 42}
+    return doc
+
+
+@pytest.mark.parametrize("kind, file, message", [
+    ("image key", "data", r"images\[3\] is malformed \(KeyError: 'capture'\); each image has integer id"),
+    ("image type", "data", r"images\[2\] is malformed \(TypeError: .*\)"),
+    ("joint_valid length", "data", r"annotations\[5\] is malformed \(ValueError: bbox must have 4 values and "
+                                   r"joint_valid 42\); each has bbox\[4\]"),
+    ("hand type", "data", r"annotations\[6\] is malformed \(ValueError: .*\).* right/left/interacting"),
+    ("numbers", "data", r"annotations\[7\] holds numbers \(ValueError: could not convert string to float"),
+    ("unknown image", "data", r"annotations\[8\] refers to image_id 10000, which is not in images"),
+    ("missing annotation", "data", r"1 images have no annotation"),
+    ("capture key", "joint_3d", r"joint_3d.json .*; capture zero \(ValueError: invalid literal for int"),
+    ("frame value", "joint_3d", r"joint_3d.json .*; capture 0 \(ValueError: could not broadcast"),
+])
+def test_a_broken_source_names_the_file_the_item_and_what_was_expected(raw, tmp_path, kind, file, message):
+    import shutil
+
+    root = tmp_path / "raw"
+    shutil.copytree(raw[0], root)
+    path = root / f"annotations/test/InterHand2.6M_test_{file}.json"
+    path.write_text(json.dumps(_break(json.loads(path.read_text()), kind)))
+    with pytest.raises(HandevalError, match=rf"{re.escape(str(path))}: not InterHand2.6M's .*{message}.*"
+                                            r"truncated or corrupt: re-download or re-extract it"):
+        InterHand26M(root).sequence_lengths("test")

@@ -99,7 +99,7 @@ def test_a_worker_killed_mid_shard_leaves_no_partial_file(three_sequences, tmp_p
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(KILL_HOOK)
     # The workers start with the hook (the client already runs): the first to write a shard dies mid-write.
-    monkeypatch.setenv("PYTHONPATH", str(hook))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(hook), os.environ.get("PYTHONPATH")))))
     monkeypatch.setenv("KILL_MARKER", str(tmp_path / "killed"))
     code, text, err = cli([*args, "--out", tmp_path / "out", *EXECUTORS[executor]], capsys)
     assert code == 0, err
