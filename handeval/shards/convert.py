@@ -10,8 +10,8 @@ and the options that shape the output (``options``), never on where the source o
 While a conversion is under way, ``meta/progress.jsonl`` holds the options, then per split its
 plan and what the reader said about the split; ``meta/units/convert/`` holds the runner's record of
 each finished shard; ``meta/index/`` holds the annotation index of a reader whose split is one
-large file (InterHand2.6M's ``data.json``), parsed once here in one streaming pass and
-memory-mapped by every worker. A resume never parses the source again: it checks the source
+large file (InterHand2.6M's ``data.json``), parsed once here in one streaming pass and read by
+every worker a sequence at a time. A resume never parses the source again: it checks the source
 files' checksums against the plan. All three are removed once the manifest is written; the
 per-shard timings stay in ``meta/logs/convert.log.jsonl``.
 """
