@@ -35,7 +35,7 @@ def pose_mano(model: smplx.MANO, full_pose: torch.Tensor, betas: torch.Tensor, t
     joints, rel_transforms = batch_rigid_transform(rot_mats, rest_joints, model.parents)
     # (B, 3, 4, J): the affine rows of each joint's transform (the last row is 0 0 0 1), joints last.
     affine = rel_transforms[:, :, :3, :].permute(0, 2, 3, 1)
-    vertices = full_pose.new_empty(batch, model.v_template.shape[0], 3)
+    vertices = []
     for p, shaped in zip(parts, v_shaped):
         frames = shaped.shape[0]
         v_posed = torch.matmul(pose_feature[p], model.posedirs).view(frames, -1, 3) + shaped
@@ -45,5 +45,7 @@ def pose_mano(model: smplx.MANO, full_pose: torch.Tensor, betas: torch.Tensor, t
         # CPU kernel fuses the multiply-add, which rounds once and so differs in the last bit.
         v = skin[:, :, 0] * posed[:, None, 0]
         v = v.add_(skin[:, :, 1] * posed[:, None, 1]).add_(skin[:, :, 2] * posed[:, None, 2]).add_(skin[:, :, 3])
-        vertices[p] = v.add_(transl[p, :, None]).transpose(1, 2)
-    return vertices, joints + transl[:, None]
+        vertices.append(v.add_(transl[p, :, None]).transpose(1, 2))
+    # One cat, not writes into slices of one array: under autograd each slice write would copy the whole
+    # gradient on the way back.
+    return torch.cat(vertices), joints + transl[:, None]

@@ -3,7 +3,6 @@ random poses, shapes and translations, batch sizes on both sides of a chunk boun
 gradients. Tolerances are float32 (float64) round-off, not bits: which bits BLAS returns is the
 machine's."""
 
-import numpy as np
 import pytest
 import torch
 
