@@ -25,7 +25,8 @@ def pose_mano(model: smplx.MANO, full_pose: torch.Tensor, betas: torch.Tensor, t
     ``full_pose`` (B, 48) is axis-angle with the mean pose added, ``betas`` (B, 10), ``transl`` (B, 3)."""
     batch, n_joints = full_pose.shape[0], model.parents.shape[0]
     # Near-equal chunks, so that none is a handful of frames, for which BLAS may take another code path.
-    n_chunks = max(1, -(-batch // CHUNK))
+    # The chunks are for a CPU's cache: a GPU takes the batch at once rather than launch kernels per chunk.
+    n_chunks = max(1, -(-batch // CHUNK)) if full_pose.device.type == "cpu" else 1
     parts = [slice(batch * i // n_chunks, batch * (i + 1) // n_chunks) for i in range(n_chunks)]
     v_shaped = [model.v_template + blend_shapes(betas[p], model.shapedirs) for p in parts]
     rest_joints = torch.cat([vertices2joints(model.J_regressor, v) for v in v_shaped])
