@@ -108,7 +108,7 @@ def _sgemm(size: int, threads: int | None, min_seconds: float, queue) -> None:
 def speed_rows(quick: bool) -> list[dict]:
     """The speed table's MANO row: handeval's forward at batch 1024 on one core against the FLOP bound,
     with smplx.MANO's own forward measured beside them (``row["smplx"]``)."""
-    batch, seconds = (256, 0.5) if quick else (BATCH, 5.0)
+    batch, seconds = BATCH, 0.5 if quick else 5.0
     ours = in_child(_forward, "handeval", batch, "cpu", 1, None, seconds)
     smplx = in_child(_forward, "smplx", batch, "cpu", 1, None, seconds)
     bound = in_child(_sgemm, SGEMM_SIZE, 1, seconds)
