@@ -1,4 +1,5 @@
-"""The MANO layer: smplx.MANO plus the conventions datasets differ on, with typed outputs.
+"""The MANO layer: smplx.MANO's model, posed by :mod:`handeval.mano.lbs` (smplx's formula, batched as
+GEMMs), plus the conventions datasets differ on, with typed outputs.
 
 What a dataset must state to recompute its meshes exactly (:class:`ManoConvention`):
 axis-angle or PCA hand pose, ``flat_hand_mean``, whether the left-hand ``shapedirs`` fix
@@ -22,6 +23,7 @@ from smplx.utils import Struct
 from handeval.conventions import MANO as MANO_ORDER
 from handeval.conventions import hand_side
 from handeval.mano.convention import TIP_PRESETS, ManoConvention
+from handeval.mano.lbs import pose_mano
 from handeval.mano.model_file import ModelFile, find_model_file, read_model_file, resolve_mano_dir
 from handeval.mano.parts import vertex_parts
 from handeval.mano.standin import ensure_standin
@@ -100,10 +102,11 @@ class ManoLayer(torch.nn.Module):
                  else self._tensor(betas, "betas", 10, batch))
         transl = (torch.zeros(batch, 3, dtype=self.dtype, device=self.device) if transl is None
                   else self._tensor(transl, "transl", 3, batch))
-        out = self.smplx(global_orient=global_orient, hand_pose=hand_pose, betas=betas, transl=transl)
-        tips = out.vertices.index_select(1, self.tip_vertices)
-        joints = torch.cat([out.joints, tips], dim=1).index_select(1, self.canonical_index)
-        return ManoOutput(vertices=out.vertices, joints=joints)
+        full_pose = torch.cat([global_orient, hand_pose], dim=1) + self.smplx.pose_mean
+        vertices, mano_joints = pose_mano(self.smplx, full_pose, betas, transl)
+        tips = vertices.index_select(1, self.tip_vertices)
+        joints = torch.cat([mano_joints, tips], dim=1).index_select(1, self.canonical_index)
+        return ManoOutput(vertices=vertices, joints=joints)
 
     def absolute_hand_pose(self, hand_pose) -> torch.Tensor:
         """(B, hand_pose_dim) in this convention -> (B, 45) axis-angle per joint, mean hand added: what
