@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-from harness import in_child
+from harness import Timing, config, in_child, measure, pin, speed_row, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the oracles are the tests' own
 import oracles  # noqa: E402
@@ -111,14 +111,14 @@ def _submission(shards: Path, path: Path, sigma: float = 0.005) -> Path:
     return path
 
 
-def _score(shards: str, pred: str, out: str, queue) -> None:
+def _score(shards: str, pred: str, out: str, cores: int, queue) -> None:
+    pin(cores)
     from handeval.scoring.score import score
 
-    start = time.perf_counter()
-    result = score(shards, pred, PROTOCOL, out, replicates=0, progress=False)
-    wall = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"wall_s": wall, "peak_rss_mib": rss,
+    with timed() as t:
+        result = score(shards, pred, PROTOCOL, out, replicates=0, progress=False)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"wall_s": t.wall_s, "cpu_s": t.cpu_s, "peak_rss_mib": peak, "config": config(),
                "metrics": {k: v["value"] for k, v in result["metrics"].items()}})
 
 
@@ -149,10 +149,37 @@ def _loop(shards: Path, pred: Path, n_views: int) -> dict:
     out = {"views": len(gt)}
     for name, per_point_lists, n in (("official_style", True, max(1, len(gt) // 10)),
                                      ("frame_vectorised", False, len(gt))):
-        start = time.perf_counter()
-        oracles.intaghand_eval(gt[:n], pr[:n], regs, per_point_lists=per_point_lists)
-        out[name] = {"views": n, "views_per_s": n / (time.perf_counter() - start)}
+        with timed() as t:
+            oracles.intaghand_eval(gt[:n], pr[:n], regs, per_point_lists=per_point_lists)
+        out[name] = {"views": n, "views_per_s": n / t.wall_s, "cpu_s": t.cpu_s, "wall_s": t.wall_s}
     return out
+
+
+def _loop_child(shards: str, pred: str, n_views: int, queue) -> None:
+    pin(1)
+    queue.put(_loop(Path(shards), Path(pred), n_views))
+
+
+def speed_rows(quick: bool) -> list[dict]:
+    """The table's row: the engine on one core against the numpy loop over frames, both extrapolated per view."""
+    frames, cameras, loop_views = (600, 10, 300) if quick else (6525, 40, 1000)
+    work = Path("/tmp/handeval-bench-score")
+    work.mkdir(parents=True, exist_ok=True)
+    shards = _prepare(work, frames, cameras)
+    pred = _submission(shards, work / f"pred-{frames}x{cameras}.parquet")
+    out = work / "result.json"
+    for stale in (out, out.with_name("result.errors.parquet")):
+        stale.unlink(missing_ok=True)
+    engine = in_child(_score, str(shards), str(pred), str(out), 1)
+    views = frames * cameras
+    ours = {**measure(views, "views", Timing(engine["wall_s"], engine["cpu_s"])), "peak_mib": engine["peak_rss_mib"],
+            "config": engine["config"]}
+    loop = in_child(_loop_child, str(shards), str(pred), loop_views)["frame_vectorised"]
+    k = views / loop["views"]
+    anchor = measure(views, "views", Timing(k * loop["wall_s"], k * loop["cpu_s"]))
+    return [speed_row(f"InterHand2.6M IntagHand setting: {views:,} views, joints and vertices, MS/M/PA, AUC", ours,
+                      anchor, f"numpy loop over frames, {loop['views']} views extrapolated",
+                      "≥ 10× the numpy loop; ≤ 20 s", 10, absolute={"wall_s": 20 * views / 261000})]
 
 
 def main() -> None:
@@ -170,7 +197,7 @@ def main() -> None:
     out = work / "result.json"
     for stale in (out, out.with_name("result.errors.parquet")):
         stale.unlink(missing_ok=True)
-    engine = in_child(_score, str(shards), str(pred), str(out))
+    engine = in_child(_score, str(shards), str(pred), str(out), len(os.sched_getaffinity(0)))
     views = args.frames * args.cameras
     loop = _loop(shards, pred, args.loop_views)
     report = {"protocol": PROTOCOL, "views": views, "frames": args.frames, "cameras": args.cameras,

@@ -86,9 +86,11 @@ def timed():
 
 def measure(count: float, unit: str, timing: Timing, **extra) -> dict:
     """One side of a row: ``count`` items of ``unit`` in ``timing``, with the peak RSS so far. The rate is
-    per CPU second, which moves less than wall time on a shared machine; both are kept."""
+    per CPU second, which moves less than wall time on a shared machine; both are kept, with the thread
+    configuration it ran under (call it in the measuring process)."""
     return {"count": count, "unit": unit, "wall_s": timing.wall_s, "cpu_s": timing.cpu_s,
-            "per_s": count / timing.wall_s, "per_cpu_s": count / timing.cpu_s, "peak_mib": peak_mib(), **extra}
+            "per_s": count / timing.wall_s, "per_cpu_s": count / timing.cpu_s, "peak_mib": peak_mib(),
+            "config": config(), **extra}
 
 
 def speed_row(work: str, ours: dict, anchor: dict, anchor_name: str, goal: str, ratio_goal: float | None,
@@ -101,7 +103,7 @@ def speed_row(work: str, ours: dict, anchor: dict, anchor_name: str, goal: str, 
     for key, bound in (absolute or {}).items():
         met = met and ours[key] <= bound
     return {"work": work, "ours": ours, "anchor": {"name": anchor_name, **anchor}, "ratio": ratio,
-            "rate": rate, "goal": goal, "met": met, "config": config()}
+            "rate": rate, "goal": goal, "met": met, "config": ours["config"]}
 
 
 def describe(r: dict) -> str:

@@ -18,6 +18,7 @@ TINY = {
     "bench_labels.py": ["--frames", "12", "--cameras", "2", "--workers", "1"],
     "bench_mano_forward.py": ["--batches", "8", "--seconds", "0.05", "--threads", "1"],
     "bench_runner.py": ["--sequences", "2", "--frames", "6", "--cameras", "1"],
+    "bench_score_ho3d.py": ["--frames", "20", "--loop-frames", "2", "--replicates", "10", "--work", "{tmp}"],
     "bench_score.py": ["--frames", "12", "--cameras", "2", "--loop-views", "8", "--work", "{tmp}"],
     "bench_zoo.py": ["--frames", "6", "--cameras", "2", "--batch", "4", "--loader-workers", "0", "--iterations", "2",
                      "--loop-samples", "2"],
