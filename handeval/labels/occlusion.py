@@ -139,8 +139,7 @@ class OcclusionLabeler:
                width: np.ndarray, height: np.ndarray, masks: list) -> None:
         """The labels of the views ``rows`` of frame ``t``: one scene of every mesh and one of each hand alone,
         each cast with all the views' rays at once."""
-        o3d = self.o3d
-        n, H = len(rows), len(hands)
+        n = len(rows)
         pts = verts[t, hands]                                    # (H, 778, 3)
         dirs = pts[None] - centre[:, None, None]                 # (n, H, 778, 3)
         rays = np.empty(dirs.shape[:-1] + (6,), dtype=np.float32)  # assigning rounds as astype does
