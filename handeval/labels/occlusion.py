@@ -88,7 +88,7 @@ class OcclusionLabeler:
         self.rule = PRESETS[preset]
         self.delta = delta
         self.o3d = import_open3d()  # here, in the worker's start-up, not in its first unit
-        self.face_part, self.part_onehot = [], []
+        self.face_part, self.part_onehot, self.part_totals = [], [], []
         for h in range(2):
             seal = hands.seal(h)
             parts = np.append(hands.layers[HAND_SIDES[h]].parts, 0)  # the wrist centre is palm
@@ -96,7 +96,8 @@ class OcclusionLabeler:
             # A face takes the part most of its vertices have (the first vertex breaks ties).
             major = np.where(fp[:, 1] == fp[:, 2], fp[:, 1], fp[:, 0])
             self.face_part.append(major)
-            self.part_onehot.append((parts[:778, None] == np.arange(6)).astype(np.int64))  # (778, 6)
+            self.part_totals.append(np.bincount(parts[:778], minlength=6))
+            self.part_onehot.append((parts[:778, None] == np.arange(6)).astype(np.float32))  # (778, 6)
 
     def __call__(self, seq: SequenceData) -> dict:
         verts, present = self.hands.vertices(seq.frames)
@@ -169,10 +170,11 @@ class OcclusionLabeler:
             part_vis = same_part & seen
             out["vertex_visible"][rows, h] = unblocked & seen
             solo_vis = (face_part[np.minimum(solo_prim, len(face_part) - 1)] == parts) & (solo_geom == 0) & in_img[:, g]
-            counts = part_vis.astype(np.int64) @ self.part_onehot[h]        # (n, 6)
+            # Counts as float32 products of 0s and 1s: exact (below 2^24) whatever the BLAS adds first.
+            counts = (part_vis.astype(np.float32) @ self.part_onehot[h]).astype(np.int64)  # (n, 6)
             out["part_visible"][rows, h] = counts
             if self.rule["finger_rule"] == "occluded_more_than":
-                out["part_occluded"][rows, h] = (self.part_onehot[h].sum(axis=0) - counts) > self.rule["finger_count"]
+                out["part_occluded"][rows, h] = (self.part_totals[h] - counts) > self.rule["finger_count"]
             else:
                 out["part_occluded"][rows, h] = counts < self.rule["finger_count"]
             ratio = part_vis.sum(axis=-1) / np.maximum(solo_vis.sum(axis=-1), 1)
@@ -182,7 +184,7 @@ class OcclusionLabeler:
             if np.isfinite(joints).all():
                 d = np.linalg.norm(joints[:, None] - pts[g][None], axis=-1)  # (21, 778), once for all views
                 near = (d < JOINT_RADIUS) & (JOINT_PART[:, None] == parts[None])
-                out["joint_visible"][rows, h] = (part_vis.astype(np.int64) @ near.T.astype(np.int64)) > 0
+                out["joint_visible"][rows, h] = (part_vis.astype(np.float32) @ near.T.astype(np.float32)) > 0
 
     def _cast(self, scene, rays: np.ndarray, cast: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """First hits (t_hit, geometry id, primitive id) of ``rays`` (..., 6) where ``cast``, in one call; a miss
