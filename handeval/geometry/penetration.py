@@ -11,6 +11,9 @@ Definitions (``data_specs/geometry.md`` §3):
   origin is fixed at integer multiples of ``h`` in world coordinates, over the overlap of
   the two bounding boxes, that lie inside both meshes: ``volume = n h^3``. Never a count
   of surface voxels, which shrinks with ``h`` (``data_specs/geometry.md`` §3.5).
+
+Scenes may be given as :func:`~handeval.geometry.scene.lazy_scene` functions: a mesh's BVH is built
+only when some point needs it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handeval.geometry.inside import inside_parity, inside_winding
-from handeval.geometry.scene import import_open3d, raycasting_scene
+from handeval.geometry.scene import import_open3d, lazy_scene, raycasting_scene, scene_of
 
 
 @dataclass
@@ -47,7 +50,8 @@ def penetration(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol
     """Penetration of ``points`` into the closed mesh ``(vertices, faces)``.
 
     Only points within the mesh's bounding box grown by ``tau`` can be inside or in
-    contact; the others are not queried and get ``distance = inf``.
+    contact; the others are not queried and get ``distance = inf``. ``scene``: the mesh's scene or a
+    :func:`~handeval.geometry.scene.lazy_scene` function, called only when some point is near.
     """
     o3d = import_open3d()
     n = len(points)
@@ -55,7 +59,7 @@ def penetration(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol
     dist = np.full(n, np.inf, dtype=np.float32)
     near = np.all((points >= vertices.min(axis=0) - tau) & (points <= vertices.max(axis=0) + tau), axis=1)
     if near.any():
-        scene = scene if scene is not None else raycasting_scene([(vertices, faces)])
+        scene = scene_of(scene) if scene is not None else raycasting_scene([(vertices, faces)])
         q = points[near]
         d = scene.compute_distance(o3d.core.Tensor(np.ascontiguousarray(q, dtype=np.float32))).numpy()
         dist[near] = d
@@ -67,7 +71,10 @@ def penetration(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, tol
 
 def intersection_volume(mesh_a: tuple[np.ndarray, np.ndarray], mesh_b: tuple[np.ndarray, np.ndarray],
                         pitch: float = 0.005, scenes=None) -> float:
-    """Volume (m^3) inside both closed meshes, sampled on the world-anchored grid of ``pitch``."""
+    """Volume (m^3) inside both closed meshes, sampled on the world-anchored grid of ``pitch``.
+
+    Each grid point's occupancy is its own ray's, so B is asked only about the points inside A: the count
+    of the whole box, with about half its tests."""
     lo = np.maximum(mesh_a[0].min(axis=0), mesh_b[0].min(axis=0))
     hi = np.minimum(mesh_a[0].max(axis=0), mesh_b[0].max(axis=0))
     if (hi <= lo).any():
@@ -79,21 +86,25 @@ def intersection_volume(mesh_a: tuple[np.ndarray, np.ndarray], mesh_b: tuple[np.
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     o3d = import_open3d()
     scenes = scenes or (None, None)
-    scenes = [sc if sc is not None else raycasting_scene([m]) for sc, m in zip(scenes, (mesh_a, mesh_b))]
-    pts = o3d.core.Tensor(grid.astype(np.float32))
+    scenes = [sc if sc is not None else lazy_scene(m) for sc, m in zip(scenes, (mesh_a, mesh_b))]
     # One ray per grid point: the volume is a sampled estimate, and a stray parity error
     # costs one voxel, unlike a vertex flag.
-    both = (scenes[0].compute_occupancy(pts).numpy() > 0) & (scenes[1].compute_occupancy(pts).numpy() > 0)
-    return float(both.sum()) * pitch**3
+    for sc in scenes:
+        if not len(grid):
+            return 0.0
+        grid = grid[scene_of(sc).compute_occupancy(o3d.core.Tensor(grid.astype(np.float32))).numpy() > 0]
+    return float(len(grid)) * pitch**3
 
 
 def mutual_penetration(points_a: np.ndarray, mesh_a: tuple[np.ndarray, np.ndarray], points_b: np.ndarray,
                        mesh_b: tuple[np.ndarray, np.ndarray], tol: float = 1e-4, tau: float = 2e-3,
-                       pitch: float = 0.005, method: str = "parity") -> tuple[Penetration, Penetration, float]:
+                       pitch: float = 0.005, method: str = "parity", scenes=None) -> tuple[Penetration, Penetration,
+                                                                                          float]:
     """A's points into closed mesh B, B's into A, and the meshes' intersection volume (0 when no
     point of either penetrates the other, as HALO does). The points are the vertices scored
-    (a sealed hand's closed mesh has one more, its wrist cap centre)."""
-    scenes = [raycasting_scene([m]) for m in (mesh_a, mesh_b)]
+    (a sealed hand's closed mesh has one more, its wrist cap centre). ``scenes``: the meshes' scenes or
+    :func:`~handeval.geometry.scene.lazy_scene` functions; by default each is built only if needed."""
+    scenes = scenes or [lazy_scene(m) for m in (mesh_a, mesh_b)]
     a_in_b = penetration(points_a, *mesh_b, tol=tol, tau=tau, method=method, scene=scenes[1])
     b_in_a = penetration(points_b, *mesh_a, tol=tol, tau=tau, method=method, scene=scenes[0])
     hit = a_in_b.inside.any() or b_in_a.inside.any()

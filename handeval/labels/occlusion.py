@@ -15,6 +15,10 @@ Per part, the visible count; a finger is occluded by the preset's rule. Per hand
 visible ratio is the part-visible vertices in the full scene over those visible with the
 hand rendered alone: the vertex-sampled analogue of H2ONet's mask/render pixel ratio.
 A joint is visible when a part-visible vertex of its own part lies within 15 mm of it.
+
+Per frame, the scenes are built once and every ray of every view goes to each in one call (only the
+rays of vertices that project into the image: the others are not visible whatever they hit); the
+joint-to-vertex distances, which depend on the frame only, are computed once for all its views.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from handeval.labels.store import LabelSet
 from handeval.mano.parts import JOINT_PART
 from handeval.records.schema import Feature
 from handeval.shards.meshes import HandMeshes
-from handeval.shards.reader import SequenceData
+from handeval.shards.reader import SequenceData, rows_of, world_to_camera
 
 #: Thresholds of the two published readings of H2ONet's labels (data_specs/geometry.md §4.2).
 PRESETS = {
@@ -83,7 +87,8 @@ class OcclusionLabeler:
         self.hands, self.objects, self.masks = hands, objects, masks
         self.rule = PRESETS[preset]
         self.delta = delta
-        self.face_part = []
+        self.o3d = import_open3d()  # here, in the worker's start-up, not in its first unit
+        self.face_part, self.part_onehot, self.part_totals = [], [], []
         for h in range(2):
             seal = hands.seal(h)
             parts = np.append(hands.layers[HAND_SIDES[h]].parts, 0)  # the wrist centre is palm
@@ -91,13 +96,13 @@ class OcclusionLabeler:
             # A face takes the part most of its vertices have (the first vertex breaks ties).
             major = np.where(fp[:, 1] == fp[:, 2], fp[:, 1], fp[:, 0])
             self.face_part.append(major)
+            self.part_totals.append(np.bincount(parts[:778], minlength=6))
+            self.part_onehot.append((parts[:778, None] == np.arange(6)).astype(np.float32))  # (778, 6)
 
     def __call__(self, seq: SequenceData) -> dict:
-        o3d = import_open3d()
         verts, present = self.hands.vertices(seq.frames)
         f, v = seq.frames, seq.views
         V = len(v["frame"])
-        row_of_frame = {fr: i for i, fr in enumerate(f["frame"])}
         out = {
             "vertex_visible": np.zeros((V, 2, 778), dtype=bool), "part_visible": np.zeros((V, 2, 6), dtype=np.int32),
             "part_occluded": np.zeros((V, 2, 6), dtype=bool), "hand_visible_ratio": np.full((V, 2), np.nan, np.float32),
@@ -105,11 +110,13 @@ class OcclusionLabeler:
             "mask_used": np.zeros(V, dtype=bool),
         }
         null = np.ones((V, 2), dtype=bool)
-        views_by_frame: dict[int, list[int]] = {}
-        for i, fr in enumerate(v["frame"]):
-            views_by_frame.setdefault(row_of_frame[fr], []).append(i)
+        frame_of = rows_of({"frame": v["frame"]}, {"frame": f["frame"]}, ("frame",))
+        R, tr, K = (v[k].astype(np.float64) for k in ("R", "t", "K"))
+        centre = -np.einsum("vji,vj->vi", R, tr)  # -R^T t
+        order = np.argsort(frame_of, kind="stable")
         ids, poses = f.get("object_ids"), f.get("object_poses")
-        for t, rows in views_by_frame.items():
+        for rows in np.split(order, np.flatnonzero(np.diff(frame_of[order])) + 1) if V else []:
+            t = frame_of[rows[0]]
             hands = [h for h in range(2) if present[t, h]]
             if not hands:
                 continue
@@ -117,56 +124,78 @@ class OcclusionLabeler:
             if ids is not None and ids[t] is not None and poses[t] is not None:
                 pose = np.asarray(poses[t], dtype=np.float64).reshape(-1, 12)
                 meshes += [self.objects.posed(i, p) for i, p in zip(ids[t], pose) if np.isfinite(p).all()]
-            scene = raycasting_scene(meshes)
-            alone = [raycasting_scene([m]) for m in meshes[: len(hands)]]
-            for i in rows:
-                R, tr, K = v["R"][i].astype(np.float64), v["t"][i].astype(np.float64), v["K"][i].astype(np.float64)
-                centre = -R.T @ tr
-                mask = self.masks.hand(v["segmentation_path"][i]) if "segmentation_path" in v else None
-                out["mask_used"][i] = mask is not None
-                for g, h in enumerate(hands):
-                    pts = verts[t, h]
-                    dirs = pts - centre
-                    rays = o3d.core.Tensor(np.hstack([np.broadcast_to(centre, pts.shape), dirs]).astype(np.float32))
-                    hit = scene.cast_rays(rays)
-                    t_hit = hit["t_hit"].numpy()
-                    geom, prim = hit["geometry_ids"].numpy(), hit["primitive_ids"].numpy()
-                    length = np.linalg.norm(dirs, axis=1)
-                    cam = pts @ R.T + tr
-                    uv = cam @ K.T
-                    uv = uv[:, :2] / uv[:, 2:]
-                    in_img = (cam[:, 2] > 0) & (uv[:, 0] >= 0) & (uv[:, 1] >= 0) & \
-                        (uv[:, 0] < v["width"][i]) & (uv[:, 1] < v["height"][i])
-                    on_mask = np.ones(len(pts), dtype=bool)
-                    if mask is not None:
-                        px = np.clip(uv.astype(np.int64), 0, [mask.shape[1] - 1, mask.shape[0] - 1])
-                        on_mask = mask[px[:, 1], px[:, 0]] & in_img
-                    unblocked = t_hit * length >= length - self.delta
-                    parts = self.hands.layers[HAND_SIDES[h]].parts
-                    same_part = (geom == g) & (self.face_part[h][np.minimum(prim, len(self.face_part[h]) - 1)] == parts)
-                    part_vis = same_part & in_img & on_mask
-                    out["vertex_visible"][i, h] = unblocked & in_img & on_mask
-                    solo = alone[g].cast_rays(rays)
-                    solo_vis = (self.face_part[h][np.minimum(solo["primitive_ids"].numpy(), len(self.face_part[h]) - 1)]
-                                == parts) & (solo["geometry_ids"].numpy() == 0) & in_img
-                    counts = np.bincount(parts[part_vis], minlength=6)
-                    totals = np.bincount(parts, minlength=6)
-                    out["part_visible"][i, h] = counts
-                    if self.rule["finger_rule"] == "occluded_more_than":
-                        out["part_occluded"][i, h] = (totals - counts) > self.rule["finger_count"]
-                    else:
-                        out["part_occluded"][i, h] = counts < self.rule["finger_count"]
-                    ratio = part_vis.sum() / max(int(solo_vis.sum()), 1)
-                    out["hand_visible_ratio"][i, h] = ratio
-                    out["hand_occluded"][i, h] = ratio < self.rule["hand_visible_below"]
-                    joints = f["joints"][t, h].astype(np.float64)
-                    if np.isfinite(joints).all():
-                        d = np.linalg.norm(joints[:, None] - pts[None], axis=-1)  # (21, 778)
-                        near = (d < JOINT_RADIUS) & part_vis[None] & (JOINT_PART[:, None] == parts[None])
-                        out["joint_visible"][i, h] = near.any(axis=1)
-                    null[i, h] = False
+            masks = [self.masks.hand(v["segmentation_path"][i]) if "segmentation_path" in v else None for i in rows]
+            out["mask_used"][rows] = [m is not None for m in masks]
+            self._frame(out, t, rows, hands, meshes, verts, f["joints"], centre[rows], R[rows], tr[rows], K[rows],
+                        v["width"][rows], v["height"][rows], masks)
+            null[rows[:, None], hands] = False
         for key in ("vertex_visible", "part_visible", "part_occluded", "hand_occluded", "joint_visible"):
             shape = out[key].shape
             out[key] = np.ma.masked_array(out[key], mask=np.broadcast_to(null.reshape(V, 2, *(1,) * (len(shape) - 2)),
                                                                          shape))
         return out
+
+    def _frame(self, out: dict, t: int, rows: np.ndarray, hands: list[int], meshes: list, verts: np.ndarray,
+               joints_all: np.ndarray, centre: np.ndarray, R: np.ndarray, tr: np.ndarray, K: np.ndarray,
+               width: np.ndarray, height: np.ndarray, masks: list) -> None:
+        """The labels of the views ``rows`` of frame ``t``: one scene of every mesh and one of each hand alone,
+        each cast with all the views' rays at once."""
+        n = len(rows)
+        pts = verts[t, hands]                                    # (H, 778, 3)
+        dirs = pts[None] - centre[:, None, None]                 # (n, H, 778, 3)
+        rays = np.empty(dirs.shape[:-1] + (6,), dtype=np.float32)  # assigning rounds as astype does
+        rays[..., :3], rays[..., 3:] = centre[:, None, None], dirs
+        length = np.linalg.norm(dirs, axis=-1)
+        cam = world_to_camera(np.broadcast_to(pts, (n,) + pts.shape), R, tr)
+        uv = cam @ np.swapaxes(K, -1, -2)[:, None]
+        uv = uv[..., :2] / uv[..., 2:]
+        in_img = (cam[..., 2] > 0) & (uv[..., 0] >= 0) & (uv[..., 1] >= 0) & \
+            (uv[..., 0] < width[:, None, None]) & (uv[..., 1] < height[:, None, None])
+        on_mask = np.ones_like(in_img)
+        for k, mask in enumerate(masks):
+            if mask is not None:
+                px = np.clip(uv[k].astype(np.int64), 0, [mask.shape[1] - 1, mask.shape[0] - 1])
+                on_mask[k] = mask[px[..., 1], px[..., 0]] & in_img[k]
+        scene = raycasting_scene(meshes)
+        full = self._cast(scene, rays, in_img)
+        for g, h in enumerate(hands):
+            parts, face_part = self.hands.layers[HAND_SIDES[h]].parts, self.face_part[h]
+            t_hit, geom, prim = (x[:, g] for x in full)
+            # A hand alone is the whole scene when nothing else is in the frame: the same BVH, the same hits.
+            solo_geom, solo_prim = (full[1][:, g], full[2][:, g]) if len(meshes) == 1 else \
+                self._cast(raycasting_scene([meshes[g]]), rays[:, g], in_img[:, g])[1:]
+            seen = in_img[:, g] & on_mask[:, g]
+            unblocked = t_hit * length[:, g] >= length[:, g] - self.delta
+            same_part = (geom == g) & (face_part[np.minimum(prim, len(face_part) - 1)] == parts)
+            part_vis = same_part & seen
+            out["vertex_visible"][rows, h] = unblocked & seen
+            solo_vis = (face_part[np.minimum(solo_prim, len(face_part) - 1)] == parts) & (solo_geom == 0) & in_img[:, g]
+            # Counts as float32 products of 0s and 1s: exact (below 2^24) whatever the BLAS adds first.
+            counts = (part_vis.astype(np.float32) @ self.part_onehot[h]).astype(np.int64)  # (n, 6)
+            out["part_visible"][rows, h] = counts
+            if self.rule["finger_rule"] == "occluded_more_than":
+                out["part_occluded"][rows, h] = (self.part_totals[h] - counts) > self.rule["finger_count"]
+            else:
+                out["part_occluded"][rows, h] = counts < self.rule["finger_count"]
+            ratio = part_vis.sum(axis=-1) / np.maximum(solo_vis.sum(axis=-1), 1)
+            out["hand_visible_ratio"][rows, h] = ratio
+            out["hand_occluded"][rows, h] = ratio < self.rule["hand_visible_below"]
+            joints = joints_all[t, h].astype(np.float64)
+            if np.isfinite(joints).all():
+                d = np.linalg.norm(joints[:, None] - pts[g][None], axis=-1)  # (21, 778), once for all views
+                near = (d < JOINT_RADIUS) & (JOINT_PART[:, None] == parts[None])
+                out["joint_visible"][rows, h] = (part_vis.astype(np.float32) @ near.T.astype(np.float32)) > 0
+
+    def _cast(self, scene, rays: np.ndarray, cast: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """First hits (t_hit, geometry id, primitive id) of ``rays`` (..., 6) where ``cast``, in one call; a miss
+        elsewhere."""
+        if cast.all():
+            hit = scene.cast_rays(self.o3d.core.Tensor(np.ascontiguousarray(rays)))
+            return tuple(hit[k].numpy() for k in ("t_hit", "geometry_ids", "primitive_ids"))
+        t_hit = np.full(cast.shape, np.inf, dtype=np.float32)
+        geom = np.full(cast.shape, self.o3d.t.geometry.RaycastingScene.INVALID_ID, dtype=np.uint32)
+        prim = geom.copy()
+        if cast.any():
+            hit = scene.cast_rays(self.o3d.core.Tensor(np.ascontiguousarray(rays[cast])))
+            t_hit[cast], geom[cast], prim[cast] = (hit[k].numpy() for k in ("t_hit", "geometry_ids", "primitive_ids"))
+        return t_hit, geom, prim

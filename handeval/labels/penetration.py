@@ -5,13 +5,17 @@ hand for objects (the union of the frame's objects), with the geometry core's
 definitions (``data_specs/geometry.md`` §3): per-vertex inside flags and depths, their
 maximum and mean, the number of contact vertices, and the intersection volume on the
 world-anchored grid. Hands are sealed at the wrist before any inside test.
+
+Each mesh's Open3D scene is built only when a point needs it (:func:`handeval.geometry.lazy_scene`),
+once per frame for the hand-hand and hand-object tests together; a frame whose hands' boxes are
+farther apart than ``tau`` gets its zeros without any.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from handeval.geometry import intersection_volume, mutual_penetration, penetration, raycasting_scene
+from handeval.geometry import intersection_volume, lazy_scene, mutual_penetration, penetration
 from handeval.labels.objects import ObjectMeshes
 from handeval.labels.store import LabelSet
 from handeval.records.schema import Feature
@@ -60,26 +64,36 @@ class PenetrationLabeler:
             out[f"{prefix}_contact"] = np.zeros((T, 2), dtype=np.int32)
         out["hh_volume"] = np.full(T, np.nan, dtype=np.float32)
         out["ho_volume"] = np.full((T, 2), np.nan, dtype=np.float32)
-        hh_rows, ho_rows = np.zeros(T, dtype=bool), np.zeros(T, dtype=bool)
+        hh_rows, ho_rows = present.all(axis=1), np.zeros(T, dtype=bool)
+        closed = np.stack([self.hands.seal(h).close(verts[:, h]) for h in range(2)], axis=1)  # (T, 2, 779, 3)
+        # A vertex outside the other hand's box grown by tau is neither inside nor in contact
+        # (penetration()'s own test): frames where no vertex of either hand is near the other are zeros.
+        lo, hi = closed.min(axis=2) - self.tau, closed.max(axis=2) + self.tau
+        near = np.all((verts >= lo[:, ::-1, None]) & (verts <= hi[:, ::-1, None]), axis=-1).any(axis=-1).any(axis=-1)
+        apart = hh_rows & ~near
+        for prefix in ("hh_depth", "hh_max_depth", "hh_mean_depth"):
+            out[prefix][apart] = 0.0
+        out["hh_volume"][apart] = 0.0
         ids = seq.frames.get("object_ids")
         poses = seq.frames.get("object_poses")
         for t in range(T):
-            sealed = [(self.hands.seal(h).close(verts[t, h]), self.hands.seal(h).faces) if present[t, h] else None
-                      for h in range(2)]
-            if present[t].all():
-                hh_rows[t] = True
-                r_in_l, l_in_r, out["hh_volume"][t] = mutual_penetration(
-                    verts[t, 0], sealed[0], verts[t, 1], sealed[1], tol=self.tol, tau=self.tau, pitch=self.pitch,
-                    method=self.method)
-                self._store(out, "hh", t, 0, r_in_l)
-                self._store(out, "hh", t, 1, l_in_r)
             objs = []
             if ids is not None and ids[t] is not None and poses[t] is not None:
                 pose = np.asarray(poses[t], dtype=np.float64).reshape(-1, 12)
                 objs = [self.objects.posed(i, p) for i, p in zip(ids[t], pose) if np.isfinite(p).all()]
+            if not (hh_rows[t] and near[t]) and not (objs and present[t].any()):
+                continue
+            sealed = [(closed[t, h], self.hands.seal(h).faces) if present[t, h] else None for h in range(2)]
+            scenes = [lazy_scene(m) if m is not None else None for m in sealed]
+            if hh_rows[t] and near[t]:
+                r_in_l, l_in_r, out["hh_volume"][t] = mutual_penetration(
+                    verts[t, 0], sealed[0], verts[t, 1], sealed[1], tol=self.tol, tau=self.tau, pitch=self.pitch,
+                    method=self.method, scenes=scenes)
+                self._store(out, "hh", t, 0, r_in_l)
+                self._store(out, "hh", t, 1, l_in_r)
             if objs and present[t].any():
                 ho_rows[t] = True
-                obj_scenes = [raycasting_scene([m]) for m in objs]
+                obj_scenes = [lazy_scene(m) for m in objs]
                 for h in range(2):
                     if not present[t, h]:
                         continue
@@ -91,7 +105,7 @@ class PenetrationLabeler:
                         merged.depth = np.maximum(merged.depth, r.depth)
                         merged.contact |= r.contact
                     self._store(out, "ho", t, h, merged)
-                    out["ho_volume"][t, h] = sum(intersection_volume(sealed[h], m, self.pitch, scenes=(None, s))
+                    out["ho_volume"][t, h] = sum(intersection_volume(sealed[h], m, self.pitch, scenes=(scenes[h], s))
                                                  if r.inside.any() else 0.0
                                                  for m, s, r in zip(objs, obj_scenes, results))
         for prefix, rows in (("hh", hh_rows), ("ho", ho_rows)):

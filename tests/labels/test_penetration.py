@@ -109,3 +109,44 @@ def test_labels_all_and_summary_cli(two_hands, capsys, tmp_path):
     info = json.loads((root / "meta" / "info.json").read_text())
     assert info["labels"]["occlusion"]["parameters"]["preset"] == "h2onet-paper"
     assert info["labels"]["penetration"]["parameters"]["synthetic_mano"] is True
+
+
+@pytest.fixture(scope="module")
+def mixed(standin_dir, tmp_path_factory):
+    """60 two-hand frames, apart, touching and interpenetrating (the scene's contact depth spans all three)."""
+    scene = make_scene(seed=21, num_frames=60, num_cameras=2, image_size=(64, 48), render=False)
+    ds = converted_interhand(tmp_path_factory.mktemp("mixed"), scene)
+    assert (scene.contact_depth < -0.01).any() and (abs(scene.contact_depth) < 1e-3).any() \
+        and (scene.contact_depth > 0.004).any()
+    return ds
+
+
+@pytest.mark.parametrize("params", [{}, {"tol": 0.0, "pitch": 0.002}, {"method": "winding"}])
+def test_labels_equal_the_per_frame_oracle(mixed, params):
+    """The lazy scenes and the volume's restricted second test change no bit of any label (issue 14)."""
+    from label_oracles import assert_same_labels, penetration_labels
+
+    from handeval.labels.penetration import DEFAULTS
+    from handeval.labels.run import penetration_labeler
+
+    labeler = penetration_labeler(str(mixed.root), None, None, {**DEFAULTS, **params})
+    for name in mixed.sequences():
+        seq = mixed.sequence(name)
+        got = labeler(seq)
+        assert_same_labels(got, penetration_labels(labeler, seq))
+        assert (got["hh_volume"] > 0).any() and (got["hh_volume"] == 0).any()
+
+
+@pytest.mark.parametrize("dataset", ["dexycb", "ho3d", "interhand26m"])
+def test_demo_labels_equal_the_per_frame_oracle(demo_data, dataset):
+    """Objects (Dex-YCB's box, HO3D's), one hand and two: the same labels as the per-frame code."""
+    from label_oracles import assert_same_labels, penetration_labels
+
+    from handeval.labels.penetration import DEFAULTS
+    from handeval.labels.run import penetration_labeler
+
+    ds = ShardDataset(demo_data.shards(dataset))
+    labeler = penetration_labeler(str(ds.root), None, str(demo_data.objects), DEFAULTS)
+    for name in ds.sequences():
+        seq = ds.sequence(name)
+        assert_same_labels(labeler(seq), penetration_labels(labeler, seq))
