@@ -11,6 +11,7 @@ import numpy as np
 
 from handeval.conventions import HAND_SIDES
 from handeval.geometry import import_open3d, penetration, raycasting_scene
+from handeval.labels.penetration import empty_outputs, union
 from handeval.mano.parts import JOINT_PART
 
 
@@ -37,15 +38,7 @@ def penetration_labels(labeler, seq) -> dict:
     tol, tau, pitch, method = labeler.tol, labeler.tau, labeler.pitch, labeler.method
     verts, present = labeler.hands.vertices(seq.frames)
     T = len(verts)
-    out = {}
-    for prefix in ("hh", "ho"):
-        out[f"{prefix}_inside"] = np.zeros((T, 2, 778), dtype=bool)
-        out[f"{prefix}_depth"] = np.full((T, 2, 778), np.nan, dtype=np.float32)
-        out[f"{prefix}_max_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
-        out[f"{prefix}_mean_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
-        out[f"{prefix}_contact"] = np.zeros((T, 2), dtype=np.int32)
-    out["hh_volume"] = np.full(T, np.nan, dtype=np.float32)
-    out["ho_volume"] = np.full((T, 2), np.nan, dtype=np.float32)
+    out = empty_outputs(T)
     rows = {"hh": np.zeros(T, dtype=bool), "ho": np.zeros(T, dtype=bool)}
 
     def store(prefix, t, h, p):
@@ -78,12 +71,7 @@ def penetration_labels(labeler, seq) -> dict:
             for h in np.flatnonzero(present[t]):
                 results = [penetration(verts[t, h], *m, tol=tol, tau=tau, method=method, scene=s)
                            for m, s in zip(objs, obj_scenes)]
-                merged = results[0]
-                for r in results[1:]:
-                    merged.inside |= r.inside
-                    merged.depth = np.maximum(merged.depth, r.depth)
-                    merged.contact |= r.contact
-                store("ho", t, h, merged)
+                store("ho", t, h, union(results))
                 out["ho_volume"][t, h] = sum(volume(sealed[h], m, pitch, (None, s)) if r.inside.any() else 0.0
                                              for m, s, r in zip(objs, obj_scenes, results))
     for prefix in ("hh", "ho"):

@@ -47,6 +47,31 @@ PENETRATION = LabelSet("penetration", "1", "frames", _pair("hh", "the other hand
 ))
 
 
+def empty_outputs(T: int) -> dict[str, np.ndarray]:
+    """The label's columns for ``T`` frames before any is computed: nothing inside, NaN measures."""
+    out = {}
+    for prefix in ("hh", "ho"):
+        out[f"{prefix}_inside"] = np.zeros((T, 2, 778), dtype=bool)
+        out[f"{prefix}_depth"] = np.full((T, 2, 778), np.nan, dtype=np.float32)
+        out[f"{prefix}_max_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
+        out[f"{prefix}_mean_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
+        out[f"{prefix}_contact"] = np.zeros((T, 2), dtype=np.int32)
+    out["hh_volume"] = np.full(T, np.nan, dtype=np.float32)
+    out["ho_volume"] = np.full((T, 2), np.nan, dtype=np.float32)
+    return out
+
+
+def union(results: list):
+    """One hand's penetration of several objects as one result: inside or in contact with any, the deepest
+    depth (the first result is updated in place)."""
+    merged = results[0]
+    for r in results[1:]:
+        merged.inside |= r.inside
+        merged.depth = np.maximum(merged.depth, r.depth)
+        merged.contact |= r.contact
+    return merged
+
+
 class PenetrationLabeler:
     def __init__(self, hands: HandMeshes, objects: ObjectMeshes, tol: float, tau: float, pitch: float, method: str):
         self.hands, self.objects = hands, objects
@@ -55,15 +80,7 @@ class PenetrationLabeler:
     def __call__(self, seq: SequenceData) -> dict:
         verts, present = self.hands.vertices(seq.frames)
         T = len(verts)
-        out = {}
-        for prefix in ("hh", "ho"):
-            out[f"{prefix}_inside"] = np.zeros((T, 2, 778), dtype=bool)
-            out[f"{prefix}_depth"] = np.full((T, 2, 778), np.nan, dtype=np.float32)
-            out[f"{prefix}_max_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
-            out[f"{prefix}_mean_depth"] = np.full((T, 2), np.nan, dtype=np.float32)
-            out[f"{prefix}_contact"] = np.zeros((T, 2), dtype=np.int32)
-        out["hh_volume"] = np.full(T, np.nan, dtype=np.float32)
-        out["ho_volume"] = np.full((T, 2), np.nan, dtype=np.float32)
+        out = empty_outputs(T)
         hh_rows, ho_rows = present.all(axis=1), np.zeros(T, dtype=bool)
         closed = np.stack([self.hands.seal(h).close(verts[:, h]) for h in range(2)], axis=1)  # (T, 2, 779, 3)
         # A vertex outside the other hand's box grown by tau is neither inside nor in contact
@@ -99,12 +116,7 @@ class PenetrationLabeler:
                         continue
                     results = [penetration(verts[t, h], *m, tol=self.tol, tau=self.tau, method=self.method, scene=s)
                                for m, s in zip(objs, obj_scenes)]
-                    merged = results[0]
-                    for r in results[1:]:
-                        merged.inside |= r.inside
-                        merged.depth = np.maximum(merged.depth, r.depth)
-                        merged.contact |= r.contact
-                    self._store(out, "ho", t, h, merged)
+                    self._store(out, "ho", t, h, union(results))
                     out["ho_volume"][t, h] = sum(intersection_volume(sealed[h], m, self.pitch, scenes=(scenes[h], s))
                                                  if r.inside.any() else 0.0
                                                  for m, s, r in zip(objs, obj_scenes, results))

@@ -29,31 +29,46 @@ def nanmean(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:
     return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
-def f_score(pred_points: np.ndarray, gt_points: np.ndarray, threshold: float, chunk: int = 64) -> np.ndarray:
-    """F-score of point sets at a distance threshold (strict <), as HO3D's eval.py defines it.
+def nearest_distances(pred_points: np.ndarray, gt_points: np.ndarray, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's distance to the nearest point of the other set: (d_pred (..., P), d_gt (..., G)).
 
-    Batched: ``pred_points`` (..., P, 3) and ``gt_points`` (..., G, 3) give (...,). For each
-    set, a = share of predicted points within ``threshold`` of GT, b = share of GT points
-    within it of the prediction; F = 2ab / (a + b), 0 when a + b = 0; NaN where either set
-    holds a non-finite point (an absent hand). Nearest neighbours by brute force in torch,
-    ``chunk`` sets at a time.
+    ``pred_points`` (..., P, 3) and ``gt_points`` (..., G, 3), set by set; float64 (a strict threshold
+    must not flip on rounding); NaN rows where either set holds a non-finite point (an absent hand).
+    Brute force in torch, ``chunk`` sets at a time. One call serves every threshold of an F-score.
     """
     import torch
 
     lead = pred_points.shape[:-2]
     p = pred_points.reshape((-1,) + pred_points.shape[-2:])
     g = gt_points.reshape((-1,) + gt_points.shape[-2:])
-    out = np.full(len(p), np.nan)
+    d_pred, d_gt = np.full(p.shape[:2], np.nan), np.full(g.shape[:2], np.nan)
     ok = np.isfinite(p).all(axis=(1, 2)) & np.isfinite(g).all(axis=(1, 2))
     rows = np.flatnonzero(ok)
     for lo in range(0, len(rows), chunk):
-        r = rows[lo:lo + chunk]  # float64 distances: a strict threshold must not flip on rounding
+        r = rows[lo:lo + chunk]
         d = torch.cdist(torch.from_numpy(p[r].astype(np.float64)), torch.from_numpy(g[r].astype(np.float64)))
-        a = (d.min(dim=2).values < threshold).double().mean(dim=1).numpy()
-        b = (d.min(dim=1).values < threshold).double().mean(dim=1).numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[r] = np.where(a + b > 0, 2 * a * b / (a + b), 0.0)
-    return out.reshape(lead)
+        d_pred[r], d_gt[r] = d.min(dim=2).values.numpy(), d.min(dim=1).values.numpy()
+    return d_pred.reshape(lead + p.shape[1:2]), d_gt.reshape(lead + g.shape[1:2])
+
+
+def f_score(pred_points: np.ndarray, gt_points: np.ndarray, threshold: float) -> np.ndarray:
+    """F-score of point sets at a distance threshold (strict <), as HO3D's eval.py defines it.
+
+    Batched: ``pred_points`` (..., P, 3) and ``gt_points`` (..., G, 3) give (...,). For each
+    set, a = share of predicted points within ``threshold`` of GT, b = share of GT points
+    within it of the prediction; F = 2ab / (a + b), 0 when a + b = 0; NaN where either set
+    holds a non-finite point (an absent hand).
+    """
+    return f_score_of(nearest_distances(pred_points, gt_points), threshold)
+
+
+def f_score_of(distances: tuple[np.ndarray, np.ndarray], threshold: float) -> np.ndarray:
+    """:func:`f_score` from the sets' :func:`nearest_distances`, so that several thresholds share them."""
+    d_pred, d_gt = distances
+    ok = np.isfinite(d_pred).all(axis=-1) & np.isfinite(d_gt).all(axis=-1)
+    a, b = (d_pred < threshold).mean(axis=-1), (d_gt < threshold).mean(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, np.where(a + b > 0, 2 * a * b / (a + b), 0.0), np.nan)
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -23,10 +23,11 @@ from handeval.conventions import hand_presence
 from handeval.metrics import align as A
 from handeval.metrics.errors import (
     acceleration_error,
-    f_score,
+    f_score_of,
     handedness_correct,
     mrrpe,
     nanmean,
+    nearest_distances,
     point_errors,
     project,
 )
@@ -134,9 +135,20 @@ class Inputs:
         return aligned(q.get("align", "none"), self.joints, t.joints, t.valid, self.joints, t.joints, t.valid)
 
     def aligned_vertices(self, q: dict) -> np.ndarray:
-        t = self.truth
-        return aligned(q.get("align", "none"), self.joints, t.joints, t.valid, self.vertices, t.vertices,
-                       self.vertices_valid, whole_hands=True)
+        """The vertices under the quantity's alignment, fitted once per alignment for all its quantities."""
+        key = ("aligned_vertices", q.get("align", "none"))
+        if key not in self.memo:
+            t = self.truth
+            self.memo[key] = aligned(key[1], self.joints, t.joints, t.valid, self.vertices, t.vertices,
+                                     self.vertices_valid, whole_hands=True)
+        return self.memo[key]
+
+    def nearest_distances(self, q: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Both directions' nearest distances under the quantity's alignment, shared by its thresholds."""
+        key = ("nearest_distances", q.get("align", "none"))
+        if key not in self.memo:
+            self.memo[key] = nearest_distances(self.aligned_vertices(q), self.truth.vertices)
+        return self.memo[key]
 
 
 def _points(q: dict, x: Inputs) -> np.ndarray | None:
@@ -152,7 +164,7 @@ def _points(q: dict, x: Inputs) -> np.ndarray | None:
 def _f_score(q: dict, x: Inputs) -> np.ndarray | None:
     if x.vertices is None:
         return None
-    return f_score(x.aligned_vertices(q), x.truth.vertices, float(q["threshold"])).astype(np.float32)
+    return f_score_of(x.nearest_distances(q), float(q["threshold"])).astype(np.float32)
 
 
 def _miaa(q: dict, x: Inputs) -> np.ndarray | None:
